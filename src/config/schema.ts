@@ -1,0 +1,76 @@
+// The configuration schema: one place that says which keys exist, their types and their defaults.
+// config/rootwatch.yaml documents the same defaults for operators; a unit test keeps the two equal.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { SEVERITIES } from '../model/finding.js';
+
+const duration = z.string().transform((s, ctx) => {
+  try {
+    return parseDuration(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:9796 or [::]:9796');
+
+const exceptionSchema = z
+  .strictObject({
+    rules: z.array(z.string().min(1)).min(1),
+    match: z
+      .strictObject({
+        name: z.string().min(1).optional(),
+        image: z.string().min(1).optional(),
+        label: z.record(z.string(), z.string()).optional(),
+      })
+      .refine((m) => m.name !== undefined || m.image !== undefined || m.label !== undefined, {
+        message: 'an exception needs at least one of name, image or label to match',
+      }),
+    reason: z.string().min(1, 'reason is mandatory'),
+    expires: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
+      .optional(),
+  });
+
+export const configSchema = z.strictObject({
+  docker: z
+    .strictObject({
+      /** Overrides DOCKER_HOST; unix:///path or tcp://host:port. */
+      host: z.string().min(1).optional(),
+      relist_interval: duration.default('5m'),
+      inspect_concurrency: z.number().int().min(1).max(64).default(8),
+      reconnect_max_backoff: duration.default('30s'),
+      request_timeout: duration.default('10s'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug']).default('info'),
+      format: z.enum(['json', 'text']).default('json'),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      listen: listenAddress.default('0.0.0.0:9796'),
+    })
+    .prefault({}),
+  paths: z
+    .strictObject({
+      procfs: z.string().min(1).default('/proc'),
+      sysfs: z.string().min(1).default('/sys'),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      fail_on: z.enum(SEVERITIES).optional(),
+    })
+    .prefault({}),
+  exceptions: z.array(exceptionSchema).default([]),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ExceptionConfig = z.output<typeof exceptionSchema>;
