@@ -39,11 +39,11 @@ export function loadConfig(path: string, explicit: boolean): Config {
     if (code === 'ENOENT' && !explicit) return validateConfig({}, path);
     throw new ConfigError(`${path}: cannot read config file (${code ?? (e as Error).message})`);
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const err = doc.errors[0];
     const line = err?.linePos?.[0]?.line;
-    const msg = (err?.message ?? 'invalid YAML').split('\n')[0];
+    const msg = (err?.message ?? "invalid YAML").split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
     throw new ConfigError(`${path}: invalid YAML${line ? ` at line ${line}` : ''}: ${msg}`);
   }
   const raw: unknown = doc.toJS();

@@ -41,10 +41,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Overrides DOCKER_HOST; unix:///path or tcp://host:port. */
       host: z.string().min(1).optional(),
-      relist_interval: duration.default('5m'),
+      relist_interval: duration.prefault('5m'),
       inspect_concurrency: z.number().int().min(1).max(64).default(8),
-      reconnect_max_backoff: duration.default('30s'),
-      request_timeout: duration.default('10s'),
+      reconnect_max_backoff: duration.prefault('30s'),
+      request_timeout: duration.prefault('10s'),
     })
     .prefault({}),
   log: z
@@ -66,7 +66,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   audit: z
     .strictObject({
+      /** Default for `rootwatch audit --fail-on`. */
       fail_on: z.enum(SEVERITIES).optional(),
+      /** New findings at or above this severity are logged as `alert` events by the daemon. */
+      alert_severity: z.enum(SEVERITIES).default('high'),
     })
     .prefault({}),
   exceptions: z.array(exceptionSchema).default([]),

@@ -134,10 +134,15 @@ export async function startPrivateDockerd(name: string, opts: EngineOptions = {}
     pid: () => proc.pid ?? -1,
     docker,
     cli: async (...cliArgs: string[]) => {
-      const { stdout } = await execFileP('docker', ['-H', `unix://${socketPath}`, ...cliArgs], {
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return stdout.trim();
+      try {
+        const { stdout } = await execFileP('docker', ['-H', `unix://${socketPath}`, ...cliArgs], {
+          maxBuffer: 16 * 1024 * 1024,
+        });
+        return stdout.trim();
+      } catch (e) {
+        const err = e as Error & { stderr?: string };
+        throw new Error(`docker ${cliArgs.join(' ')} failed: ${(err.stderr ?? err.message).trim()}`);
+      }
     },
     stop: stopDaemon,
     restart: async () => {

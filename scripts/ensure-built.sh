@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install npm dependencies and build dist/ when they are missing or older than the sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "rootwatch: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f dist/src/main.js ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json -newer dist/src/main.js -print -quit 2>/dev/null)" ]; then
+  echo "rootwatch: building" >&2
+  npx tsc -p tsconfig.build.json
+fi

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the system packages rootwatch's tests need (Debian/Ubuntu, as root): a Docker engine with
+# containerd and runc, a static busybox for the test image, and Prometheus (promtool + server).
+# Idempotent: does nothing when everything is present.
+set -euo pipefail
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "rootwatch setup: missing ${need[*]}; install them (needs root and apt-get)" >&2
+  exit 1
+fi
+echo "rootwatch setup: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d keeps the package from starting the host's own dockerd/prometheus: the tests run
+# private instances and must never touch the host's engine.
+restore_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && restore_policy=1
+fi
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+[ "$restore_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+exit 0

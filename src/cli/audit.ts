@@ -1,0 +1,131 @@
+// `rootwatch audit`: judge every running container and the host once, print, exit.
+// Exit 1 when a non-excepted finding reaches --fail-on, 3 when Docker is unreachable.
+import { hostname, release } from 'node:os';
+import pLimit from 'p-limit';
+import Table from 'cli-table3';
+import { auditContainer, auditDaemon } from '../audit/evaluate.js';
+import { containerImage, containerName } from '../audit/context.js';
+import { ExceptionSet, exceptionTarget } from '../audit/exceptions.js';
+import type { Config } from '../config/schema.js';
+import { DockerApi, describeDockerError } from '../docker/dockerApi.js';
+import type { Endpoint } from '../docker/endpoint.js';
+import type { ContainerInspect } from '../model/dockerTypes.js';
+import { compareFindings, severityRank, type Finding, type Severity } from '../model/finding.js';
+import { postureFrom, type DaemonPosture } from '../model/posture.js';
+import { sanitize } from '../log/logger.js';
+import { CliError, EXIT } from './exitCodes.js';
+
+export interface AuditReport {
+  host: {
+    hostname: string;
+    kernel: string;
+    docker: {
+      version: string | null;
+      apiVersion: string | null;
+      runc: string | null;
+      containerd: string | null;
+      usernsRemap: boolean;
+      rootless: boolean;
+    };
+    findings: Finding[];
+  };
+  containers: { id: string; name: string; image: string; findings: Finding[] }[];
+}
+
+/** Pure: turn a snapshot of the engine into the report. */
+export function buildReport(posture: DaemonPosture, containers: ContainerInspect[], exceptions: ExceptionSet, now: number): AuditReport {
+  const byRef = new Map<string, ContainerInspect>();
+  for (const c of containers) {
+    byRef.set(c.Id, c);
+    byRef.set(containerName(c), c);
+  }
+  const lookup = (ref: string): ContainerInspect | undefined =>
+    byRef.get(ref) ?? byRef.get(ref.replace(/^\//, '')) ?? (ref.length >= 12 ? containers.find((c) => c.Id.startsWith(ref)) : undefined);
+  const ctx = { posture, lookup };
+  const rows = containers.map((c) => {
+    const name = containerName(c);
+    const image = containerImage(c);
+    const findings = exceptions.apply(auditContainer(c, ctx), exceptionTarget(name, image, c.Config?.Labels), now);
+    return { id: c.Id, name, image, findings };
+  });
+  const worst = (fs: Finding[]): number => Math.max(-1, ...fs.filter((f) => !f.excepted).map((f) => severityRank(f.severity)));
+  rows.sort((a, b) => worst(b.findings) - worst(a.findings) || a.name.localeCompare(b.name));
+  return {
+    host: {
+      hostname: hostname(),
+      kernel: posture.kernelVersion ?? release(),
+      docker: {
+        version: posture.version,
+        apiVersion: posture.apiVersion,
+        runc: posture.runc,
+        containerd: posture.containerd,
+        usernsRemap: posture.usernsRemap,
+        rootless: posture.rootless,
+      },
+      findings: auditDaemon(posture).sort(compareFindings),
+    },
+    containers: rows,
+  };
+}
+
+/** Does any non-excepted finding reach `threshold`? */
+export function reachesThreshold(report: AuditReport, threshold: Severity): boolean {
+  const all = [...report.host.findings, ...report.containers.flatMap((c) => c.findings)];
+  return all.some((f) => !f.excepted && severityRank(f.severity) >= severityRank(threshold));
+}
+
+export async function collectSnapshot(api: DockerApi, concurrency: number): Promise<{ posture: DaemonPosture; containers: ContainerInspect[] }> {
+  const [info, version] = await Promise.all([api.info(), api.version()]);
+  const ids = await api.runningContainerIds();
+  const limit = pLimit(concurrency);
+  const inspected = await Promise.all(ids.map((id) => limit(() => api.inspect(id))));
+  return { posture: postureFrom(info, version), containers: inspected.filter((c): c is ContainerInspect => c !== null) };
+}
+
+const SEV_LABEL: Record<Severity, string> = { critical: 'CRITICAL', high: 'HIGH', medium: 'MEDIUM', low: 'LOW', info: 'INFO' };
+
+export function renderTable(report: AuditReport): string {
+  const d = report.host.docker;
+  const lines: string[] = [];
+  lines.push(`Host ${sanitize(report.host.hostname)}  kernel ${sanitize(report.host.kernel)}  Docker ${d.version ?? '?'} (API ${d.apiVersion ?? '?'})  runc ${d.runc ?? '?'}  containerd ${d.containerd ?? '?'}`);
+  lines.push(`User namespaces: ${d.rootless ? 'rootless daemon' : d.usernsRemap ? 'userns-remap on' : 'NOT remapped: container root is host root'}`);
+  const table = new Table({ head: ['SEVERITY', 'CONTAINER', 'RULE', 'FINDING'], wordWrap: true, colWidths: [10, 24, 24, 70], style: { head: [] } });
+  const rows: { f: Finding; who: string }[] = [
+    ...report.host.findings.map((f) => ({ f, who: '(host)' })),
+    ...report.containers.flatMap((c) => c.findings.map((f) => ({ f, who: `${sanitize(c.name, 40)}\n${c.id.slice(0, 12)}` }))),
+  ];
+  rows.sort((a, b) => Number(!!a.f.excepted) - Number(!!b.f.excepted) || compareFindings(a.f, b.f));
+  for (const { f, who } of rows) {
+    const msg = sanitize(f.message) + (f.excepted ? `\n(excepted: ${sanitize(f.excepted.reason)})` : '');
+    table.push([f.excepted ? `(${f.severity})` : SEV_LABEL[f.severity], who, f.rule, msg]);
+  }
+  const counts = new Map<Severity, number>();
+  for (const { f } of rows) if (!f.excepted) counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
+  const summary = (['critical', 'high', 'medium', 'low', 'info'] as Severity[]).map((s) => `${counts.get(s) ?? 0} ${s}`).join(', ');
+  lines.push(rows.length ? table.toString() : 'No findings.');
+  lines.push(`${report.containers.length} running container(s) audited: ${summary}; ${rows.filter((r) => r.f.excepted).length} excepted.`);
+  return lines.join('\n');
+}
+
+export interface AuditOptions {
+  json?: boolean;
+  failOn?: string;
+}
+
+/** Returns the exit code. */
+export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const failOn = (opts.failOn ?? config.audit.fail_on) as Severity | undefined;
+  if (failOn !== undefined && !['critical', 'high', 'medium', 'low', 'info'].includes(failOn)) {
+    throw new CliError(`--fail-on "${failOn}": expected one of critical, high, medium, low, info`, EXIT.USAGE);
+  }
+  const api = new DockerApi(endpoint, config.docker.request_timeout);
+  let snapshot;
+  try {
+    snapshot = await collectSnapshot(api, config.docker.inspect_concurrency);
+  } catch (e) {
+    throw new CliError(describeDockerError(e, endpoint.url), EXIT.DOCKER_UNREACHABLE);
+  }
+  const report = buildReport(snapshot.posture, snapshot.containers, new ExceptionSet(config.exceptions), Date.now());
+  out.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTable(report)}\n`);
+  return failOn && reachesThreshold(report, failOn) ? EXIT.FINDINGS : EXIT.OK;
+}

@@ -1,0 +1,76 @@
+// `rootwatch run`: the daemon. Wires sources → monitor → sinks, and shuts down cleanly on SIGTERM/SIGINT.
+import type { Config } from '../config/schema.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { DockerApi } from '../docker/dockerApi.js';
+import type { Endpoint } from '../docker/endpoint.js';
+import { DockerWatcher } from '../docker/dockerWatcher.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { Monitor } from '../monitor.js';
+import { MetricsHttpServer } from '../sinks/httpServer.js';
+import { VERSION } from '../version.js';
+import { CliError, EXIT } from './exitCodes.js';
+
+export interface Daemon {
+  monitor: Monitor;
+  address: { host: string; port: number };
+  /** Re-read the config file; keeps the old config on error. Returns whether it applied. */
+  reload(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  config: Config;
+  endpoint: Endpoint;
+  configFile: string;
+  /** Whether the config file was named explicitly (a reload of a vanished default file keeps defaults). */
+  configExplicit: boolean;
+  /** Overrides config metrics.listen (the --listen flag). */
+  listen?: string;
+  logger?: Logger;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const { config, endpoint } = opts;
+  const log = opts.logger ?? createLogger({ level: config.log.level, format: config.log.format });
+  const monitor = new Monitor(log, config);
+  const api = new DockerApi(endpoint, config.docker.request_timeout);
+  const watcher = new DockerWatcher(api, monitor, {
+    relistIntervalMs: config.docker.relist_interval,
+    maxBackoffMs: config.docker.reconnect_max_backoff,
+    inspectConcurrency: config.docker.inspect_concurrency,
+  });
+  const http = new MetricsHttpServer({ listen: opts.listen ?? config.metrics.listen, registry: monitor.metrics.registry, ready: () => monitor.ready() });
+  let address;
+  try {
+    address = await http.start();
+  } catch (e) {
+    throw new CliError(`cannot listen on ${opts.listen ?? config.metrics.listen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.USAGE);
+  }
+  log.notice('rootwatch started', { event: 'started', version: VERSION, docker_host: endpoint.url, listen: `${address.host}:${address.port}`, config_file: opts.configFile });
+  watcher.start();
+  let stopping: Promise<void> | null = null;
+  return {
+    monitor,
+    address,
+    reload(): boolean {
+      try {
+        const next = loadConfig(opts.configFile, opts.configExplicit);
+        log.level = next.log.level;
+        monitor.applyConfig(next);
+        log.notice('configuration reloaded', { event: 'config_reloaded', config_file: opts.configFile });
+        return true;
+      } catch (e) {
+        const msg = e instanceof ConfigError ? e.message : (e as Error).message;
+        log.error(`configuration reload rejected, keeping the previous one: ${msg}`, { event: 'config_reload_failed' });
+        return false;
+      }
+    },
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        await Promise.all([watcher.stop(), http.stop()]);
+        log.notice('rootwatch stopped', { event: 'stopped' });
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// The rootwatch command line: `run` (the daemon, default), `audit` (one-shot), `version`.
+// Errors the user can fix print one line and exit with the documented code; never a stack trace.
+import { Command, CommanderError, Option } from 'commander';
+import { runAudit } from './cli/audit.js';
+import { CliError, EXIT } from './cli/exitCodes.js';
+import { startDaemon } from './cli/run.js';
+import { configPath, loadSettings, type GlobalOptions } from './cli/setup.js';
+import { VERSION } from './version.js';
+
+/** Hard deadline for shutdown: systemd and tests expect the process gone within 5 s of SIGTERM. */
+const SHUTDOWN_DEADLINE_MS = 4500;
+
+function buildProgram(): Command {
+  const program = new Command('rootwatch')
+    .description('Docker host breakout and exposure monitor')
+    .option('-c, --config <file>', 'YAML config file (default /etc/rootwatch/rootwatch.yaml, or $ROOTWATCH_CONFIG)')
+    .option('--log-level <level>', 'emerg|alert|crit|error|warning|notice|info|debug')
+    .option('--docker-host <url>', 'Docker API endpoint (default $DOCKER_HOST, then unix:///var/run/docker.sock)')
+    .exitOverride()
+    .showHelpAfterError(false);
+
+  program
+    .command('run', { isDefault: true })
+    .description('run the monitoring daemon (the default command)')
+    .option('--listen <host:port>', 'address for /metrics (overrides metrics.listen)')
+    .action(async (cmdOpts: { listen?: string }) => {
+      const g = program.opts<GlobalOptions>();
+      const settings = loadSettings(g);
+      if (cmdOpts.listen !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/.test(cmdOpts.listen)) {
+        throw new CliError(`--listen "${cmdOpts.listen}": expected HOST:PORT`, EXIT.USAGE);
+      }
+      const daemon = await startDaemon({ ...settings, configExplicit: configPath(g).explicit, listen: cmdOpts.listen });
+      await new Promise<void>((resolve) => {
+        const shutdown = (): void => {
+          setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
+          void daemon.stop().then(resolve);
+        };
+        process.once('SIGTERM', shutdown);
+        process.once('SIGINT', shutdown);
+        process.on('SIGHUP', () => daemon.reload());
+      });
+    });
+
+  program
+    .command('audit')
+    .description('audit all running containers and the host once, then exit')
+    .option('--json', 'print the report as JSON')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a non-excepted finding reaches this severity'))
+    .action(async (cmdOpts: { json?: boolean; failOn?: string }) => {
+      const settings = loadSettings(program.opts<GlobalOptions>());
+      process.exitCode = await runAudit(settings.config, settings.endpoint, cmdOpts);
+    });
+
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      process.stdout.write(`rootwatch ${VERSION} (node ${process.version})\n`);
+    });
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and --version print and exit 0; everything else commander rejects is a usage error.
+      process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`rootwatch: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    process.stderr.write(`rootwatch: internal error: ${(e as Error).message}\n`);
+    process.exitCode = 70;
+  }
+}
+
+await main(process.argv);

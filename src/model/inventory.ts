@@ -1,0 +1,57 @@
+// The in-memory model of running containers and what rootwatch concluded about each.
+// Sinks (metrics, logs) read it; the monitor is the only writer.
+import type { ContainerInspect } from './dockerTypes.js';
+import type { Finding } from './finding.js';
+
+export interface ContainerRecord {
+  id: string;
+  /** 12-hex short id, as `docker ps` shows it and as metrics label it. */
+  shortId: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  inspect: ContainerInspect;
+  /** Configuration findings plus exec findings, exceptions applied (excepted ones marked). */
+  findings: Finding[];
+}
+
+export class ContainerInventory {
+  private readonly byId = new Map<string, ContainerRecord>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Find by full id, id prefix (as `container:<id>` modes may hold) or name. */
+  lookup(idOrName: string): ContainerRecord | undefined {
+    const direct = this.byId.get(idOrName);
+    if (direct) return direct;
+    const name = idOrName.startsWith('/') ? idOrName.slice(1) : idOrName;
+    for (const r of this.byId.values()) {
+      if (r.name === name || (idOrName.length >= 12 && r.id.startsWith(idOrName))) return r;
+    }
+    return undefined;
+  }
+
+  set(record: ContainerRecord): void {
+    this.byId.set(record.id, record);
+  }
+
+  delete(id: string): ContainerRecord | undefined {
+    const r = this.byId.get(id);
+    this.byId.delete(id);
+    return r;
+  }
+
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  all(): IterableIterator<ContainerRecord> {
+    return this.byId.values();
+  }
+}

@@ -1,0 +1,208 @@
+// The daemon's model keeper: receives what the Docker watcher learns, runs the detectors over it, keeps
+// the inventory, and tells the sinks (alert log, metrics) what changed. Data flows one way through here.
+import { auditContainer, auditDaemon, auditExec } from './audit/evaluate.js';
+import { containerImage, containerName } from './audit/context.js';
+import { ExceptionSet } from './audit/exceptions.js';
+import type { Config } from './config/schema.js';
+import type { DockerWatchSink } from './docker/dockerWatcher.js';
+import type { ContainerInspect, ExecInspect } from './model/dockerTypes.js';
+import { severityRank, type Finding, type Severity } from './model/finding.js';
+import { ContainerInventory, type ContainerRecord } from './model/inventory.js';
+import type { DaemonPosture } from './model/posture.js';
+import type { ContainerContext } from './rules/rule.js';
+import { logAlert, sanitize, type Logger } from './log/logger.js';
+import { Metrics, type MetricsSource } from './sinks/metrics.js';
+
+/** Findings of execs are kept per container and rule (latest one), so a busy container cannot grow them. */
+type ExecFindings = Map<string, Finding>;
+
+export class Monitor implements DockerWatchSink, MetricsSource {
+  readonly inventory = new ContainerInventory();
+  readonly metrics: Metrics;
+  private posture: DaemonPosture | null = null;
+  private dockerConnected = false;
+  private lastUnreachable = '';
+  private reconciledOnce = false;
+  private daemonFindings: Finding[] = [];
+  private readonly execFindings = new Map<string, ExecFindings>();
+  private exceptions: ExceptionSet;
+  private alertSeverity: Severity;
+
+  constructor(
+    private readonly log: Logger,
+    config: Config,
+  ) {
+    this.exceptions = new ExceptionSet(config.exceptions);
+    this.alertSeverity = config.audit.alert_severity;
+    this.metrics = new Metrics(this);
+    this.warnExpiredExceptions();
+  }
+
+  // ---- MetricsSource ----
+  dockerUp(): boolean {
+    return this.dockerConnected;
+  }
+  containers(): Iterable<ContainerRecord> {
+    return this.inventory.all();
+  }
+  hostFindings(): readonly Finding[] {
+    return this.daemonFindings;
+  }
+  expiredExceptions(): number {
+    return this.exceptions.expired(Date.now()).length;
+  }
+
+  ready(): { ok: boolean; reason: string } {
+    if (!this.dockerConnected) return { ok: false, reason: 'Docker not connected' };
+    if (!this.reconciledOnce) return { ok: false, reason: 'first reconciliation not done' };
+    return { ok: true, reason: 'ready' };
+  }
+
+  currentPosture(): DaemonPosture | null {
+    return this.posture;
+  }
+
+  // ---- DockerWatchSink ----
+  connected(posture: DaemonPosture): void {
+    this.dockerConnected = true;
+    this.posture = posture;
+    this.log.notice('connected to Docker', {
+      event: 'docker_connected', version: posture.version, api_version: posture.apiVersion,
+      userns_remap: posture.usernsRemap, rootless: posture.rootless,
+    });
+    const before = new Set(this.daemonFindings.map((f) => f.rule));
+    this.daemonFindings = auditDaemon(posture, (m) => this.auditError(m));
+    for (const f of this.daemonFindings) {
+      if (!before.has(f.rule) && severityRank(f.severity) >= severityRank(this.alertSeverity)) logAlert(this.log, f, null);
+    }
+  }
+
+  disconnected(reason: string): void {
+    if (this.dockerConnected) {
+      this.metrics.dockerReconnects.inc();
+      this.log.warning('lost connection to Docker; reconnecting', { event: 'docker_disconnected', reason: sanitize(reason) });
+    } else if (reason !== this.lastUnreachable) {
+      // Say it once per distinct reason; the retries themselves are debug noise.
+      this.log.warning('Docker not reachable; retrying', { event: 'docker_unreachable', reason: sanitize(reason) });
+    } else {
+      this.log.debug('Docker still not reachable', { event: 'docker_unreachable', reason: sanitize(reason) });
+    }
+    this.lastUnreachable = reason;
+    this.dockerConnected = false;
+  }
+
+  reconciled(running: ContainerInspect[]): void {
+    const live = new Set(running.map((c) => c.Id));
+    for (const id of this.inventory.ids()) if (!live.has(id)) this.containerGone(id);
+    // Audit in two passes so `container:<id>` lookups see every running container.
+    for (const c of running) this.inventory.set(this.recordFor(c, this.inventory.get(c.Id)?.findings ?? []));
+    for (const c of running) this.audit(c, null);
+    this.reconciledOnce = true;
+    this.log.info('reconciled running containers', { event: 'reconciled', containers: running.length });
+  }
+
+  containerUpdated(container: ContainerInspect, receivedAt: number): void {
+    this.audit(container, receivedAt);
+  }
+
+  containerGone(id: string): void {
+    const r = this.inventory.delete(id);
+    this.execFindings.delete(id);
+    if (r) this.log.debug('container gone', { event: 'container_gone', container: { id: r.id, name: r.name, image: r.image } });
+  }
+
+  exec(x: ExecInspect, receivedAt: number): void {
+    const rec = this.inventory.get(x.ContainerID);
+    if (!rec) return;
+    const found = auditExec(x, rec.inspect, this.context(), (m) => this.auditError(m));
+    if (found.length === 0) return;
+    const map = this.execFindings.get(rec.id) ?? new Map<string, Finding>();
+    for (const f of found) map.set(f.rule, f);
+    this.execFindings.set(rec.id, map);
+    this.audit(rec.inspect, receivedAt, found);
+  }
+
+  event(action: string): void {
+    this.metrics.dockerEvents.inc({ action });
+  }
+
+  malformedEvent(reason: string): void {
+    this.metrics.dockerEventErrors.inc();
+    this.log.warning('dropped malformed Docker event', { event: 'docker_event_malformed', reason });
+  }
+
+  warn(message: string): void {
+    this.metrics.auditErrors.inc();
+    this.log.warning(sanitize(message), { event: 'docker_error' });
+  }
+
+  // ---- config reload ----
+  applyConfig(config: Config): void {
+    this.exceptions = new ExceptionSet(config.exceptions);
+    this.alertSeverity = config.audit.alert_severity;
+    this.warnExpiredExceptions();
+    for (const r of [...this.inventory.all()]) this.audit(r.inspect, null);
+  }
+
+  // ---- internals ----
+  private context(): ContainerContext {
+    const posture = this.posture;
+    if (!posture) throw new Error('audit before Docker posture is known');
+    return { posture, lookup: (id) => this.inventory.lookup(id)?.inspect };
+  }
+
+  private recordFor(c: ContainerInspect, findings: Finding[]): ContainerRecord {
+    const labels = c.Config?.Labels;
+    return {
+      id: c.Id,
+      shortId: c.Id.slice(0, 12),
+      name: containerName(c),
+      image: containerImage(c),
+      labels: labels && typeof labels === 'object' ? labels : {},
+      inspect: c,
+      findings,
+    };
+  }
+
+  /**
+   * Audit one container and publish. `newExec` are exec findings that just happened: they are
+   * alerted even if the same rule fired for an earlier exec, since each exec is a new act.
+   */
+  private audit(c: ContainerInspect, receivedAt: number | null, newExec: Finding[] = []): void {
+    if (!this.posture) return;
+    const prev = this.inventory.get(c.Id);
+    const base = auditContainer(c, this.context(), (m) => this.auditError(m));
+    const all = [...base, ...(this.execFindings.get(c.Id)?.values() ?? [])];
+    const rec = this.recordFor(c, []);
+    rec.findings = this.exceptions.apply(all, { name: rec.name, image: rec.image, labels: rec.labels }, Date.now());
+    this.inventory.set(rec);
+    if (receivedAt !== null) this.metrics.auditDuration.observe((performance.now() - receivedAt) / 1000);
+
+    const before = new Set((prev?.findings ?? []).filter((f) => !f.excepted).map((f) => `${f.rule}/${f.message}`));
+    const fresh = new Set(newExec.map((f) => `${f.rule}/${f.message}`));
+    const who = { id: rec.id, name: rec.name, image: rec.image };
+    for (const f of rec.findings) {
+      if (f.excepted) continue;
+      const key = `${f.rule}/${f.message}`;
+      if (before.has(key) && !fresh.has(key)) continue;
+      if (severityRank(f.severity) >= severityRank(this.alertSeverity)) logAlert(this.log, f, who);
+    }
+    if (!prev) {
+      this.log.info('container audited', {
+        event: 'container_audited', container: { id: rec.id, name: sanitize(rec.name, 256), image: sanitize(rec.image, 256) },
+        findings: rec.findings.filter((f) => !f.excepted).length, excepted: rec.findings.filter((f) => f.excepted).length,
+      });
+    }
+  }
+
+  private auditError(message: string): void {
+    this.metrics.auditErrors.inc();
+    this.log.error(sanitize(message), { event: 'audit_error' });
+  }
+
+  private warnExpiredExceptions(): void {
+    for (const e of this.exceptions.expired(Date.now())) {
+      this.log.warning('exception expired and no longer applies', { event: 'exception_expired', rules: e.rules, reason: e.reason, expires: e.expires });
+    }
+  }
+}

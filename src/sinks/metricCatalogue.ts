@@ -1,0 +1,32 @@
+// Every metric rootwatch exports, as data: name, type, help and label names. The registry is built
+// from this list and the README's metric table is generated from it, so the two cannot drift.
+
+export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+export interface MetricSpec {
+  name: string;
+  type: MetricType;
+  help: string;
+  labels: readonly string[];
+  buckets?: number[];
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export const METRICS = {
+  buildInfo: { name: 'rootwatch_build_info', type: 'gauge', help: 'Always 1; labels carry the rootwatch version and the Node.js version running it.', labels: ['version', 'node_version'] },
+  dockerUp: { name: 'rootwatch_docker_up', type: 'gauge', help: '1 when the Docker event stream is connected, 0 while rootwatch is reconnecting.', labels: [] },
+  dockerReconnects: { name: 'rootwatch_docker_reconnects_total', type: 'counter', help: 'Times the connection to Docker was lost and rootwatch started reconnecting.', labels: [] },
+  dockerEvents: { name: 'rootwatch_docker_events_total', type: 'counter', help: 'Docker container events received, by action (bounded set; unknown actions count as "other").', labels: ['action'] },
+  dockerEventErrors: { name: 'rootwatch_docker_event_errors_total', type: 'counter', help: 'Malformed lines on the Docker event stream, dropped.', labels: [] },
+  containers: { name: 'rootwatch_containers', type: 'gauge', help: 'Running containers monitored.', labels: [] },
+  containerFinding: { name: 'rootwatch_container_finding', type: 'gauge', help: '1 per current non-excepted finding of a running container.', labels: ['container_id', 'container_name', 'image', 'rule', 'severity'] },
+  findings: { name: 'rootwatch_findings', type: 'gauge', help: 'Running containers with a non-excepted finding of this rule and severity now.', labels: ['rule', 'severity'] },
+  findingsExcepted: { name: 'rootwatch_findings_excepted', type: 'gauge', help: 'Running containers with a finding of this rule accepted by an operator exception.', labels: ['rule'] },
+  exceptionsExpired: { name: 'rootwatch_exceptions_expired', type: 'gauge', help: 'Configured exceptions whose expiry date has passed (they no longer apply).', labels: [] },
+  hostFinding: { name: 'rootwatch_host_finding', type: 'gauge', help: '1 per current non-excepted host finding (daemon posture, known CVEs); cve is empty for non-CVE rules.', labels: ['rule', 'severity', 'cve'] },
+  auditDuration: { name: 'rootwatch_audit_duration_seconds', type: 'histogram', help: 'Time from a Docker event received to the container\'s findings published.', labels: [], buckets: LATENCY_BUCKETS },
+  auditErrors: { name: 'rootwatch_audit_errors_total', type: 'counter', help: 'Errors while auditing (failed inspects, failing rules); each is also logged.', labels: [] },
+} as const satisfies Record<string, MetricSpec>;
+
+export const ALL_METRICS: MetricSpec[] = Object.values(METRICS);

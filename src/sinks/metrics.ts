@@ -1,0 +1,90 @@
+// The Prometheus registry. Point-in-time gauges are computed in collect() from the model at scrape
+// time, so series of dead containers vanish without bookkeeping; counters are incremented by the monitor.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ContainerRecord } from '../model/inventory.js';
+import type { Finding } from '../model/finding.js';
+import { METRICS, type MetricSpec } from './metricCatalogue.js';
+import { VERSION } from '../version.js';
+
+/** What the gauges read at scrape time. */
+export interface MetricsSource {
+  dockerUp(): boolean;
+  containers(): Iterable<ContainerRecord>;
+  hostFindings(): readonly Finding[];
+  expiredExceptions(): number;
+}
+
+/** Label values come from containers: cap their length so one hostile name cannot bloat every scrape. */
+export function labelValue(s: string): string {
+  return s.length > 256 ? `${s.slice(0, 255)}…` : s;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly dockerReconnects: Counter;
+  readonly dockerEvents: Counter;
+  readonly dockerEventErrors: Counter;
+  readonly auditDuration: Histogram;
+  readonly auditErrors: Counter;
+
+  constructor(source: MetricsSource) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+    const gauge = (spec: MetricSpec, collect: (g: Gauge) => void): Gauge =>
+      new Gauge({
+        name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [r],
+        collect() { this.reset(); collect(this); },
+      });
+    const counter = (spec: MetricSpec): Counter => new Counter({ name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [r] });
+
+    new Gauge({ name: METRICS.buildInfo.name, help: METRICS.buildInfo.help, labelNames: [...METRICS.buildInfo.labels], registers: [r] })
+      .set({ version: VERSION, node_version: process.version }, 1);
+    gauge(METRICS.dockerUp, (g) => g.set(source.dockerUp() ? 1 : 0));
+    gauge(METRICS.containers, (g) => g.set([...source.containers()].length));
+    gauge(METRICS.containerFinding, (g) => {
+      for (const c of source.containers()) {
+        for (const f of c.findings) {
+          if (f.excepted) continue;
+          g.set({ container_id: c.shortId, container_name: labelValue(c.name), image: labelValue(c.image), rule: f.rule, severity: f.severity }, 1);
+        }
+      }
+    });
+    gauge(METRICS.findings, (g) => {
+      const counts = new Map<string, { rule: string; severity: string; n: number }>();
+      for (const c of source.containers()) {
+        // A container counts once per (rule, severity) even with several hits (e.g. two sensitive mounts).
+        const seen = new Set<string>();
+        for (const f of c.findings) {
+          if (f.excepted) continue;
+          const key = `${f.rule}\u0000${f.severity}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const e = counts.get(key) ?? { rule: f.rule, severity: f.severity, n: 0 };
+          e.n += 1;
+          counts.set(key, e);
+        }
+      }
+      for (const e of counts.values()) g.set({ rule: e.rule, severity: e.severity }, e.n);
+    });
+    gauge(METRICS.findingsExcepted, (g) => {
+      const counts = new Map<string, number>();
+      for (const c of source.containers()) {
+        for (const rule of new Set(c.findings.filter((f) => f.excepted).map((f) => f.rule))) counts.set(rule, (counts.get(rule) ?? 0) + 1);
+      }
+      for (const [rule, n] of counts) g.set({ rule }, n);
+    });
+    gauge(METRICS.exceptionsExpired, (g) => g.set(source.expiredExceptions()));
+    gauge(METRICS.hostFinding, (g) => {
+      for (const f of source.hostFindings()) {
+        if (!f.excepted) g.set({ rule: f.rule, severity: f.severity, cve: f.cve ?? '' }, 1);
+      }
+    });
+    this.dockerReconnects = counter(METRICS.dockerReconnects);
+    this.dockerEvents = counter(METRICS.dockerEvents);
+    this.dockerEventErrors = counter(METRICS.dockerEventErrors);
+    this.auditErrors = counter(METRICS.auditErrors);
+    this.auditDuration = new Histogram({
+      name: METRICS.auditDuration.name, help: METRICS.auditDuration.help, buckets: METRICS.auditDuration.buckets, registers: [r],
+    });
+  }
+}

@@ -1,0 +1,66 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ConfigError, loadConfig, validateConfig } from '../../../src/config/load.js';
+import { parseDuration } from '../../../src/config/duration.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rw-config-'));
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('config', () => {
+  it('the shipped config/rootwatch.yaml equals the built-in defaults', () => {
+    assert.deepEqual(loadConfig('config/rootwatch.yaml', true), validateConfig({}, 'defaults'));
+  });
+
+  it('a missing default file means defaults; a missing explicit file is an error', () => {
+    const d = loadConfig(join(dir, 'absent.yaml'), false);
+    assert.equal(d.metrics.listen, '0.0.0.0:9796');
+    assert.equal(d.docker.relist_interval, 300_000);
+    assert.throws(() => loadConfig(join(dir, 'absent.yaml'), true), (e: Error) => e instanceof ConfigError && /cannot read config file \(ENOENT\)/.test(e.message));
+  });
+
+  it('names an unknown key with its path', () => {
+    const p = file('unknown.yaml', 'docker:\n  relist_intervall: 5m\n');
+    assert.throws(() => loadConfig(p, true), (e: Error) => e.message === `${p}: unknown key "docker.relist_intervall"`);
+  });
+
+  it('names a key with a wrong type', () => {
+    const p = file('type.yaml', 'docker:\n  inspect_concurrency: lots\n');
+    assert.throws(() => loadConfig(p, true), (e: Error) => e.message.startsWith(`${p}: key "docker.inspect_concurrency":`));
+  });
+
+  it('rejects invalid YAML with a line number and no newline in the message', () => {
+    const p = file('bad.yaml', 'log:\n  level: [info\n');
+    assert.throws(() => loadConfig(p, true), (e: Error) => /invalid YAML at line \d+/.test(e.message) && !e.message.includes('\n'));
+  });
+
+  it('rejects a top level that is not a mapping', () => {
+    const p = file('list.yaml', '- a\n- b\n');
+    assert.throws(() => loadConfig(p, true), /top level must be a mapping/);
+  });
+
+  it('reports an unreadable path (a directory) in one line', () => {
+    // Root can read any file whatever its mode, so a directory stands in for "unreadable".
+    assert.throws(() => loadConfig(dir, true), (e: Error) => e.message === `${dir}: cannot read config file (EISDIR)`);
+  });
+
+  it('validates exceptions: reason is mandatory, a match is needed, dates are dates', () => {
+    assert.throws(() => validateConfig({ exceptions: [{ rules: ['privileged'], match: { name: 'x' } }] }, 'f'), /exceptions\.0\.reason/);
+    assert.throws(() => validateConfig({ exceptions: [{ rules: ['privileged'], match: {}, reason: 'r' }] }, 'f'), /at least one of name, image or label/);
+    assert.throws(() => validateConfig({ exceptions: [{ rules: ['privileged'], match: { name: 'x' }, reason: 'r', expires: 'soon' }] }, 'f'), /YYYY-MM-DD/);
+    const ok = validateConfig({ exceptions: [{ rules: ['privileged'], match: { label: { team: 'infra' } }, reason: 'r', expires: '2030-01-01' }] }, 'f');
+    assert.equal(ok.exceptions[0]?.reason, 'r');
+  });
+
+  it('parses durations like Prometheus', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.throws(() => parseDuration('5 minutes'), /not a duration/);
+    assert.throws(() => validateConfig({ docker: { relist_interval: 'often' } }, 'f'), /docker\.relist_interval/);
+  });
+});
