@@ -39,12 +39,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     maxBackoffMs: config.docker.reconnect_max_backoff,
     inspectConcurrency: config.docker.inspect_concurrency,
   });
-  const http = new MetricsHttpServer({ listen: opts.listen ?? config.metrics.listen, registry: monitor.metrics.registry, ready: () => monitor.ready() });
+  const http = new MetricsHttpServer({ listen: opts.listen ?? config.metrics.listen, registry: monitor.metrics.registry, ready: () => monitor.ready(), web: config.metrics.web });
   let address;
   try {
     address = await http.start();
   } catch (e) {
-    throw new CliError(`cannot listen on ${opts.listen ?? config.metrics.listen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.USAGE);
+    const err = e as NodeJS.ErrnoException;
+    throw new CliError(`cannot serve metrics on ${opts.listen ?? config.metrics.listen}: ${err.code ?? err.message}`, EXIT.USAGE);
   }
   log.notice('rootwatch started', { event: 'started', version: VERSION, docker_host: endpoint.url, listen: `${address.host}:${address.port}`, config_file: opts.configFile });
   watcher.start();
@@ -57,6 +58,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const next = loadConfig(opts.configFile, opts.configExplicit);
         log.level = next.log.level;
         monitor.applyConfig(next);
+        http.setUsers(next.metrics.web.basic_auth_users);
         log.notice('configuration reloaded', { event: 'config_reloaded', config_file: opts.configFile });
         return true;
       } catch (e) {

@@ -56,6 +56,18 @@ export const configSchema = z.strictObject({
   metrics: z
     .strictObject({
       listen: listenAddress.default('0.0.0.0:9796'),
+      /** Same shape as the Prometheus exporter-toolkit web config. */
+      web: z
+        .strictObject({
+          tls_server_config: z
+            .strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) })
+            .optional(),
+          /** user → bcrypt hash ($2a$/$2b$/$2y$). */
+          basic_auth_users: z
+            .record(z.string().min(1), z.string().regex(/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/, 'expected a bcrypt hash'))
+            .default({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   paths: z

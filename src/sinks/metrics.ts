@@ -30,6 +30,11 @@ export class Metrics {
   constructor(source: MetricsSource) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
+    // prom-client exports these gauges with a "_total" suffix, which the naming rules reserve for
+    // counters (promtool check metrics flags them); the same values exist without the suffix.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      r.removeSingleMetric(name);
+    }
     const gauge = (spec: MetricSpec, collect: (g: Gauge) => void): Gauge =>
       new Gauge({
         name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [r],

@@ -1,7 +1,7 @@
 // A private, throw-away Docker engine for integration tests. Never the host's engine: its own socket,
 // data-root, exec-root, pidfile and containerd namespace, and no iptables or bridge changes.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, copyFileSync, symlinkSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
@@ -89,6 +89,8 @@ export async function startPrivateDockerd(name: string, opts: EngineOptions = {}
   if (reason) throw new Error(reason);
   // Short paths: the socket path must fit in sun_path (108 bytes).
   const dir = mkdtempSync(`/tmp/rwt-${name}-`);
+  // A remapped daemon's root (uid 100000) must be able to traverse to its data-root.
+  chmodSync(dir, 0o711);
   const socketPath = join(dir, 'docker.sock');
   const dataRoot = join(dir, 'data');
   const execRoot = join(dir, 'exec');

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ConfigError, loadConfig, validateConfig } from '../../../src/config/load.js';
@@ -13,6 +13,8 @@ function file(name: string, text: string): string {
 }
 
 describe('config', () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
   it('the shipped config/rootwatch.yaml equals the built-in defaults', () => {
     assert.deepEqual(loadConfig('config/rootwatch.yaml', true), validateConfig({}, 'defaults'));
   });

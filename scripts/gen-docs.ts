@@ -1,0 +1,59 @@
+// Regenerates the README sections that come from code: the rule table (from the rule catalogue) and
+// the metric table (from the metric catalogue). `--check` fails when the README is out of date (CI).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { allRules } from '../src/rules/catalogue.js';
+import { ALL_METRICS } from '../src/sinks/metricCatalogue.js';
+
+const README = new URL('../README.md', import.meta.url);
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function ruleTable(): string {
+  const scopeTitle = { container: 'Container', exec: 'Exec (`docker exec`)', host: 'Host / daemon' } as const;
+  const out: string[] = [];
+  for (const scope of ['container', 'exec', 'host'] as const) {
+    out.push(`#### ${scopeTitle[scope]} rules`, '', '| id | severity | title | why it matters | remediation | references |', '|---|---|---|---|---|---|');
+    for (const r of allRules.filter((x) => x.scope === scope)) {
+      const refs = [r.references.cis ? `CIS ${r.references.cis}` : '', r.references.pss ? `PSS ${r.references.pss}` : '', ...(r.references.links ?? []).map((l, i) => `[${i + 1}](${l})`)]
+        .filter(Boolean).join('; ');
+      const sev = `${r.severity}${r.rootSensitive ? ' ↓' : ''}`;
+      out.push(`| \`${r.id}\` | ${sev} | ${cell(r.title)} | ${cell(r.why)} | ${cell(r.remediation)} | ${cell(refs)} |`);
+    }
+    out.push('');
+  }
+  out.push('↓: one step lower when container root is remapped (userns-remap or rootless, without `--userns=host`) or the container runs under a sandboxed runtime (gVisor, Kata). Some rules also grade each finding (for example read-only vs read-write mounts).');
+  return out.join('\n');
+}
+
+export function metricTable(): string {
+  const out = ['| metric | type | labels | meaning |', '|---|---|---|---|'];
+  for (const m of ALL_METRICS) {
+    out.push(`| \`${m.name}\` | ${m.type} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${cell(m.help)} |`);
+  }
+  out.push('', 'Plus prom-client\'s default `process_*` and `nodejs_*` metrics.');
+  return out.join('\n');
+}
+
+function replaceBetween(text: string, name: string, body: string): string {
+  const begin = `<!-- BEGIN GENERATED ${name} (npm run docs) -->`;
+  const end = `<!-- END GENERATED ${name} -->`;
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) throw new Error(`README.md lacks the ${name} markers`);
+  return `${text.slice(0, i + begin.length)}\n${body}\n${text.slice(j)}`;
+}
+
+const current = readFileSync(README, 'utf8');
+let next = replaceBetween(current, 'RULES', ruleTable());
+next = replaceBetween(next, 'METRICS', metricTable());
+if (process.argv.includes('--check')) {
+  if (next !== current) {
+    console.error('README.md is out of date with the rule/metric catalogues: run `npm run docs` and commit.');
+    process.exit(1);
+  }
+} else if (next !== current) {
+  writeFileSync(README, next);
+  console.log('README.md updated');
+}

@@ -1,0 +1,79 @@
+// Label values come from containers and are hostile input: the exposition must stay valid.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { Metrics, type MetricsSource } from '../../../src/sinks/metrics.js';
+import type { ContainerRecord } from '../../../src/model/inventory.js';
+import type { Finding } from '../../../src/model/finding.js';
+import { ALL_METRICS } from '../../../src/sinks/metricCatalogue.js';
+
+function record(id: string, name: string, image: string, findings: Finding[]): ContainerRecord {
+  return { id, shortId: id.slice(0, 12), name, image, labels: {}, inspect: { Id: id }, findings };
+}
+
+const hostile = 'evil"} 1\nrootwatch_docker_up{x="\\';
+const containers: ContainerRecord[] = [
+  record('a'.repeat(64), hostile, 'reg.example/ünïcødé/😀:"quoted"\\back', [
+    { rule: 'privileged', severity: 'critical', message: 'm', evidence: {} },
+    { rule: 'sensitive_mount', severity: 'high', message: 'one', evidence: {} },
+    { rule: 'sensitive_mount', severity: 'high', message: 'two', evidence: {} },
+    { rule: 'host_pid', severity: 'high', message: 'm', evidence: {}, excepted: { reason: 'ok' } },
+  ]),
+  record('b'.repeat(64), 'x'.repeat(1000), 'img', [{ rule: 'privileged', severity: 'critical', message: 'm', evidence: {} }]),
+];
+const source: MetricsSource = {
+  dockerUp: () => true,
+  containers: () => containers,
+  hostFindings: () => [{ rule: 'known_cve', severity: 'high', message: 'm', evidence: {}, cve: 'CVE-2024-21626' }],
+  expiredExceptions: () => 0,
+};
+
+function promtoolCheck(text: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const p = execFile('promtool', ['check', 'metrics'], (err, stdout, stderr) => {
+      const missing = (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+      resolve({ code: missing ? 127 : err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
+    });
+    p.stdin?.end(text);
+  });
+}
+
+describe('metrics exposition', () => {
+  let text = '';
+  before(async () => {
+    text = await new Metrics(source).registry.metrics();
+  });
+
+  it('escapes hostile label values so no line is forged', () => {
+    const forged = text.split('\n').filter((l) => l.startsWith('rootwatch_docker_up{'));
+    assert.deepEqual(forged, []);
+    assert.ok(text.includes('container_name="evil\\"} 1\\nrootwatch_docker_up{x=\\"\\\\"'));
+    assert.ok(text.includes('image="reg.example/ünïcødé/😀:\\"quoted\\"\\\\back"'));
+  });
+
+  it('caps long label values', () => {
+    const line = text.split('\n').find((l) => l.includes(`container_id="${'b'.repeat(12)}"`)) ?? '';
+    assert.ok(line.length < 600, `line length ${line.length}`);
+  });
+
+  it('counts containers per rule once, and excepted findings separately', () => {
+    assert.match(text, /^rootwatch_findings\{rule="privileged",severity="critical"\} 2$/m);
+    assert.match(text, /^rootwatch_findings\{rule="sensitive_mount",severity="high"\} 1$/m);
+    assert.match(text, /^rootwatch_findings_excepted\{rule="host_pid"\} 1$/m);
+    assert.doesNotMatch(text, /rootwatch_container_finding\{[^}]*rule="host_pid"/);
+    assert.match(text, /^rootwatch_host_finding\{rule="known_cve",severity="high",cve="CVE-2024-21626"\} 1$/m);
+  });
+
+  it('exports every metric of the catalogue with HELP', () => {
+    for (const m of ALL_METRICS) assert.ok(text.includes(`# HELP ${m.name} `), m.name);
+  });
+
+  it('passes promtool check metrics', async function () {
+    const r = await promtoolCheck(text);
+    if (r.code === 127) {
+      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail('promtool is not installed');
+      this.skip();
+    }
+    assert.equal(r.out.trim(), '', r.out);
+    assert.equal(r.code, 0);
+  });
+});
