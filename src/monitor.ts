@@ -12,6 +12,7 @@ import type { DaemonPosture } from './model/posture.js';
 import type { ContainerContext } from './rules/rule.js';
 import { logAlert, sanitize, type Logger } from './log/logger.js';
 import { Metrics, type MetricsSource } from './sinks/metrics.js';
+import type { BreakoutHit } from './breakout/types.js';
 
 /** Findings of execs are kept per container and rule (latest one), so a busy container cannot grow them. */
 type ExecFindings = Map<string, Finding>;
@@ -27,6 +28,7 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   private readonly execFindings = new Map<string, ExecFindings>();
   private exceptions: ExceptionSet;
   private alertSeverity: Severity;
+  private breakoutSource: (() => readonly { hit: BreakoutHit }[]) | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -47,6 +49,13 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   }
   hostFindings(): readonly Finding[] {
     return this.daemonFindings;
+  }
+  breakoutActive(): readonly { hit: BreakoutHit }[] {
+    return this.breakoutSource?.() ?? [];
+  }
+  /** The breakout watch reports its active detections through the monitor's metrics. */
+  attachBreakout(source: () => readonly { hit: BreakoutHit }[]): void {
+    this.breakoutSource = source;
   }
   expiredExceptions(): number {
     return this.exceptions.expired(Date.now()).length;

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { Monitor } from '../monitor.js';
 import { MetricsHttpServer } from '../sinks/httpServer.js';
 import { VERSION } from '../version.js';
+import { BreakoutWatch } from '../breakout/breakoutWatch.js';
 import { CliError, EXIT } from './exitCodes.js';
 
 export interface Daemon {
@@ -47,8 +48,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const err = e as NodeJS.ErrnoException;
     throw new CliError(`cannot serve metrics on ${opts.listen ?? config.metrics.listen}: ${err.code ?? err.message}`, EXIT.USAGE);
   }
+  const breakout = new BreakoutWatch(
+    {
+      procfs: config.paths.procfs,
+      sysfs: config.paths.sysfs,
+      intervalMs: config.breakout.interval,
+      hostReference: { pid: config.breakout.host_reference_pid, pidfile: config.breakout.docker_pidfile, processName: config.breakout.docker_process_name },
+    },
+    { containers: () => monitor.containers(), posture: () => monitor.currentPosture() },
+    monitor.metrics,
+    log,
+  );
+  monitor.attachBreakout(() => breakout.active());
   log.notice('rootwatch started', { event: 'started', version: VERSION, docker_host: endpoint.url, listen: `${address.host}:${address.port}`, config_file: opts.configFile });
   watcher.start();
+  breakout.start();
   let stopping: Promise<void> | null = null;
   return {
     monitor,
@@ -59,16 +73,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         log.level = next.log.level;
         monitor.applyConfig(next);
         http.setUsers(next.metrics.web.basic_auth_users);
+        monitor.metrics.configLastReloadSuccess.setToCurrentTime();
         log.notice('configuration reloaded', { event: 'config_reloaded', config_file: opts.configFile });
         return true;
       } catch (e) {
         const msg = e instanceof ConfigError ? e.message : (e as Error).message;
+        monitor.metrics.configReloadFailures.inc();
         log.error(`configuration reload rejected, keeping the previous one: ${msg}`, { event: 'config_reload_failed' });
         return false;
       }
     },
     stop(): Promise<void> {
       stopping ??= (async () => {
+        breakout.stop();
         await Promise.all([watcher.stop(), http.stop()]);
         log.notice('rootwatch stopped', { event: 'stopped' });
       })();

@@ -84,6 +84,16 @@ export const configSchema = z.strictObject({
       alert_severity: z.enum(SEVERITIES).default('high'),
     })
     .prefault({}),
+  breakout: z
+    .strictObject({
+      /** Scan interval for /proc, the container cgroups and the kernel escape hooks. */
+      interval: duration.prefault('1s'),
+      /** Process whose namespaces are the host's reference (default: the Docker daemon's). */
+      host_reference_pid: z.number().int().positive().optional(),
+      docker_pidfile: z.string().min(1).default('/var/run/docker.pid'),
+      docker_process_name: z.string().min(1).default('dockerd'),
+    })
+    .prefault({}),
   exceptions: z.array(exceptionSchema).default([]),
 });
 

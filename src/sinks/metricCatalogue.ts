@@ -26,6 +26,12 @@ export const METRICS = {
   exceptionsExpired: { name: 'rootwatch_exceptions_expired', type: 'gauge', help: 'Configured exceptions whose expiry date has passed (they no longer apply).', labels: [] },
   hostFinding: { name: 'rootwatch_host_finding', type: 'gauge', help: '1 per current non-excepted host finding (daemon posture, known CVEs); cve is empty for non-CVE rules.', labels: ['rule', 'severity', 'cve'] },
   auditDuration: { name: 'rootwatch_audit_duration_seconds', type: 'histogram', help: 'Time from a Docker event received to the container\'s findings published.', labels: [], buckets: LATENCY_BUCKETS },
+  breakoutProcesses: { name: 'rootwatch_breakout_processes', type: 'gauge', help: 'Processes currently seen breaking out of a container (or hooks pointing into one), by reason.', labels: ['container_id', 'container_name', 'image', 'reason'] },
+  breakoutDetections: { name: 'rootwatch_breakout_detections_total', type: 'counter', help: 'Breakout detections, once per process (or hook change), kept even after the process is gone.', labels: ['reason'] },
+  procScanDuration: { name: 'rootwatch_proc_scan_duration_seconds', type: 'histogram', help: 'Duration of one breakout scan of /proc, the cgroup tree and the kernel escape hooks.', labels: [], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] },
+  procScanErrors: { name: 'rootwatch_proc_scan_errors_total', type: 'counter', help: 'Breakout scans that failed with an unexpected error (logged); the next scan runs as usual.', labels: [] },
+  configReloadFailures: { name: 'rootwatch_config_reload_failures_total', type: 'counter', help: 'Config reloads rejected (invalid file); the previous config stays in force.', labels: [] },
+  configLastReloadSuccess: { name: 'rootwatch_config_last_reload_success_timestamp_seconds', type: 'gauge', help: 'Unix time of the last successful config load.', labels: [] },
   auditErrors: { name: 'rootwatch_audit_errors_total', type: 'counter', help: 'Errors while auditing (failed inspects, failing rules); each is also logged.', labels: [] },
 } as const satisfies Record<string, MetricSpec>;
 

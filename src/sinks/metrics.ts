@@ -5,6 +5,7 @@ import type { ContainerRecord } from '../model/inventory.js';
 import type { Finding } from '../model/finding.js';
 import { METRICS, type MetricSpec } from './metricCatalogue.js';
 import { VERSION } from '../version.js';
+import { BREAKOUT_REASONS, type BreakoutHit } from '../breakout/types.js';
 
 /** What the gauges read at scrape time. */
 export interface MetricsSource {
@@ -12,6 +13,8 @@ export interface MetricsSource {
   containers(): Iterable<ContainerRecord>;
   hostFindings(): readonly Finding[];
   expiredExceptions(): number;
+  /** Breakout detections active now (live processes, hooks still pointing into containers). */
+  breakoutActive(): readonly { hit: BreakoutHit }[];
 }
 
 /** Label values come from containers: cap their length so one hostile name cannot bloat every scrape. */
@@ -26,6 +29,11 @@ export class Metrics {
   readonly dockerEventErrors: Counter;
   readonly auditDuration: Histogram;
   readonly auditErrors: Counter;
+  readonly breakoutDetections: Counter;
+  readonly procScanDuration: Histogram;
+  readonly procScanErrors: Counter;
+  readonly configReloadFailures: Counter;
+  readonly configLastReloadSuccess: Gauge;
 
   constructor(source: MetricsSource) {
     const r = this.registry;
@@ -84,6 +92,22 @@ export class Metrics {
         if (!f.excepted) g.set({ rule: f.rule, severity: f.severity, cve: f.cve ?? '' }, 1);
       }
     });
+    gauge(METRICS.breakoutProcesses, (g) => {
+      for (const { hit } of source.breakoutActive()) {
+        const c = hit.container;
+        g.inc({ container_id: c ? c.id.slice(0, 12) : '', container_name: labelValue(c?.name ?? ''), image: labelValue(c?.image ?? ''), reason: hit.reason });
+      }
+    });
+    this.breakoutDetections = counter(METRICS.breakoutDetections);
+    // Every reason exists from the start at 0, so increase() sees the first detection.
+    for (const reason of BREAKOUT_REASONS) this.breakoutDetections.inc({ reason }, 0);
+    this.procScanDuration = new Histogram({
+      name: METRICS.procScanDuration.name, help: METRICS.procScanDuration.help, buckets: METRICS.procScanDuration.buckets, registers: [r],
+    });
+    this.procScanErrors = counter(METRICS.procScanErrors);
+    this.configReloadFailures = counter(METRICS.configReloadFailures);
+    this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });
+    this.configLastReloadSuccess.setToCurrentTime();
     this.dockerReconnects = counter(METRICS.dockerReconnects);
     this.dockerEvents = counter(METRICS.dockerEvents);
     this.dockerEventErrors = counter(METRICS.dockerEventErrors);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { PassThrough } from 'node:stream';
 import { startDaemon, type Daemon } from '../../src/cli/run.js';
+import { startTestDaemon, type TestDaemon } from '../harness/testDaemon.js';
 import { validateConfig } from '../../src/config/load.js';
 import { parseEndpoint } from '../../src/docker/endpoint.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -23,27 +24,18 @@ async function get(url: string): Promise<{ status: number; body: string }> {
 
 describe('daemon against the private engine', function () {
   let eng: PrivateEngine;
-  let daemon: Daemon;
+  let d: TestDaemon;
   let base: string;
-  const logLines: Record<string, unknown>[] = [];
 
   before(async function () {
     requireDocker(this);
     eng = await engine('default');
-    const stream = new PassThrough();
-    stream.on('data', (b: Buffer) => {
-      for (const l of b.toString().split('\n')) if (l.trim()) logLines.push(JSON.parse(l));
-    });
-    daemon = await startDaemon({
-      config: validateConfig({}, 'test'), endpoint: parseEndpoint(eng.dockerHost, {}), configFile: '/dev/null', configExplicit: false,
-      listen: '127.0.0.1:0', logger: createLogger({ level: 'debug', stream }),
-    });
-    base = `http://127.0.0.1:${daemon.address.port}`;
-    await waitFor(async () => (await get(`${base}/ready`)).status === 200, '/ready');
+    d = await startTestDaemon(eng.dockerHost);
+    base = d.base;
   });
 
   after(async () => {
-    await daemon?.stop();
+    await d?.stop();
   });
 
   it('serves /healthz, /ready and an index page', async () => {
@@ -56,30 +48,30 @@ describe('daemon against the private engine', function () {
   it('publishes a started container\'s findings on /metrics and alerts in the log, then drops them when it dies', async () => {
     const id = await eng.cli('run', '-d', '--name', 'daemon-hostpid', '--pid=host', TEST_IMAGE, 'sleep', '600');
     const series = `rootwatch_container_finding{container_id="${id.slice(0, 12)}",container_name="daemon-hostpid",image="${TEST_IMAGE}",rule="host_pid",severity="high"} 1`;
-    await waitFor(async () => (await get(`${base}/metrics`)).body.includes(series), 'host_pid series');
-    const alert = logLines.find((l) => l.event === 'alert' && l.rule === 'host_pid');
+    await waitFor(async () => (await d.metrics()).includes(series), 'host_pid series');
+    const alert = d.alerts('host_pid')[0];
     assert.ok(alert, 'alert log event');
     assert.deepEqual(alert.container, { id, name: 'daemon-hostpid', image: TEST_IMAGE });
     assert.equal(alert.severity, 'high');
     assert.equal(typeof alert.ts, 'string');
     assert.equal(typeof alert.host, 'string');
-    const body = (await get(`${base}/metrics`)).body;
+    const body = await d.metrics();
     assert.match(body, /^rootwatch_docker_up 1$/m);
     assert.match(body, /^rootwatch_findings\{rule="host_pid",severity="high"\} 1$/m);
     assert.match(body, /^rootwatch_docker_events_total\{action="start"\} \d+$/m);
     assert.match(body, /^rootwatch_audit_duration_seconds_count [1-9]\d*$/m);
 
     await eng.cli('rm', '-f', id);
-    await waitFor(async () => !(await get(`${base}/metrics`)).body.includes(id.slice(0, 12)), 'series gone');
+    await waitFor(async () => !(await d.metrics()).includes(id.slice(0, 12)), 'series gone');
   });
 
   it('goes unready and rootwatch_docker_up 0 while the engine is down, and recovers', async () => {
     await eng.stop();
-    await waitFor(async () => /^rootwatch_docker_up 0$/m.test((await get(`${base}/metrics`)).body), 'docker_up 0');
+    await waitFor(async () => /^rootwatch_docker_up 0$/m.test(await d.metrics()), 'docker_up 0');
     assert.equal((await get(`${base}/ready`)).status, 503);
     await eng.restart();
     await waitFor(async () => (await get(`${base}/ready`)).status === 200, 'ready again', 30_000);
-    assert.match((await get(`${base}/metrics`)).body, /^rootwatch_docker_reconnects_total [1-9]/m);
+    assert.match(await d.metrics(), /^rootwatch_docker_reconnects_total [1-9]/m);
   });
 });
 

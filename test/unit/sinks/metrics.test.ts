@@ -25,6 +25,11 @@ const source: MetricsSource = {
   containers: () => containers,
   hostFindings: () => [{ rule: 'known_cve', severity: 'high', message: 'm', evidence: {}, cve: 'CVE-2024-21626' }],
   expiredExceptions: () => 0,
+  breakoutActive: () => [
+    { hit: { reason: 'host_namespace_process', message: 'm', evidence: {}, container: { id: 'c'.repeat(64), name: 'web', image: 'img' } } },
+    { hit: { reason: 'host_namespace_process', message: 'm', evidence: {}, container: { id: 'c'.repeat(64), name: 'web', image: 'img' } } },
+    { hit: { reason: 'tripwire_changed', message: 'm', evidence: {}, container: null } },
+  ],
 };
 
 function promtoolCheck(text: string): Promise<{ code: number; out: string }> {
@@ -61,6 +66,12 @@ describe('metrics exposition', () => {
     assert.match(text, /^rootwatch_findings_excepted\{rule="host_pid"\} 1$/m);
     assert.doesNotMatch(text, /rootwatch_container_finding\{[^}]*rule="host_pid"/);
     assert.match(text, /^rootwatch_host_finding\{rule="known_cve",severity="high",cve="CVE-2024-21626"\} 1$/m);
+  });
+
+  it('counts live breakout processes per container and reason; detection counters start at 0', () => {
+    assert.match(text, /^rootwatch_breakout_processes\{container_id="cccccccccccc",container_name="web",image="img",reason="host_namespace_process"\} 2$/m);
+    assert.match(text, /^rootwatch_breakout_processes\{container_id="",container_name="",image="",reason="tripwire_changed"\} 1$/m);
+    assert.match(text, /^rootwatch_breakout_detections_total\{reason="kernel_helper_from_container"\} 0$/m);
   });
 
   it('exports every metric of the catalogue with HELP', () => {

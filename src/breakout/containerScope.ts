@@ -1,0 +1,91 @@
+// Builds what the breakout detectors need to know about a container from its inspect data and its
+// init process (namespaces, cgroup directories).
+import { rootIsRemapped } from '../audit/context.js';
+import type { ContainerRecord } from '../model/inventory.js';
+import type { DaemonPosture } from '../model/posture.js';
+import type { CgroupTree } from '../proc/cgroupTree.js';
+import type { NsKind, ProcFs } from '../proc/procfs.js';
+import { containerCapabilityMask } from './capabilityMask.js';
+import type { ContainerScope } from './types.js';
+
+export interface ScopedContainer {
+  scope: ContainerScope;
+  initPid: number;
+  /** Start time of the init process: a reused pid has another one. */
+  initStartTime: string;
+  /** Cgroup directories (one per mounted hierarchy) holding the container's processes. */
+  cgroupDirs: string[];
+}
+
+/** Namespace modes may name another container ("container:<id>"); resolve one hop. */
+function modeOf(r: ContainerRecord, field: 'PidMode' | 'NetworkMode' | 'IpcMode', lookup: (id: string) => ContainerRecord | undefined): string {
+  const v = r.inspect.HostConfig?.[field];
+  if (typeof v !== 'string') return '';
+  if (v.startsWith('container:')) {
+    const target = lookup(v.slice('container:'.length));
+    const tv = target?.inspect.HostConfig?.[field];
+    return typeof tv === 'string' ? tv : '';
+  }
+  return v;
+}
+
+export function sharedHostNamespaces(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined): Set<NsKind> {
+  const hc = r.inspect.HostConfig ?? {};
+  const s = new Set<NsKind>();
+  if (modeOf(r, 'PidMode', lookup) === 'host') s.add('pid');
+  if (modeOf(r, 'NetworkMode', lookup) === 'host') s.add('net');
+  if (modeOf(r, 'IpcMode', lookup) === 'host') s.add('ipc');
+  if (hc.UTSMode === 'host') s.add('uts');
+  // Empty CgroupnsMode: an old daemon, where the cgroup namespace was the host's.
+  if (hc.CgroupnsMode === 'host' || !hc.CgroupnsMode) s.add('cgroup');
+  if (!rootIsRemapped(r.inspect, posture)) s.add('user');
+  return s;
+}
+
+/** Host paths of the container's filesystem, from GraphDriver (overlay2 upper/merged, others' dirs). */
+export function storagePaths(r: ContainerRecord): string[] {
+  const data = r.inspect.GraphDriver?.Data ?? {};
+  const out: string[] = [];
+  for (const key of ['UpperDir', 'MergedDir', 'WorkDir', 'DeviceName', 'Dir', 'RootDir']) {
+    const v = data?.[key];
+    if (typeof v === 'string' && v.startsWith('/')) out.push(v.replace(/\/+$/, ''));
+  }
+  return out;
+}
+
+export function scopeContainer(
+  r: ContainerRecord,
+  posture: DaemonPosture,
+  proc: ProcFs,
+  cgroups: CgroupTree,
+  lookup: (id: string) => ContainerRecord | undefined,
+): ScopedContainer | null {
+  const initPid = r.inspect.State?.Pid;
+  if (typeof initPid !== 'number' || initPid <= 0) return null;
+  const initStartTime = proc.startTime(initPid);
+  const ns = proc.namespaces(initPid);
+  const lines = proc.cgroups(initPid);
+  if (!ns || !lines || initStartTime === null) return null; // the container died in the meantime
+  // Inspect data can be stale (a restarting container's old pid, reused by another process), and a
+  // dying init can show "/" in some hierarchies: only cgroups whose path names the container id
+  // (/docker/<id>, docker-<id>.scope, with every driver) are the container's. Never a hierarchy root.
+  const own = lines.filter((l) => l.path.includes(r.id));
+  if (own.length === 0) return null;
+  const caps = containerCapabilityMask(r.inspect.HostConfig);
+  return {
+    initPid,
+    initStartTime,
+    cgroupDirs: cgroups.dirsFor(own),
+    scope: {
+      id: r.id,
+      name: r.name,
+      image: r.image,
+      initNs: ns,
+      sharesHost: sharedHostNamespaces(r, posture, lookup),
+      rootRemapped: rootIsRemapped(r.inspect, posture),
+      privileged: caps.privileged,
+      allowedCaps: caps.mask,
+      storagePaths: storagePaths(r),
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// Pure breakout detectors: a process snapshot (plus what we know of containers and of the host's
+// reference namespaces) in, hits out. No I/O here; the scanner reads /proc and calls these.
+import type { NsKind } from '../proc/procfs.js';
+import { capabilityNames } from './capabilityMask.js';
+import { isRuntimeHelper } from './runtimeHelpers.js';
+import type { BreakoutHit, ContainerIdentity, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
+
+/** Namespaces compared against the host's; `user` is handled by host_root_process. */
+const COMPARED: readonly NsKind[] = ['mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'];
+
+/** kthreadd: the kernel's thread spawner, parent of user-mode helpers (core_pattern, release_agent…). */
+export const KTHREADD_PID = 2;
+
+function identity(c: ContainerIdentity): ContainerIdentity {
+  return { id: c.id, name: c.name, image: c.image };
+}
+
+function processEvidence(p: ProcessSnapshot): Record<string, string | number | string[]> {
+  return {
+    pid: p.pid,
+    ppid: p.ppid,
+    comm: p.name,
+    exe: p.exe ?? '',
+    cmdline: p.cmdline.slice(0, 16).map((a) => a.slice(0, 256)),
+    uids: p.uids.join(' '),
+    namespaces: Object.entries(p.ns).map(([k, v]) => `${k}=${v}`),
+  };
+}
+
+/** Checks for one process that is a member of a container's cgroup. */
+export function judgeContainerProcess(p: ProcessSnapshot, c: ContainerScope, host: HostReference): BreakoutHit[] {
+  if (isRuntimeHelper(p.exe, p.parentExe ?? null)) return [];
+  const hits: BreakoutHit[] = [];
+  const who = identity(c);
+
+  const inHost = COMPARED.filter(
+    (k) => !c.sharesHost.has(k) && p.ns[k] !== undefined && p.ns[k] === host.ns[k] && c.initNs[k] !== host.ns[k],
+  );
+  if (inHost.length > 0) {
+    hits.push({
+      reason: 'host_namespace_process',
+      message: `process ${p.pid} (${p.name}) of container ${c.name} is in the host's ${inHost.join(', ')} namespace${inHost.length > 1 ? 's' : ''}`,
+      evidence: { ...processEvidence(p), host_namespaces: inHost, host_reference_pid: host.pid, cgroup_of: c.id },
+      container: who,
+    });
+  }
+
+  const rootUid = p.uids[0] === 0 || p.uids[1] === 0;
+  if (c.rootRemapped && rootUid && p.ns.user !== undefined && p.ns.user === host.ns.user) {
+    hits.push({
+      reason: 'host_root_process',
+      message: `process ${p.pid} (${p.name}) in container ${c.name} runs as root in the host's user namespace, although the container's root is remapped`,
+      evidence: { ...processEvidence(p), host_user_namespace: host.ns.user ?? '', container_user_namespace: c.initNs.user ?? '' },
+      container: who,
+    });
+  }
+
+  const extra = c.privileged ? 0n : p.capEff & ~c.allowedCaps;
+  if (extra !== 0n) {
+    hits.push({
+      reason: 'capability_escalation',
+      message: `process ${p.pid} (${p.name}) in container ${c.name} holds capabilities the container was not given: ${capabilityNames(extra).join(', ')}`,
+      evidence: { ...processEvidence(p), extra_capabilities: capabilityNames(extra), cap_eff: `0x${p.capEff.toString(16)}` },
+      container: who,
+    });
+  }
+  return hits;
+}
+
+/** The container whose filesystem holds `path`, by longest storage-path prefix. */
+export function containerOwningPath(path: string, containers: readonly ContainerScope[]): ContainerScope | null {
+  let best: ContainerScope | null = null;
+  let bestLen = 0;
+  for (const c of containers) {
+    for (const s of c.storagePaths) {
+      if (s.length > bestLen && (path === s || path.startsWith(`${s}/`))) {
+        best = c;
+        bestLen = s.length;
+      }
+    }
+  }
+  return best;
+}
+
+/** First of the executable and command-line arguments that lies in a container's filesystem. */
+function containerPathIn(p: ProcessSnapshot, containers: readonly ContainerScope[]): { path: string; container: ContainerScope } | null {
+  const candidates = [p.exe ?? '', ...p.cmdline].map((s) => s.replace(/ \(deleted\)$/, '')).filter((s) => s.startsWith('/'));
+  for (const path of candidates) {
+    const c = containerOwningPath(path, containers);
+    if (c) return { path, container: c };
+  }
+  return null;
+}
+
+/**
+ * Checks for a new host process outside every container cgroup. `helperParent` says the process
+ * descends from a kernel user-mode helper already judged (a release_agent script's children).
+ */
+export function judgeHostProcess(p: ProcessSnapshot, containers: readonly ContainerScope[], helperParent = false): BreakoutHit[] {
+  if (p.exe === null) return []; // kernel threads have no executable
+  const found = containerPathIn(p, containers);
+  if (!found) return [];
+  const who = identity(found.container);
+  if (p.ppid === KTHREADD_PID || helperParent) {
+    return [{
+      reason: 'kernel_helper_from_container',
+      message: `the kernel ran ${found.path} from container ${found.container.name}'s filesystem as a host process (pid ${p.pid}): release_agent, core_pattern or uevent_helper escape`,
+      evidence: { ...processEvidence(p), container_path: found.path },
+      container: who,
+    }];
+  }
+  return [{
+    reason: 'container_binary_on_host',
+    message: `host process ${p.pid} (${p.name}) runs ${found.path} from container ${found.container.name}'s filesystem`,
+    evidence: { ...processEvidence(p), container_path: found.path },
+    container: who,
+  }];
+}

@@ -1,0 +1,172 @@
+// One breakout scan: reads /proc and the cgroup tree, asks the pure detectors, and keeps track of
+// what is active so each detection is counted once per process (not once per scan).
+// Cost grows with container processes and *new* host processes: container member lists come from
+// their cgroups, and host-wide checks only look at pids that appeared since the previous scan.
+import { readFileSync } from 'node:fs';
+import type { ContainerRecord } from '../model/inventory.js';
+import type { DaemonPosture } from '../model/posture.js';
+import type { CgroupTree } from '../proc/cgroupTree.js';
+import type { ProcFs } from '../proc/procfs.js';
+import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
+import { isRuntimeCopyExe } from './runtimeHelpers.js';
+import { scopeContainer, type ScopedContainer } from './containerScope.js';
+import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
+import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
+
+export interface ActiveDetection {
+  key: string;
+  hit: BreakoutHit;
+  /** The process behind a process detection (null for tripwires and modules). */
+  pid: number | null;
+  startTime: string | null;
+}
+
+export interface ScanReport {
+  /** Detections first seen in this scan: alert and count these. */
+  fresh: ActiveDetection[];
+  /** Detections active after this scan (processes still alive, hooks still pointing into containers). */
+  active: ActiveDetection[];
+  containerProcesses: number;
+  newHostProcesses: number;
+}
+
+export interface ScannerOptions {
+  sysfs: string;
+}
+
+export class ProcessScanner {
+  private readonly scoped = new Map<string, ScopedContainer>();
+  private knownPids: Set<number> | null = null;
+  /** Pids of kernel-helper processes already flagged, so their children inherit the verdict. */
+  private helperPids = new Set<number>();
+  private active = new Map<string, ActiveDetection>();
+  private tripwireBaseline: TripwireValues | null = null;
+  private moduleBaseline: Set<string> | null = null;
+
+  constructor(
+    private readonly proc: ProcFs,
+    private readonly cgroups: CgroupTree,
+    private readonly opts: ScannerOptions,
+  ) {}
+
+  /** Files whose program the kernel runs as host root. */
+  tripwireFiles(): string[] {
+    const files = [this.proc.path('sys/kernel/core_pattern'), this.proc.path('sys/kernel/modprobe'), `${this.opts.sysfs}/kernel/uevent_helper`];
+    for (const m of this.cgroups.v1Mounts()) files.push(`${m.mountPoint}/release_agent`);
+    return files;
+  }
+
+  private readTripwires(): TripwireValues {
+    const values: TripwireValues = new Map();
+    for (const f of this.tripwireFiles()) values.set(f, readOptional(f));
+    return values;
+  }
+
+  private snapshot(pid: number): ProcessSnapshot | null {
+    const status = this.proc.status(pid);
+    if (!status) return null;
+    const ns = this.proc.namespaces(pid) ?? {};
+    const startTime = this.proc.startTime(pid);
+    if (startTime === null) return null;
+    return {
+      pid, ppid: status.ppid, startTime, name: status.name, exe: this.proc.exe(pid), cmdline: this.proc.cmdline(pid) ?? [],
+      uids: status.uids, capEff: status.capEff, ns,
+    };
+  }
+
+  private scopeOf(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined): ScopedContainer | null {
+    const cached = this.scoped.get(r.id);
+    if (cached && cached.initPid === r.inspect.State?.Pid && this.proc.startTime(cached.initPid) === cached.initStartTime) return cached;
+    this.scoped.delete(r.id);
+    const s = scopeContainer(r, posture, this.proc, this.cgroups, lookup);
+    if (s) this.scoped.set(r.id, s);
+    return s;
+  }
+
+  scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, host: HostReference | null, dockerRootDir: string | null): ScanReport {
+    const seen = new Map<string, ActiveDetection>();
+    const note = (hit: BreakoutHit, key: string, pid: number | null, startTime: string | null): void => {
+      seen.set(key, this.active.get(key) ?? { key, hit, pid, startTime });
+    };
+    const byId = new Map(containers.map((c) => [c.id, c]));
+    for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
+
+    // 1. Processes in container cgroups.
+    const scopes: ContainerScope[] = [];
+    const memberOf = new Map<number, ContainerScope>();
+    if (posture) {
+      for (const r of containers) {
+        const s = this.scopeOf(r, posture, (id) => byId.get(id) ?? containers.find((c) => c.id.startsWith(id) || c.name === id));
+        if (!s) continue;
+        scopes.push(s.scope);
+        const members = new Set<number>();
+        for (const dir of s.cgroupDirs) this.cgroups.members(dir, members);
+        for (const pid of members) memberOf.set(pid, s.scope);
+      }
+    }
+    if (host) {
+      for (const [pid, scope] of memberOf) {
+        const p = this.snapshot(pid);
+        if (!p) continue;
+        // The parent is read only for runtime-looking executables (the runc init check).
+        if (isRuntimeCopyExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+        for (const hit of judgeContainerProcess(p, scope, host)) note(hit, `${hit.reason}:${pid}:${p.startTime}`, pid, p.startTime);
+      }
+    }
+
+    // 2. New host processes outside container cgroups (kernel helpers, container binaries on the host).
+    const pids = this.proc.pids();
+    const previous = this.knownPids;
+    let newHost = 0;
+    for (const pid of pids) {
+      if (previous?.has(pid) || memberOf.has(pid)) continue;
+      const p = this.snapshot(pid);
+      if (!p) continue;
+      newHost++;
+      const helperChild = this.helperPids.has(p.ppid);
+      for (const hit of judgeHostProcess(p, scopes, helperChild)) {
+        if (hit.reason === 'kernel_helper_from_container') this.helperPids.add(pid);
+        note(hit, `${hit.reason}:${pid}:${p.startTime}`, pid, p.startTime);
+      }
+    }
+    const alive = new Set(pids);
+    this.knownPids = alive;
+    for (const pid of this.helperPids) if (!alive.has(pid)) this.helperPids.delete(pid);
+
+    // Detections of host processes are made once (when the pid is new): keep them while the process lives.
+    for (const d of this.active.values()) {
+      if (seen.has(d.key) || d.pid === null) continue;
+      if (alive.has(d.pid) && this.proc.startTime(d.pid) === d.startTime) seen.set(d.key, d);
+    }
+
+    // 3. Kernel escape hooks and modules.
+    const tw = this.readTripwires();
+    const storagePrefixes = dockerRootDir ? [`${dockerRootDir.replace(/\/+$/, '')}`] : [];
+    for (const hit of judgeTripwires(tw, this.tripwireBaseline ?? new Map(), scopes, storagePrefixes)) {
+      note(hit, `${hit.reason}:${String(hit.evidence.file)}:${String(hit.evidence.value ?? hit.evidence.after)}`, null, null);
+    }
+    // A change is reported once; the new value becomes the baseline (the container-path check keeps
+    // firing while the hook still points into a container).
+    this.tripwireBaseline = tw;
+    const modulesText = readOptional(this.proc.path('modules'));
+    if (modulesText !== null) {
+      const mods = parseModules(modulesText);
+      if (this.moduleBaseline) for (const hit of judgeModules(mods, this.moduleBaseline)) note(hit, `${hit.reason}:${String(hit.evidence.module)}`, null, null);
+      this.moduleBaseline = new Set([...(this.moduleBaseline ?? []), ...mods]);
+    }
+
+    const fresh = [...seen.values()].filter((d) => !this.active.has(d.key));
+    // Changes and module loads are events: report once, do not keep them "active".
+    this.active = new Map([...seen].filter(([, d]) => d.hit.reason !== 'tripwire_changed' && d.hit.reason !== 'kernel_module_loaded'));
+    return { fresh, active: [...this.active.values()], containerProcesses: memberOf.size, newHostProcesses: newHost };
+  }
+}
+
+/** A file that may not exist on this kernel (no modules, no uevent_helper): null then. */
+function readOptional(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,28 @@
+// Benign look-alikes: processes of the container runtime itself that sit in a container's cgroup
+// while still in the host's namespaces (`runc init` during every container start and `docker exec`).
+// Decided from what the process is, never from timing: its executable (a kernel-reported link) must
+// be a runtime copy AND its parent must be the runtime or its shim, which live outside the container.
+
+/**
+ * How `runc init` shows in /proc/<pid>/exe:
+ * - "/memfd:runc_cloned:/proc/self/exe (deleted)": the memfd copy (CVE-2019-5736 mitigation);
+ * - "/": runc 1.1's "bindfd" copy, a read-only bind mount that is detached at once, so its path is "/";
+ * - the runtime binary itself (older runc, crun, youki).
+ */
+const RUNTIME_COPY = /^\/memfd:runc_cloned:|^\/memfd:runc|(^|\/)(runc|docker-runc|runc\.amd64|runc\.arm64|crun|youki)( \(deleted\))?$/;
+
+/** Parents a `runc init` legitimately has: the runtime (create/exec) or the shim that reaps it. */
+const RUNTIME_PARENT = /(^|\/)(runc|docker-runc|crun|youki|containerd-shim(-runc-v[12])?|conmon)( \(deleted\))?$/;
+
+export function isRuntimeCopyExe(exe: string | null): boolean {
+  return exe !== null && (exe === '/' || RUNTIME_COPY.test(exe));
+}
+
+export function isRuntimeParentExe(exe: string | null): boolean {
+  return exe !== null && RUNTIME_PARENT.test(exe);
+}
+
+/** A runtime helper: a runtime copy whose parent is the runtime or its shim. */
+export function isRuntimeHelper(exe: string | null, parentExe: string | null): boolean {
+  return isRuntimeCopyExe(exe) && isRuntimeParentExe(parentExe);
+}

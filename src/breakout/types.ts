@@ -1,0 +1,65 @@
+// What the breakout detectors look at and what they return. Reason ids are a public interface
+// (metric label `reason`, alert rules): never rename one.
+import type { Evidence } from '../model/finding.js';
+import type { Namespaces, NsKind } from '../proc/procfs.js';
+
+export const BREAKOUT_REASONS = [
+  'host_namespace_process',
+  'host_root_process',
+  'capability_escalation',
+  'kernel_helper_from_container',
+  'container_binary_on_host',
+  'tripwire_container_path',
+  'tripwire_changed',
+  'kernel_module_loaded',
+] as const;
+export type BreakoutReason = (typeof BREAKOUT_REASONS)[number];
+
+/** One process as read from /proc at one moment. */
+export interface ProcessSnapshot {
+  pid: number;
+  ppid: number;
+  /** Clock-tick start time: with the pid, identifies the process across scans (pids are reused). */
+  startTime: string;
+  name: string;
+  exe: string | null;
+  /** The parent's executable, read only when the decision needs it (runtime helper check). */
+  parentExe?: string | null;
+  cmdline: string[];
+  uids: [number, number, number, number];
+  capEff: bigint;
+  ns: Namespaces;
+}
+
+export interface ContainerIdentity {
+  id: string;
+  name: string;
+  image: string;
+}
+
+/** What the detectors need to know about one running container. */
+export interface ContainerScope extends ContainerIdentity {
+  /** Namespaces of the container's init process. */
+  initNs: Namespaces;
+  /** Namespaces the container was configured to share with the host (pid=host, network=host…). */
+  sharesHost: ReadonlySet<NsKind>;
+  /** Container root should be an unprivileged host uid (userns-remap or rootless, not --userns=host). */
+  rootRemapped: boolean;
+  privileged: boolean;
+  /** Capability mask the container was given (kernel bit order). */
+  allowedCaps: bigint;
+  /** Host paths of the container's filesystem (overlay upper and merged dirs…), no trailing slash. */
+  storagePaths: string[];
+}
+
+export interface HostReference {
+  pid: number;
+  ns: Namespaces;
+}
+
+export interface BreakoutHit {
+  reason: BreakoutReason;
+  message: string;
+  evidence: Evidence;
+  container: ContainerIdentity | null;
+}

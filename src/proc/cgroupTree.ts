@@ -1,0 +1,111 @@
+// Maps a process's cgroup paths to directories of the mounted cgroup hierarchies (v1, v2 or hybrid;
+// systemd or cgroupfs driver alike: the path comes from /proc/<pid>/cgroup, not from a naming scheme)
+// and lists a cgroup's member processes, nested cgroups included.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import type { CgroupLine } from './procfs.js';
+
+export interface CgroupMount {
+  /** Where the hierarchy is mounted, e.g. /sys/fs/cgroup/memory or /sys/fs/cgroup. */
+  mountPoint: string;
+  /** The hierarchy path shown at the mount point (mountinfo field 4), usually "/". */
+  fsRoot: string;
+  version: 1 | 2;
+  /** v1 controllers and named hierarchies ("name=systemd"); empty for v2. */
+  controllers: string[];
+}
+
+/** Unescape mountinfo octal escapes (\040 for a space). */
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+export function parseMountinfo(text: string): CgroupMount[] {
+  const out: CgroupMount[] = [];
+  for (const line of text.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(' ');
+    const right = line.slice(sep + 3).split(' ');
+    const fstype = right[0];
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    const superOpts = (right[2] ?? '').split(',');
+    out.push({
+      mountPoint: unescape(left[4] ?? ''),
+      fsRoot: unescape(left[3] ?? '/'),
+      version: fstype === 'cgroup2' ? 2 : 1,
+      controllers: fstype === 'cgroup2' ? [] : superOpts.filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent=') && o !== 'noprefix' && o !== 'clone_children' && o !== 'xattr' && o !== 'nsdelegate'),
+    });
+  }
+  // The first mount of a hierarchy wins (bind mounts of the same hierarchy come later).
+  const seen = new Set<string>();
+  return out.filter((m) => {
+    const key = `${m.version}:${[...m.controllers].sort().join(',')}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export class CgroupTree {
+  constructor(readonly mounts: CgroupMount[]) {}
+
+  static fromProc(procRoot: string): CgroupTree {
+    let text = '';
+    try {
+      text = readFileSync(join(procRoot, 'self', 'mountinfo'), 'utf8');
+    } catch {
+      // no mountinfo: no cgroup hierarchies known; detection that needs them reports nothing
+    }
+    return new CgroupTree(parseMountinfo(text));
+  }
+
+  get version(): 1 | 2 | 'hybrid' | null {
+    const v1 = this.mounts.some((m) => m.version === 1);
+    const v2 = this.mounts.some((m) => m.version === 2);
+    return v1 && v2 ? 'hybrid' : v1 ? 1 : v2 ? 2 : null;
+  }
+
+  v1Mounts(): CgroupMount[] {
+    return this.mounts.filter((m) => m.version === 1);
+  }
+
+  /** Directories of every hierarchy the process's cgroup lines point into. */
+  dirsFor(lines: CgroupLine[]): string[] {
+    const dirs: string[] = [];
+    for (const l of lines) {
+      const mount =
+        l.hierarchy === 0
+          ? this.mounts.find((m) => m.version === 2)
+          : this.mounts.find((m) => m.version === 1 && l.controllers.length > 0 && l.controllers.every((c) => m.controllers.includes(c)));
+      if (!mount) continue;
+      const rel = posix.relative(mount.fsRoot, l.path);
+      // A path outside the mount's root (another cgroup namespace) cannot be resolved from here.
+      if (rel.startsWith('..')) continue;
+      dirs.push(rel ? join(mount.mountPoint, rel) : mount.mountPoint);
+    }
+    return [...new Set(dirs)];
+  }
+
+  /**
+   * Pids in a cgroup directory and every cgroup below it. Missing directories (the container just
+   * died) yield nothing.
+   */
+  members(dir: string, out: Set<number> = new Set()): Set<number> {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, 'cgroup.procs'), 'utf8');
+    } catch {
+      return out;
+    }
+    for (const line of text.split('\n')) if (line) out.add(Number(line));
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return out;
+    }
+    for (const e of entries) if (e.isDirectory()) this.members(join(dir, e.name), out);
+    return out;
+  }
+}

@@ -1,0 +1,165 @@
+// Reads the few /proc files rootwatch needs, through a configurable root (`paths.procfs`) so it works
+// from a container with the host's /proc mounted at /host/proc. Processes vanish mid-read all the
+// time: ENOENT/ESRCH (and EACCES on a dying process) mean "gone" and return null, never throw.
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const NS_KINDS = ['mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'user'] as const;
+export type NsKind = (typeof NS_KINDS)[number];
+export type Namespaces = Partial<Record<NsKind, string>>;
+
+export interface ProcStatus {
+  pid: number;
+  ppid: number;
+  /** comm, as the process set it: attacker-controlled, for evidence only. */
+  name: string;
+  /** real, effective, saved, filesystem uid as seen from the reader's user namespace. */
+  uids: [number, number, number, number];
+  capEff: bigint;
+  /** Pid in each nested pid namespace, outermost first (NSpid). */
+  nspid: number[];
+}
+
+const GONE = new Set(['ENOENT', 'ESRCH', 'EACCES', 'EPERM', 'EINVAL']);
+
+function gone(e: unknown): boolean {
+  return GONE.has((e as NodeJS.ErrnoException).code ?? '');
+}
+
+export class ProcFs {
+  constructor(readonly root = '/proc') {}
+
+  path(...parts: (string | number)[]): string {
+    return join(this.root, ...parts.map(String));
+  }
+
+  /** Numeric entries of /proc: the pids of all processes (thread group leaders). */
+  pids(): number[] {
+    const out: number[] = [];
+    for (const name of readdirSync(this.root)) {
+      const c = name.charCodeAt(0);
+      if (c >= 48 && c <= 57) out.push(Number(name));
+    }
+    return out;
+  }
+
+  read(pid: number | 'self', file: string): string | null {
+    try {
+      return readFileSync(this.path(pid, file), 'utf8');
+    } catch (e) {
+      if (gone(e)) return null;
+      throw e;
+    }
+  }
+
+  status(pid: number): ProcStatus | null {
+    const text = this.read(pid, 'status');
+    return text === null ? null : parseStatus(pid, text);
+  }
+
+  /** Namespace inode links ("mnt:[4026531832]"); kinds that cannot be read are left out. */
+  namespaces(pid: number | 'self', kinds: readonly NsKind[] = NS_KINDS): Namespaces | null {
+    const out: Namespaces = {};
+    let any = false;
+    for (const k of kinds) {
+      try {
+        out[k] = readlinkSync(this.path(pid, 'ns', k));
+        any = true;
+      } catch (e) {
+        if (!gone(e)) throw e;
+      }
+    }
+    return any ? out : null;
+  }
+
+  exe(pid: number): string | null {
+    try {
+      return readlinkSync(this.path(pid, 'exe'));
+    } catch (e) {
+      if (gone(e)) return null;
+      throw e;
+    }
+  }
+
+  cmdline(pid: number): string[] | null {
+    const text = this.read(pid, 'cmdline');
+    if (text === null) return null;
+    const parts = text.split('\0');
+    if (parts.length && parts[parts.length - 1] === '') parts.pop();
+    return parts;
+  }
+
+  /** Field 22 of /proc/<pid>/stat: start time in clock ticks; with the pid it identifies a process. */
+  startTime(pid: number): string | null {
+    const text = this.read(pid, 'stat');
+    if (text === null) return null;
+    // comm (field 2) may contain spaces and parentheses: fields restart after the last ')'.
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return rest[19] ?? null;
+  }
+
+  /** Lines of /proc/<pid>/cgroup as [hierarchy id, controllers, path]. */
+  cgroups(pid: number | 'self'): CgroupLine[] | null {
+    const text = this.read(pid, 'cgroup');
+    return text === null ? null : parseCgroupFile(text);
+  }
+
+  uidMap(pid: number): string | null {
+    const t = this.read(pid, 'uid_map');
+    return t === null ? null : t.trim().replace(/\s+/g, ' ');
+  }
+}
+
+export interface CgroupLine {
+  hierarchy: number;
+  controllers: string[];
+  path: string;
+}
+
+export function parseCgroupFile(text: string): CgroupLine[] {
+  const out: CgroupLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const a = line.indexOf(':');
+    const b = line.indexOf(':', a + 1);
+    if (a < 0 || b < 0) continue;
+    out.push({ hierarchy: Number(line.slice(0, a)), controllers: line.slice(a + 1, b).split(',').filter(Boolean), path: line.slice(b + 1) });
+  }
+  return out;
+}
+
+export function parseStatus(pid: number, text: string): ProcStatus {
+  let ppid = 0;
+  let name = '';
+  let uids: [number, number, number, number] = [-1, -1, -1, -1];
+  let capEff = 0n;
+  let nspid: number[] = [pid];
+  for (const line of text.split('\n')) {
+    const tab = line.indexOf(':');
+    if (tab < 0) continue;
+    const key = line.slice(0, tab);
+    const val = line.slice(tab + 1).trim();
+    switch (key) {
+      case 'Name':
+        name = val;
+        break;
+      case 'PPid':
+        ppid = Number(val);
+        break;
+      case 'Uid': {
+        const u = val.split(/\s+/).map(Number);
+        uids = [u[0] ?? -1, u[1] ?? -1, u[2] ?? -1, u[3] ?? -1];
+        break;
+      }
+      case 'CapEff':
+        capEff = BigInt(`0x${val}`);
+        break;
+      case 'NSpid':
+        nspid = val.split(/\s+/).map(Number);
+        break;
+      default:
+        break;
+    }
+  }
+  return { pid, ppid, name, uids, capEff, nspid };
+}

@@ -1,0 +1,108 @@
+import { strict as assert } from 'node:assert';
+import { judgeContainerProcess, judgeHostProcess } from '../../../src/breakout/detectors.js';
+import { isRuntimeHelper } from '../../../src/breakout/runtimeHelpers.js';
+import { capabilityMask, capabilityNames } from '../../../src/breakout/capabilityMask.js';
+import { hookProgram, judgeModules, judgeTripwires } from '../../../src/breakout/tripwires.js';
+import { DEFAULT_CAPABILITIES } from '../../../src/rules/capabilities.js';
+import type { ContainerScope, HostReference, ProcessSnapshot } from '../../../src/breakout/types.js';
+
+const HOST: HostReference = { pid: 900, ns: { mnt: 'mnt:[1]', pid: 'pid:[2]', net: 'net:[3]', ipc: 'ipc:[4]', uts: 'uts:[5]', cgroup: 'cgroup:[6]', user: 'user:[7]' } };
+const C_NS = { mnt: 'mnt:[11]', pid: 'pid:[12]', net: 'net:[13]', ipc: 'ipc:[14]', uts: 'uts:[15]', cgroup: 'cgroup:[6]', user: 'user:[7]' };
+const UPPER = '/var/lib/docker/overlay2/abc/diff';
+
+function scope(over: Partial<ContainerScope> = {}): ContainerScope {
+  return {
+    id: 'f'.repeat(64), name: 'web', image: 'nginx', initNs: C_NS, sharesHost: new Set(['cgroup', 'user']), rootRemapped: false,
+    privileged: false, allowedCaps: capabilityMask(DEFAULT_CAPABILITIES), storagePaths: [UPPER, '/var/lib/docker/overlay2/abc/merged'], ...over,
+  };
+}
+function proc(over: Partial<ProcessSnapshot> = {}): ProcessSnapshot {
+  return { pid: 100, ppid: 99, startTime: '5', name: 'sh', exe: '/bin/sh', cmdline: ['sh'], uids: [0, 0, 0, 0], capEff: capabilityMask(DEFAULT_CAPABILITIES), ns: { ...C_NS }, ...over };
+}
+
+describe('breakout detectors', () => {
+  it('a container process in its own namespaces is fine', () => {
+    assert.deepEqual(judgeContainerProcess(proc(), scope(), HOST), []);
+  });
+
+  it('host_namespace_process: the host mount namespace, but not namespaces the container shares on purpose', () => {
+    const p = proc({ ns: { ...C_NS, mnt: HOST.ns.mnt, pid: HOST.ns.pid } });
+    const hits = judgeContainerProcess(p, scope({ sharesHost: new Set(['pid', 'cgroup', 'user']), initNs: { ...C_NS, pid: HOST.ns.pid } }), HOST);
+    assert.deepEqual(hits.map((h) => h.reason), ['host_namespace_process']);
+    assert.deepEqual(hits[0]?.evidence.host_namespaces, ['mnt']);
+    assert.deepEqual(judgeContainerProcess(proc({ ns: { ...C_NS, pid: HOST.ns.pid } }), scope({ sharesHost: new Set(['pid', 'cgroup', 'user']), initNs: { ...C_NS, pid: HOST.ns.pid } }), HOST), []);
+  });
+
+  it('runc init is benign only with a runtime parent; a fake memfd name with a container parent is not', () => {
+    const runcInit = proc({ exe: '/', ns: { ...C_NS, mnt: HOST.ns.mnt }, parentExe: '/usr/sbin/runc' });
+    assert.deepEqual(judgeContainerProcess(runcInit, scope(), HOST), []);
+    const memfd = proc({ exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', ns: { ...C_NS, mnt: HOST.ns.mnt }, parentExe: '/usr/bin/containerd-shim-runc-v2' });
+    assert.deepEqual(judgeContainerProcess(memfd, scope(), HOST), []);
+    const fake = proc({ exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', ns: { ...C_NS, mnt: HOST.ns.mnt }, parentExe: '/bin/busybox' });
+    assert.deepEqual(judgeContainerProcess(fake, scope(), HOST).map((h) => h.reason), ['host_namespace_process']);
+    assert.equal(isRuntimeHelper('/usr/bin/sleep', '/usr/sbin/runc'), false);
+  });
+
+  it('host_root_process only when root should be remapped', () => {
+    const p = proc({ ns: { ...C_NS, user: HOST.ns.user } });
+    assert.deepEqual(judgeContainerProcess(p, scope({ rootRemapped: true, initNs: { ...C_NS, user: 'user:[77]' } }), HOST).map((h) => h.reason), ['host_root_process']);
+    assert.deepEqual(judgeContainerProcess(p, scope({ rootRemapped: false }), HOST), []);
+    const unprivileged = proc({ uids: [100000, 100000, 100000, 100000], ns: { ...C_NS, user: 'user:[77]' } });
+    assert.deepEqual(judgeContainerProcess(unprivileged, scope({ rootRemapped: true, initNs: { ...C_NS, user: 'user:[77]' } }), HOST), []);
+  });
+
+  it('capability_escalation names the extra capabilities; privileged containers are exempt', () => {
+    const p = proc({ capEff: capabilityMask([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN']) });
+    const hits = judgeContainerProcess(p, scope(), HOST);
+    assert.deepEqual(hits.map((h) => h.reason), ['capability_escalation']);
+    assert.deepEqual(hits[0]?.evidence.extra_capabilities, ['CAP_SYS_ADMIN']);
+    assert.deepEqual(judgeContainerProcess(p, scope({ privileged: true }), HOST), []);
+  });
+
+  it('kernel_helper_from_container: a kthreadd child running a script from the upper dir', () => {
+    const helper = proc({ pid: 500, ppid: 2, exe: '/usr/bin/dash', cmdline: ['/bin/sh', `${UPPER}/payload`, '/x'], ns: HOST.ns });
+    const hits = judgeHostProcess(helper, [scope()]);
+    assert.deepEqual(hits.map((h) => h.reason), ['kernel_helper_from_container']);
+    assert.equal(hits[0]?.evidence.container_path, `${UPPER}/payload`);
+    assert.equal(hits[0]?.container?.name, 'web');
+    assert.deepEqual(judgeHostProcess(proc({ ppid: 2, exe: null, cmdline: [] }), [scope()]), [], 'kernel threads have no exe');
+    assert.deepEqual(judgeHostProcess(proc({ ppid: 2, exe: '/sbin/modprobe', cmdline: ['/sbin/modprobe', 'x'] }), [scope()]), []);
+  });
+
+  it('container_binary_on_host: a host process executing a file in container storage; prefix must be a path boundary', () => {
+    assert.deepEqual(judgeHostProcess(proc({ exe: `${UPPER}/bin/miner` }), [scope()]).map((h) => h.reason), ['container_binary_on_host']);
+    assert.deepEqual(judgeHostProcess(proc({ exe: `${UPPER}2/bin/x`, cmdline: ['x'] }), [scope()]), []);
+  });
+
+  it('capability masks round-trip in kernel bit order', () => {
+    assert.equal(capabilityMask(['CAP_CHOWN']), 1n);
+    assert.equal(capabilityMask(['CAP_SYS_ADMIN']), 1n << 21n);
+    assert.deepEqual(capabilityNames(0x1fffeffffffn).includes('CAP_SYS_RESOURCE'), false);
+  });
+});
+
+describe('tripwires', () => {
+  const files = (v: Record<string, string | null>): Map<string, string | null> => new Map(Object.entries(v));
+
+  it('core_pattern: only pipes name a program', () => {
+    assert.equal(hookProgram('/proc/sys/kernel/core_pattern', 'core'), null);
+    assert.equal(hookProgram('/proc/sys/kernel/core_pattern', '|/usr/lib/systemd/systemd-coredump %P'), '/usr/lib/systemd/systemd-coredump');
+  });
+
+  it('a hook into a running container\'s storage, or into dead container storage, is tripwire_container_path', () => {
+    const hits = judgeTripwires(files({ '/sys/fs/cgroup/memory/release_agent': `${UPPER}/cmd\n` }), files({ '/sys/fs/cgroup/memory/release_agent': '\n' }), [scope()], []);
+    assert.deepEqual(hits.map((h) => h.reason).sort(), ['tripwire_changed', 'tripwire_container_path']);
+    const dead = judgeTripwires(files({ '/proc/sys/kernel/core_pattern': '|/var/lib/docker/overlay2/zzz/diff/x' }), new Map(), [], ['/var/lib/docker']);
+    assert.deepEqual(dead.map((h) => h.reason), ['tripwire_container_path']);
+    assert.equal(dead[0]?.container, null);
+  });
+
+  it('unchanged, absent and harmless hooks are quiet', () => {
+    const v = files({ '/proc/sys/kernel/core_pattern': 'core', '/sys/kernel/uevent_helper': null });
+    assert.deepEqual(judgeTripwires(v, v, [scope()], ['/var/lib/docker']), []);
+  });
+
+  it('new kernel modules', () => {
+    assert.deepEqual(judgeModules(new Set(['a', 'evil']), new Set(['a'])).map((h) => h.evidence.module), ['evil']);
+  });
+});
