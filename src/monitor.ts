@@ -24,11 +24,16 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   private dockerConnected = false;
   private lastUnreachable = '';
   private reconciledOnce = false;
+  /** Host findings: daemon posture at once on connect, then the full host evaluation (CVEs too). */
   private daemonFindings: Finding[] = [];
+  private hostInfoLabels: Record<string, string> | null = null;
   private readonly execFindings = new Map<string, ExecFindings>();
   private exceptions: ExceptionSet;
   private alertSeverity: Severity;
   private breakoutSource: (() => readonly { hit: BreakoutHit }[]) | null = null;
+  /** Hooks for sources that follow Docker's state (host exposure re-evaluates on these). */
+  onConnected: ((posture: DaemonPosture) => void) | null = null;
+  onReconciled: (() => void) | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -49,6 +54,31 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   }
   hostFindings(): readonly Finding[] {
     return this.daemonFindings;
+  }
+  hostInfo(): Readonly<Record<string, string>> | null {
+    return this.hostInfoLabels;
+  }
+
+  /** Publish a host evaluation (daemon posture + known CVEs); alerts what is new. */
+  setHostEvaluation(findings: Finding[], info: Record<string, string>): void {
+    this.publishHostFindings(findings);
+    this.hostInfoLabels = info;
+  }
+
+  private publishHostFindings(findings: Finding[]): void {
+    const key = (f: Finding): string => `${f.rule}/${f.cve ?? ''}`;
+    const before = new Set(this.daemonFindings.filter((f) => !f.excepted).map(key));
+    this.daemonFindings = findings;
+    for (const f of findings) {
+      if (!f.excepted && !before.has(key(f)) && severityRank(f.severity) >= severityRank(this.alertSeverity)) logAlert(this.log, f, null);
+    }
+  }
+
+  /** Running containers sharing the host network (a prerequisite of CVE-2020-15257). */
+  hostNetworkContainers(): number {
+    let n = 0;
+    for (const r of this.inventory.all()) if (r.inspect.HostConfig?.NetworkMode === 'host') n++;
+    return n;
   }
   breakoutActive(): readonly { hit: BreakoutHit }[] {
     return this.breakoutSource?.() ?? [];
@@ -79,11 +109,10 @@ export class Monitor implements DockerWatchSink, MetricsSource {
       event: 'docker_connected', version: posture.version, api_version: posture.apiVersion,
       userns_remap: posture.usernsRemap, rootless: posture.rootless,
     });
-    const before = new Set(this.daemonFindings.map((f) => f.rule));
-    this.daemonFindings = auditDaemon(posture, (m) => this.auditError(m));
-    for (const f of this.daemonFindings) {
-      if (!before.has(f.rule) && severityRank(f.severity) >= severityRank(this.alertSeverity)) logAlert(this.log, f, null);
-    }
+    // Posture findings at once; the full host evaluation (CVEs) follows from the host-exposure source.
+    const cves = this.daemonFindings.filter((f) => f.rule === 'known_cve');
+    this.publishHostFindings([...auditDaemon(posture, (m) => this.auditError(m)), ...cves]);
+    this.onConnected?.(posture);
   }
 
   disconnected(reason: string): void {
@@ -107,6 +136,7 @@ export class Monitor implements DockerWatchSink, MetricsSource {
     for (const c of running) this.inventory.set(this.recordFor(c, this.inventory.get(c.Id)?.findings ?? []));
     for (const c of running) this.audit(c, null);
     this.reconciledOnce = true;
+    this.onReconciled?.();
     this.log.info('reconciled running containers', { event: 'reconciled', containers: running.length });
   }
 

@@ -3,7 +3,10 @@
 import { hostname, release } from 'node:os';
 import pLimit from 'p-limit';
 import Table from 'cli-table3';
-import { auditContainer, auditDaemon } from '../audit/evaluate.js';
+import { auditContainer } from '../audit/evaluate.js';
+import { CveDataError, loadCveData } from '../host/cveData.js';
+import { collectHostFacts } from '../host/hostFacts.js';
+import { evaluateHostExposure, type HostEvaluation } from '../host/hostExposure.js';
 import { containerImage, containerName } from '../audit/context.js';
 import { ExceptionSet, exceptionTarget } from '../audit/exceptions.js';
 import type { Config } from '../config/schema.js';
@@ -27,13 +30,15 @@ export interface AuditReport {
       usernsRemap: boolean;
       rootless: boolean;
     };
+    /** rootwatch_host_info labels: kernel, distro, versions, cgroup version, remapping. */
+    info: Record<string, string>;
     findings: Finding[];
   };
   containers: { id: string; name: string; image: string; findings: Finding[] }[];
 }
 
-/** Pure: turn a snapshot of the engine into the report. */
-export function buildReport(posture: DaemonPosture, containers: ContainerInspect[], exceptions: ExceptionSet, now: number): AuditReport {
+/** Pure: turn a snapshot of the engine and the host evaluation into the report. */
+export function buildReport(posture: DaemonPosture, containers: ContainerInspect[], exceptions: ExceptionSet, host: HostEvaluation, now: number): AuditReport {
   const byRef = new Map<string, ContainerInspect>();
   for (const c of containers) {
     byRef.set(c.Id, c);
@@ -53,7 +58,7 @@ export function buildReport(posture: DaemonPosture, containers: ContainerInspect
   return {
     host: {
       hostname: hostname(),
-      kernel: posture.kernelVersion ?? release(),
+      kernel: host.info.kernel || posture.kernelVersion || release(),
       docker: {
         version: posture.version,
         apiVersion: posture.apiVersion,
@@ -62,7 +67,8 @@ export function buildReport(posture: DaemonPosture, containers: ContainerInspect
         usernsRemap: posture.usernsRemap,
         rootless: posture.rootless,
       },
-      findings: auditDaemon(posture).sort(compareFindings),
+      info: { ...host.info },
+      findings: host.findings,
     },
     containers: rows,
   };
@@ -95,9 +101,10 @@ export function renderTable(report: AuditReport): string {
     ...report.containers.flatMap((c) => c.findings.map((f) => ({ f, who: `${sanitize(c.name, 40)}\n${c.id.slice(0, 12)}` }))),
   ];
   rows.sort((a, b) => Number(!!a.f.excepted) - Number(!!b.f.excepted) || compareFindings(a.f, b.f));
+  // Known CVEs name their id in the rule column so the table says which bug it is.
   for (const { f, who } of rows) {
     const msg = sanitize(f.message) + (f.excepted ? `\n(excepted: ${sanitize(f.excepted.reason)})` : '');
-    table.push([f.excepted ? `(${f.severity})` : SEV_LABEL[f.severity], who, f.rule, msg]);
+    table.push([f.excepted ? `(${f.severity})` : SEV_LABEL[f.severity], who, f.cve ? `${f.rule}\n${f.cve}` : f.rule, msg]);
   }
   const counts = new Map<Severity, number>();
   for (const { f } of rows) if (!f.excepted) counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
@@ -125,7 +132,18 @@ export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOp
   } catch (e) {
     throw new CliError(describeDockerError(e, endpoint.url), EXIT.DOCKER_UNREACHABLE);
   }
-  const report = buildReport(snapshot.posture, snapshot.containers, new ExceptionSet(config.exceptions), Date.now());
+  let cves;
+  try {
+    cves = loadCveData({ operatorPath: config.host.cve_file });
+  } catch (e) {
+    if (e instanceof CveDataError) throw new CliError(e.message, EXIT.USAGE);
+    throw e;
+  }
+  const hostNetwork = snapshot.containers.filter((c) => c.HostConfig?.NetworkMode === 'host').length;
+  const facts = await collectHostFacts({ procfs: config.paths.procfs, sysfs: config.paths.sysfs, posture: snapshot.posture, hostNetworkContainers: hostNetwork });
+  const now = Date.now();
+  const host = evaluateHostExposure(snapshot.posture, facts, cves, now);
+  const report = buildReport(snapshot.posture, snapshot.containers, new ExceptionSet(config.exceptions), host, now);
   out.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTable(report)}\n`);
   return failOn && reachesThreshold(report, failOn) ? EXIT.FINDINGS : EXIT.OK;
 }

@@ -9,6 +9,9 @@ import { Monitor } from '../monitor.js';
 import { MetricsHttpServer } from '../sinks/httpServer.js';
 import { VERSION } from '../version.js';
 import { BreakoutWatch } from '../breakout/breakoutWatch.js';
+import { HostExposure } from '../host/hostExposure.js';
+import { CveDataError } from '../host/cveData.js';
+import { sanitize } from '../log/logger.js';
 import { CliError, EXIT } from './exitCodes.js';
 
 export interface Daemon {
@@ -60,6 +63,35 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log,
   );
   monitor.attachBreakout(() => breakout.active());
+
+  // Host exposure: re-evaluated on every (re)connect, after each reconciliation (host-network
+  // containers are a CVE prerequisite) and when the CVE data files change.
+  let hostExposure: HostExposure;
+  try {
+    hostExposure = new HostExposure({
+      procfs: config.paths.procfs,
+      sysfs: config.paths.sysfs,
+      cveFile: config.host.cve_file,
+      onError: (m) => log.error(sanitize(m), { event: 'cve_data_error' }),
+    });
+  } catch (e) {
+    if (e instanceof CveDataError) throw new CliError(e.message, EXIT.USAGE);
+    throw e;
+  }
+  const refreshHost = (): void => {
+    const posture = monitor.currentPosture();
+    if (!posture) return;
+    hostExposure
+      .refresh(posture, monitor.hostNetworkContainers())
+      .then((ev) => monitor.setHostEvaluation(ev.findings, { ...ev.info }))
+      .catch((e: Error) => log.error(`host exposure evaluation failed: ${sanitize(e.message)}`, { event: 'host_exposure_error' }));
+  };
+  monitor.onConnected = refreshHost;
+  monitor.onReconciled = refreshHost;
+  void hostExposure.watch((ev) => {
+    if (ev) monitor.setHostEvaluation(ev.findings, { ...ev.info });
+    log.notice('CVE data reloaded', { event: 'cve_data_reloaded' });
+  });
   log.notice('rootwatch started', { event: 'started', version: VERSION, docker_host: endpoint.url, listen: `${address.host}:${address.port}`, config_file: opts.configFile });
   watcher.start();
   breakout.start();
@@ -86,7 +118,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stop(): Promise<void> {
       stopping ??= (async () => {
         breakout.stop();
-        await Promise.all([watcher.stop(), http.stop()]);
+        await Promise.all([watcher.stop(), http.stop(), hostExposure.close()]);
         log.notice('rootwatch stopped', { event: 'stopped' });
       })();
       return stopping;

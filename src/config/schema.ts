@@ -84,6 +84,12 @@ export const configSchema = z.strictObject({
       alert_severity: z.enum(SEVERITIES).default('high'),
     })
     .prefault({}),
+  host: z
+    .strictObject({
+      /** Operator CVE entries and acknowledgements, merged over the shipped data; may be absent. */
+      cve_file: z.string().min(1).default('/etc/rootwatch/cves.yaml'),
+    })
+    .prefault({}),
   breakout: z
     .strictObject({
       /** Scan interval for /proc, the container cgroups and the kernel escape hooks. */

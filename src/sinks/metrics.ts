@@ -13,6 +13,8 @@ export interface MetricsSource {
   containers(): Iterable<ContainerRecord>;
   hostFindings(): readonly Finding[];
   expiredExceptions(): number;
+  /** Labels of rootwatch_host_info, or null before the host was evaluated. */
+  hostInfo(): Readonly<Record<string, string>> | null;
   /** Breakout detections active now (live processes, hooks still pointing into containers). */
   breakoutActive(): readonly { hit: BreakoutHit }[];
 }
@@ -91,6 +93,10 @@ export class Metrics {
       for (const f of source.hostFindings()) {
         if (!f.excepted) g.set({ rule: f.rule, severity: f.severity, cve: f.cve ?? '' }, 1);
       }
+    });
+    gauge(METRICS.hostInfo, (g) => {
+      const info = source.hostInfo();
+      if (info) g.set({ ...info }, 1);
     });
     gauge(METRICS.breakoutProcesses, (g) => {
       for (const { hit } of source.breakoutActive()) {

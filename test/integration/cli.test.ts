@@ -94,6 +94,30 @@ describe('rootwatch CLI', () => {
       assert.deepEqual(hardened.findings.filter((f) => f.severity === 'high' || f.severity === 'critical'), []);
     });
 
+    it('reports this host\'s runc CVE-2024-21626 as vulnerable and no kernel CVE', async () => {
+      const r = await rootwatch(['--config', '/dev/null', '--docker-host', eng.dockerHost, 'audit', '--json']);
+      const report = JSON.parse(r.stdout);
+      const cves = report.host.findings.filter((f: { rule: string }) => f.rule === 'known_cve');
+      const runc = cves.find((f: { cve: string }) => f.cve === 'CVE-2024-21626');
+      assert.ok(runc, 'CVE-2024-21626 reported');
+      assert.equal(runc.evidence.component, 'runc');
+      assert.equal(runc.evidence.verdict, 'vulnerable');
+      assert.deepEqual(cves.filter((f: { evidence: { component: string } }) => f.evidence.component === 'kernel'), []);
+      assert.equal(report.host.info.runc_version, report.host.docker.runc);
+      assert.match(report.host.info.cgroup_version, /^(1|2|hybrid)$/);
+    });
+
+    it('an operator acknowledgement excepts a CVE', async () => {
+      const cveFile = join(dir, 'cves.yaml');
+      writeFileSync(cveFile, 'acknowledgements:\n  - cve: CVE-2024-21626\n    reason: Debian fixed it in 1.1.5+ds1-1+deb12u1\n');
+      const cfg = join(dir, 'ack.yaml');
+      writeFileSync(cfg, `host:\n  cve_file: ${cveFile}\n`);
+      const r = await rootwatch(['--config', cfg, '--docker-host', eng.dockerHost, 'audit', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const f = JSON.parse(r.stdout).host.findings.find((x: { cve?: string }) => x.cve === 'CVE-2024-21626');
+      assert.equal(f.excepted.reason, 'Debian fixed it in 1.1.5+ds1-1+deb12u1');
+    });
+
     it('--fail-on high exits 1; the table names the container', async () => {
       const r = await rootwatch(['--config', '/dev/null', '--docker-host', eng.dockerHost, 'audit', '--fail-on', 'high']);
       assert.equal(r.code, 1);

@@ -2,6 +2,7 @@
 // scrape config, the Grafana dashboard and provisioning) are part of the public interface: they must load,
 // and every query in them must only use metrics and labels rootwatch really exports.
 import { strict as assert } from 'node:assert';
+import { ALL_METRICS } from '../../src/sinks/metricCatalogue.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,45 +21,8 @@ export interface MetricSpec {
  * _bucket/_sum/_count series are derived). Target labels instance and job are added by Prometheus.
  * To be replaced by the real metric catalogue.
  */
-export const ROOTWATCH_METRICS: readonly MetricSpec[] = [
-  { name: 'rootwatch_build_info', type: 'gauge', labels: ['version', 'node_version'] },
-  { name: 'rootwatch_docker_up', type: 'gauge', labels: [] },
-  { name: 'rootwatch_docker_reconnects_total', type: 'counter', labels: [] },
-  { name: 'rootwatch_docker_events_total', type: 'counter', labels: ['action'] },
-  { name: 'rootwatch_containers', type: 'gauge', labels: [] },
-  {
-    name: 'rootwatch_container_finding',
-    type: 'gauge',
-    labels: ['container_id', 'container_name', 'image', 'rule', 'severity'],
-  },
-  { name: 'rootwatch_findings', type: 'gauge', labels: ['rule', 'severity'] },
-  { name: 'rootwatch_findings_excepted', type: 'gauge', labels: ['rule'] },
-  { name: 'rootwatch_host_finding', type: 'gauge', labels: ['rule', 'severity', 'cve'] },
-  {
-    name: 'rootwatch_host_info',
-    type: 'gauge',
-    labels: [
-      'kernel',
-      'distro',
-      'docker_version',
-      'runc_version',
-      'containerd_version',
-      'cgroup_version',
-      'userns_remap',
-      'rootless',
-    ],
-  },
-  {
-    name: 'rootwatch_breakout_processes',
-    type: 'gauge',
-    labels: ['container_id', 'container_name', 'image', 'reason'],
-  },
-  { name: 'rootwatch_breakout_detections_total', type: 'counter', labels: ['reason'] },
-  { name: 'rootwatch_audit_duration_seconds', type: 'histogram', labels: [] },
-  { name: 'rootwatch_proc_scan_duration_seconds', type: 'histogram', labels: [] },
-  { name: 'rootwatch_config_reload_failures_total', type: 'counter', labels: [] },
-  { name: 'rootwatch_config_last_reload_success_timestamp_seconds', type: 'gauge', labels: [] },
-];
+/** The daemon's real metric catalogue: dashboards and alerts may only use what it exports. */
+export const ROOTWATCH_METRICS: readonly MetricSpec[] = ALL_METRICS.map((m) => ({ name: m.name, type: m.type, labels: [...m.labels] }));
 
 /** prom-client's collectDefaultMetrics() families (labels vary by family and are not checked). */
 const DEFAULT_METRIC_PREFIXES = ['process_', 'nodejs_'];

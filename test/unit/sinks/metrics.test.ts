@@ -25,6 +25,7 @@ const source: MetricsSource = {
   containers: () => containers,
   hostFindings: () => [{ rule: 'known_cve', severity: 'high', message: 'm', evidence: {}, cve: 'CVE-2024-21626' }],
   expiredExceptions: () => 0,
+  hostInfo: () => ({ kernel: '6.1.0-27-amd64', distro: 'Debian GNU/Linux 12', docker_version: '20.10.24+dfsg1', runc_version: '1.1.5+ds1', containerd_version: '1.6.20~ds1', cgroup_version: '2', userns_remap: 'false', rootless: 'false' }),
   breakoutActive: () => [
     { hit: { reason: 'host_namespace_process', message: 'm', evidence: {}, container: { id: 'c'.repeat(64), name: 'web', image: 'img' } } },
     { hit: { reason: 'host_namespace_process', message: 'm', evidence: {}, container: { id: 'c'.repeat(64), name: 'web', image: 'img' } } },
