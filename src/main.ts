@@ -30,7 +30,10 @@ function buildProgram(): Command {
       if (cmdOpts.listen !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/.test(cmdOpts.listen)) {
         throw new CliError(`--listen "${cmdOpts.listen}": expected HOST:PORT`, EXIT.USAGE);
       }
-      const daemon = await startDaemon({ ...settings, configExplicit: configPath(g).explicit, listen: cmdOpts.listen });
+      const daemon = await startDaemon({
+        ...settings, configExplicit: configPath(g).explicit, listen: cmdOpts.listen,
+        logLevel: g.logLevel ? settings.config.log.level : undefined,
+      });
       await new Promise<void>((resolve) => {
         const shutdown = (): void => {
           setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
@@ -80,5 +83,16 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 70;
   }
 }
+
+// Last-resort handlers: a bug must leave one line in the log, not a silent death. A rejected promise
+// is logged and the daemon goes on; an uncaught exception leaves the process in an unknown state, so
+// it exits and systemd (Restart=on-failure) starts it afresh.
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`rootwatch: internal error (unhandled rejection): ${String((reason as Error)?.message ?? reason).split('\n')[0]}\n`);
+});
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`rootwatch: internal error: ${e.message.split('\n')[0]}\n`);
+  process.exit(70);
+});
 
 await main(process.argv);

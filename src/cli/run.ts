@@ -1,10 +1,13 @@
 // `rootwatch run`: the daemon. Wires sources → monitor → sinks, and shuts down cleanly on SIGTERM/SIGINT.
+import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import chokidar from 'chokidar';
 import type { Config } from '../config/schema.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { DockerApi } from '../docker/dockerApi.js';
 import type { Endpoint } from '../docker/endpoint.js';
 import { DockerWatcher } from '../docker/dockerWatcher.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createLogger, type Logger, type LogLevel } from '../log/logger.js';
 import { Monitor } from '../monitor.js';
 import { MetricsHttpServer } from '../sinks/httpServer.js';
 import { VERSION } from '../version.js';
@@ -30,6 +33,8 @@ export interface DaemonOptions {
   configExplicit: boolean;
   /** Overrides config metrics.listen (the --listen flag). */
   listen?: string;
+  /** --log-level given on the command line: it wins over the file, also after a reload. */
+  logLevel?: LogLevel;
   logger?: Logger;
 }
 
@@ -96,12 +101,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   watcher.start();
   breakout.start();
   let stopping: Promise<void> | null = null;
-  return {
+  let current = config;
+  const configWatch = watchConfigFile(opts.configFile, () => daemon.reload(), log);
+  const daemon: Daemon = {
     monitor,
     address,
     reload(): boolean {
       try {
         const next = loadConfig(opts.configFile, opts.configExplicit);
+        if (opts.logLevel) next.log.level = opts.logLevel;
+        const restartOnly = restartOnlyChanges(current, next);
+        if (restartOnly.length > 0) {
+          log.warning(`changes to ${restartOnly.join(', ')} apply at the next restart`, { event: 'config_restart_required', keys: restartOnly });
+        }
+        current = next;
         log.level = next.log.level;
         monitor.applyConfig(next);
         http.setUsers(next.metrics.web.basic_auth_users);
@@ -118,10 +131,45 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stop(): Promise<void> {
       stopping ??= (async () => {
         breakout.stop();
-        await Promise.all([watcher.stop(), http.stop(), hostExposure.close()]);
+        await Promise.all([watcher.stop(), http.stop(), hostExposure.close(), configWatch.close()]);
         log.notice('rootwatch stopped', { event: 'stopped' });
       })();
       return stopping;
     },
   };
+  return daemon;
+}
+
+/** Top-level keys (and a few nested ones) that the running daemon cannot change without a restart. */
+export function restartOnlyChanges(a: Config, b: Config): string[] {
+  const keys: [string, unknown, unknown][] = [
+    ['docker', a.docker, b.docker],
+    ['metrics.listen', a.metrics.listen, b.metrics.listen],
+    ['metrics.web.tls_server_config', a.metrics.web.tls_server_config, b.metrics.web.tls_server_config],
+    ['paths', a.paths, b.paths],
+    ['breakout', a.breakout, b.breakout],
+    ['host.cve_file', a.host.cve_file, b.host.cve_file],
+  ];
+  return keys.filter(([, x, y]) => JSON.stringify(x) !== JSON.stringify(y)).map(([k]) => k);
+}
+
+/**
+ * Reload when the config file changes (editors replace files by rename: watch the directory).
+ * SIGHUP does the same for those who prefer `systemctl reload`.
+ */
+function watchConfigFile(file: string, onChange: () => void, log: Logger): { close(): Promise<void> } {
+  const dir = dirname(file);
+  if (file.startsWith('/dev/') || !existsSync(dir)) return { close: async () => {} };
+  const name = basename(file);
+  const w = chokidar.watch(dir, {
+    depth: 0,
+    ignoreInitial: true,
+    awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 },
+    ignored: (p: string) => p !== dir && basename(p) !== name,
+  });
+  w.on('all', (event, p) => {
+    if (basename(p) === name && (event === 'add' || event === 'change')) onChange();
+  });
+  w.on('error', (e) => log.warning(`config file watch failed: ${(e as Error).message}`, { event: 'config_watch_error' }));
+  return { close: () => w.close() };
 }

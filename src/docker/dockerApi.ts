@@ -23,14 +23,17 @@ export class DockerApi {
 
   /** Ids of running containers. */
   async runningContainerIds(): Promise<string[]> {
-    const list = await this.requests.listContainers({ all: false });
-    return list.map((c) => c.Id).filter((id): id is string => typeof id === 'string');
+    const list: unknown = await this.requests.listContainers({ all: false });
+    if (!Array.isArray(list)) throw new Error('GET /containers/json did not return a JSON array');
+    return list.map((c: { Id?: unknown }) => c?.Id).filter((id): id is string => typeof id === 'string' && /^[0-9a-f]{64}$/.test(id));
   }
 
   /** Inspect a container; null when it vanished in the meantime (404), which is normal under churn. */
   async inspect(id: string): Promise<ContainerInspect | null> {
     try {
-      return (await this.requests.getContainer(id).inspect()) as unknown as ContainerInspect;
+      const c = (await this.requests.getContainer(id).inspect()) as unknown;
+      if (!c || typeof c !== 'object' || typeof (c as ContainerInspect).Id !== 'string') throw new Error(`inspect of ${id.slice(0, 12)} is not a container object`);
+      return c as ContainerInspect;
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;

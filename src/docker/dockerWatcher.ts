@@ -117,16 +117,19 @@ export class DockerWatcher {
       malformed: (r) => this.sink.malformedEvent(r),
     });
     stream.on('data', (chunk: Buffer) => splitter.push(chunk));
-    this.sink.connected(postureFrom(info, version));
-    this.backoff.reset();
-    await this.reconcile();
-    this.relistTimer = setInterval(() => {
-      this.reconcile().catch((e) => this.sink.warn(`periodic re-list failed: ${describeDockerError(e, this.api.endpoint.url)}`));
-    }, this.opts.relistIntervalMs);
-    this.relistTimer.unref();
-    const reason = await ended;
-    abort.abort();
-    return reason;
+    try {
+      this.sink.connected(postureFrom(info, version));
+      this.backoff.reset();
+      await this.reconcile();
+      this.relistTimer = setInterval(() => {
+        this.reconcile().catch((e) => this.sink.warn(`periodic re-list failed: ${describeDockerError(e, this.api.endpoint.url)}`));
+      }, this.opts.relistIntervalMs);
+      this.relistTimer.unref();
+      return await ended;
+    } finally {
+      // Whatever ended the session, the old stream must not keep delivering events.
+      abort.abort();
+    }
   }
 
   /** List and inspect every running container, with bounded concurrency. */

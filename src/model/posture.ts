@@ -48,14 +48,28 @@ export function parseSecurityOptions(entries: readonly string[]): Map<string, Re
   return out;
 }
 
-function componentVersion(version: DockerVersion, name: string): string | null {
-  const c = (version.Components ?? []).find((x) => x?.Name?.toLowerCase() === name.toLowerCase());
-  return typeof c?.Version === 'string' ? c.Version : null;
+/** The JSON is untrusted: a field of the wrong type counts as absent. */
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
-export function postureFrom(info: DockerInfo, version: DockerVersion): DaemonPosture {
+function componentVersion(version: DockerVersion, name: string): string | null {
+  const comps: unknown = version.Components;
+  if (!Array.isArray(comps)) return null;
+  const c = comps.find((x: unknown) => typeof (x as { Name?: unknown })?.Name === 'string' && (x as { Name: string }).Name.toLowerCase() === name.toLowerCase()) as
+    | { Version?: unknown }
+    | undefined;
+  return str(c?.Version);
+}
+
+export function postureFrom(rawInfo: DockerInfo, rawVersion: DockerVersion): DaemonPosture {
+  const info: DockerInfo = rawInfo && typeof rawInfo === 'object' ? rawInfo : {};
+  const version: DockerVersion = rawVersion && typeof rawVersion === 'object' ? rawVersion : {};
   const known = Array.isArray(info.SecurityOptions);
-  const opts = parseSecurityOptions(known ? (info.SecurityOptions as string[]) : []);
+  const opts = parseSecurityOptions(strings(info.SecurityOptions));
   const seccomp = opts.get('seccomp');
   return {
     securityOptionsKnown: known,
@@ -65,20 +79,20 @@ export function postureFrom(info: DockerInfo, version: DockerVersion): DaemonPos
     apparmor: opts.has('apparmor'),
     selinux: opts.has('selinux'),
     noNewPrivileges: opts.has('no-new-privileges'),
-    cgroupVersion: info.CgroupVersion ?? null,
-    cgroupDriver: info.CgroupDriver ?? null,
-    defaultRuntime: info.DefaultRuntime ?? null,
-    runtimes: Object.keys(info.Runtimes ?? {}),
+    cgroupVersion: str(info.CgroupVersion),
+    cgroupDriver: str(info.CgroupDriver),
+    defaultRuntime: str(info.DefaultRuntime),
+    runtimes: info.Runtimes && typeof info.Runtimes === 'object' && !Array.isArray(info.Runtimes) ? Object.keys(info.Runtimes) : [],
     liveRestore: info.LiveRestoreEnabled === true,
-    authorizationPlugins: (info.Plugins?.Authorization ?? []).filter((p): p is string => typeof p === 'string'),
-    dockerRootDir: info.DockerRootDir ?? null,
-    warnings: (info.Warnings ?? []).filter((w): w is string => typeof w === 'string'),
-    version: version.Version ?? componentVersion(version, 'Engine') ?? info.ServerVersion ?? null,
-    apiVersion: version.ApiVersion ?? null,
+    authorizationPlugins: strings(info.Plugins && typeof info.Plugins === 'object' ? info.Plugins.Authorization : null),
+    dockerRootDir: str(info.DockerRootDir),
+    warnings: strings(info.Warnings),
+    version: str(version.Version) ?? componentVersion(version, 'Engine') ?? str(info.ServerVersion),
+    apiVersion: str(version.ApiVersion),
     runc: componentVersion(version, 'runc'),
     containerd: componentVersion(version, 'containerd'),
     dockerInit: componentVersion(version, 'docker-init'),
-    kernelVersion: info.KernelVersion ?? version.KernelVersion ?? null,
-    operatingSystem: info.OperatingSystem ?? null,
+    kernelVersion: str(info.KernelVersion) ?? str(version.KernelVersion),
+    operatingSystem: str(info.OperatingSystem),
   };
 }
