@@ -95,7 +95,7 @@ export function renderTable(report: AuditReport): string {
   const lines: string[] = [];
   lines.push(`Host ${sanitize(report.host.hostname)}  kernel ${sanitize(report.host.kernel)}  Docker ${d.version ?? '?'} (API ${d.apiVersion ?? '?'})  runc ${d.runc ?? '?'}  containerd ${d.containerd ?? '?'}`);
   lines.push(`User namespaces: ${d.rootless ? 'rootless daemon' : d.usernsRemap ? 'userns-remap on' : 'NOT remapped: container root is host root'}`);
-  const table = new Table({ head: ['SEVERITY', 'CONTAINER', 'RULE', 'FINDING'], wordWrap: true, colWidths: [10, 24, 24, 70], style: { head: [] } });
+  const table = new Table({ head: ['SEVERITY', 'CONTAINER', 'RULE', 'FINDING'], wordWrap: true, colWidths: [10, 24, 24, 70], style: { head: [], border: [] } });
   const rows: { f: Finding; who: string }[] = [
     ...report.host.findings.map((f) => ({ f, who: '(host)' })),
     ...report.containers.flatMap((c) => c.findings.map((f) => ({ f, who: `${sanitize(c.name, 40)}\n${c.id.slice(0, 12)}` }))),

@@ -14,10 +14,16 @@ export function sanitize(text: string, max = 512): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
+/** `ts` first, as the alert event schema names it (winston's own timestamp format adds "timestamp"). */
+const ts = winston.format((info) => {
+  info.ts = new Date().toISOString();
+  return info;
+});
+
 const textLine = winston.format.printf((info) => {
-  const { level, message, timestamp, ...rest } = info as Record<string, unknown>;
+  const { level, message, ts: time, ...rest } = info as Record<string, unknown>;
   const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-  return `${String(timestamp)} ${String(level).toUpperCase()} ${String(message)}${extra}`;
+  return `${String(time)} ${String(level).toUpperCase()} ${String(message)}${extra}`;
 });
 
 export function createLogger(opts: { level: LogLevel; format?: 'json' | 'text'; stream?: NodeJS.WritableStream }): Logger {
@@ -26,7 +32,7 @@ export function createLogger(opts: { level: LogLevel; format?: 'json' | 'text'; 
     level: opts.level,
     exitOnError: false,
     format: winston.format.combine(
-      winston.format.timestamp({ alias: 'ts' }),
+      ts(),
       winston.format.errors({ stack: false }),
       opts.format === 'text' ? textLine : winston.format.json(),
     ),
