@@ -94,6 +94,13 @@ cp "$SRC/package.json" "$stage/"
 [ ! -f "$SRC/README.md" ] || cp "$SRC/README.md" "$stage/"
 cp "$SRC/systemd/$UNIT" "$stage/systemd/"
 cp "$SRC/scripts/uninstall.sh" "$stage/scripts/"
+# The optional process-connector addon: without it rootwatch polls /proc (and says so at start).
+if [ -f "$SRC/native/build/Release/proc_events.node" ]; then
+  mkdir -p "$stage/native/build/Release"
+  cp "$SRC/native/build/Release/proc_events.node" "$stage/native/build/Release/"
+else
+  say "no native process-event addon built: rootwatch will poll /proc only (build it with npm run build:native)"
+fi
 
 if [ "${ROOTWATCH_SKIP_NPM:-}" = 1 ]; then
   say "ROOTWATCH_SKIP_NPM=1: not installing node_modules (provide the production dependencies yourself)"

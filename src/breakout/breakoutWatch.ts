@@ -11,11 +11,13 @@ import type { Metrics } from '../sinks/metrics.js';
 import { resolveHostReference, type HostReferenceOptions } from './hostReference.js';
 import { ProcessScanner, type ActiveDetection } from './processScanner.js';
 import type { BreakoutHit, HostReference } from './types.js';
+import { ProcessEventSource } from './processEvents.js';
 
 export interface BreakoutWatchOptions {
   procfs: string;
   sysfs: string;
   intervalMs: number;
+  processEvents: 'auto' | 'off';
   hostReference: HostReferenceOptions;
 }
 
@@ -35,7 +37,9 @@ export class BreakoutWatch {
   private timer: NodeJS.Timeout | null = null;
   private host: HostReference | null = null;
   private hostSource = '';
-  private activeList: ActiveDetection[] = [];
+  private readonly events: ProcessEventSource;
+  private pendingFullScan: NodeJS.Timeout | null = null;
+  private lastFullScan = 0;
 
   constructor(
     private readonly opts: BreakoutWatchOptions,
@@ -45,20 +49,71 @@ export class BreakoutWatch {
   ) {
     this.proc = new ProcFs(opts.procfs);
     this.scanner = new ProcessScanner(this.proc, CgroupTree.fromProc(opts.procfs), { sysfs: opts.sysfs });
+    this.events = new ProcessEventSource(
+      {
+        examine: (pids) => this.examine(pids),
+        fullScan: (reason) => this.requestFullScan(reason),
+        counted: (type, n) => this.metrics.processEvents.inc({ type }, n),
+        dropped: (n) => this.metrics.processEventsDropped.inc(n),
+      },
+      log,
+    );
+  }
+
+  /** Which source tells about new processes: the kernel's process connector, or polling only. */
+  get source(): 'netlink' | 'poll' {
+    return this.events.active ? 'netlink' : 'poll';
   }
 
   active(): readonly ActiveDetection[] {
-    return this.activeList;
+    return this.scanner.activeDetections();
   }
 
   start(): void {
     this.scanOnce();
+    const why = this.opts.processEvents === 'off' ? 'process_events is off in the config' : this.events.start();
+    this.metrics.processSource.set({ source: 'netlink' }, why === null ? 1 : 0);
+    this.metrics.processSource.set({ source: 'poll' }, why === null ? 0 : 1);
+    if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });
+    else this.log.warning(`process events: polling /proc only (${why})`, { event: 'process_source', source: 'poll', reason: why });
     this.timer = setInterval(() => this.scanOnce(), this.opts.intervalMs);
   }
 
   stop(): void {
+    this.events.stop();
     if (this.timer) clearInterval(this.timer);
+    if (this.pendingFullScan) clearTimeout(this.pendingFullScan);
     this.timer = null;
+    this.pendingFullScan = null;
+  }
+
+  /** Judge processes named by kernel events at once. */
+  private examine(pids: Set<number>): void {
+    try {
+      const fresh = this.scanner.examine(pids, [...this.inputs.containers()], this.inputs.posture(), this.reference());
+      this.report(fresh);
+    } catch (e) {
+      this.metrics.procScanErrors.inc();
+      this.log.error(`process event examination failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
+    }
+  }
+
+  /** After lost events: a full scan soon, at most one every 250 ms however long the storm lasts. */
+  private requestFullScan(reason: string): void {
+    if (this.pendingFullScan) return;
+    const wait = Math.max(0, this.lastFullScan + 250 - Date.now());
+    this.pendingFullScan = setTimeout(() => {
+      this.pendingFullScan = null;
+      this.log.debug(`full scan: ${reason}`, { event: 'full_scan' });
+      this.scanOnce();
+    }, wait);
+  }
+
+  private report(fresh: readonly ActiveDetection[]): void {
+    for (const d of fresh) {
+      this.metrics.breakoutDetections.inc({ reason: d.hit.reason });
+      logAlert(this.log, breakoutFinding(d.hit), d.hit.container);
+    }
   }
 
   /** The reference namespaces; re-resolved when the reference process is gone (dockerd restarted). */
@@ -76,15 +131,12 @@ export class BreakoutWatch {
   }
 
   scanOnce(): void {
+    this.lastFullScan = Date.now();
     const end = this.metrics.procScanDuration.startTimer();
     try {
       const posture = this.inputs.posture();
       const report = this.scanner.scan([...this.inputs.containers()], posture, this.reference(), posture?.dockerRootDir ?? null);
-      for (const d of report.fresh) {
-        this.metrics.breakoutDetections.inc({ reason: d.hit.reason });
-        logAlert(this.log, breakoutFinding(d.hit), d.hit.container);
-      }
-      this.activeList = report.active;
+      this.report(report.fresh);
     } catch (e) {
       // A scan must never take the daemon down; the next one runs as usual.
       this.metrics.procScanErrors.inc();

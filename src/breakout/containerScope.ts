@@ -15,6 +15,13 @@ export interface ScopedContainer {
   initStartTime: string;
   /** Cgroup directories (one per mounted hierarchy) holding the container's processes. */
   cgroupDirs: string[];
+  /**
+   * The one directory whose member list is read each scan. A process started in a container is in
+   * the container's cgroup of every hierarchy, so one suffices; reading all ten v1 hierarchies cost
+   * ~0.4 ms per container per scan. Preferred: the v2 (unified) cgroup, then name=systemd and pids
+   * (small directories), then whatever exists.
+   */
+  memberDir: string;
 }
 
 /** Namespace modes may name another container ("container:<id>"); resolve one hop. */
@@ -72,10 +79,19 @@ export function scopeContainer(
   const own = lines.filter((l) => l.path.includes(r.id));
   if (own.length === 0) return null;
   const caps = containerCapabilityMask(r.inspect.HostConfig);
+  const cgroupDirs = cgroups.dirsFor(own);
+  const pick = (test: (l: (typeof own)[number]) => boolean): string | undefined => {
+    const l = own.find(test);
+    return l ? cgroups.dirsFor([l])[0] : undefined;
+  };
+  const memberDir =
+    pick((l) => l.hierarchy === 0) ?? pick((l) => l.controllers.includes('name=systemd')) ?? pick((l) => l.controllers.includes('pids')) ?? cgroupDirs[0];
+  if (!memberDir) return null;
   return {
     initPid,
     initStartTime,
-    cgroupDirs: cgroups.dirsFor(own),
+    memberDir,
+    cgroupDirs,
     scope: {
       id: r.id,
       name: r.name,

@@ -49,6 +49,11 @@ export class ProcessScanner {
     private readonly opts: ScannerOptions,
   ) {}
 
+  /** Detections active now: from the last scan plus those process events added since. */
+  activeDetections(): ActiveDetection[] {
+    return [...this.active.values()];
+  }
+
   /** Files whose program the kernel runs as host root. */
   tripwireFiles(): string[] {
     const files = [this.proc.path('sys/kernel/core_pattern'), this.proc.path('sys/kernel/modprobe'), `${this.opts.sysfs}/kernel/uevent_helper`];
@@ -83,6 +88,57 @@ export class ProcessScanner {
     return s;
   }
 
+  /** Judge one process now; returns its hits with their keys (shared by scans and process events). */
+  private judgePid(pid: number, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
+    const p = this.snapshot(pid);
+    if (!p) return [];
+    let hits: BreakoutHit[];
+    if (scope) {
+      if (!host) return [];
+      // The parent is read only for runtime-looking executables (the runc init check).
+      if (isRuntimeCopyExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+      hits = judgeContainerProcess(p, scope, host);
+    } else {
+      hits = judgeHostProcess(p, scopes, this.helperPids.has(p.ppid));
+      if (hits.some((h) => h.reason === 'kernel_helper_from_container')) this.helperPids.add(pid);
+    }
+    return hits.map((hit) => ({ hit, key: `${hit.reason}:${pid}:${p.startTime}`, p }));
+  }
+
+  /**
+   * Examine processes named by kernel process events (exec, fork, uid change) right away, while they
+   * still exist, so that a process living for milliseconds is judged too. Returns fresh detections,
+   * which join the active set (kept while the process lives, as for scan()).
+   */
+  examine(pids: Iterable<number>, containers: readonly ContainerRecord[], posture: DaemonPosture | null, host: HostReference | null): ActiveDetection[] {
+    if (!posture) return [];
+    const byId = new Map(containers.map((c) => [c.id, c]));
+    const scopes = [...this.scoped.values()].map((s) => s.scope);
+    const fresh: ActiveDetection[] = [];
+    for (const pid of pids) {
+      const lines = this.proc.cgroups(pid);
+      if (!lines) continue; // already gone
+      // A container process's cgroup path names its container's 64-hex id, whatever the driver.
+      let scope: ContainerScope | null = null;
+      for (const l of lines) {
+        for (const m of l.path.matchAll(/[0-9a-f]{64}/g)) {
+          const r = byId.get(m[0]);
+          if (!r) continue;
+          const sc = this.scopeOf(r, posture, (id) => byId.get(id) ?? containers.find((c) => c.id.startsWith(id) || c.name === id));
+          if (sc) scope = sc.scope;
+        }
+        if (scope) break;
+      }
+      for (const { hit, key, p } of this.judgePid(pid, scope, scopes, host)) {
+        if (this.active.has(key)) continue;
+        const d = { key, hit, pid, startTime: p.startTime };
+        this.active.set(key, d);
+        fresh.push(d);
+      }
+    }
+    return fresh;
+  }
+
   scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, host: HostReference | null, dockerRootDir: string | null): ScanReport {
     const seen = new Map<string, ActiveDetection>();
     const note = (hit: BreakoutHit, key: string, pid: number | null, startTime: string | null): void => {
@@ -100,18 +156,12 @@ export class ProcessScanner {
         if (!s) continue;
         scopes.push(s.scope);
         const members = new Set<number>();
-        for (const dir of s.cgroupDirs) this.cgroups.members(dir, members);
+        this.cgroups.members(s.memberDir, members);
         for (const pid of members) memberOf.set(pid, s.scope);
       }
     }
-    if (host) {
-      for (const [pid, scope] of memberOf) {
-        const p = this.snapshot(pid);
-        if (!p) continue;
-        // The parent is read only for runtime-looking executables (the runc init check).
-        if (isRuntimeCopyExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
-        for (const hit of judgeContainerProcess(p, scope, host)) note(hit, `${hit.reason}:${pid}:${p.startTime}`, pid, p.startTime);
-      }
+    for (const [pid, scope] of memberOf) {
+      for (const { hit, key, p } of this.judgePid(pid, scope, scopes, host)) note(hit, key, pid, p.startTime);
     }
 
     // 2. New host processes outside container cgroups (kernel helpers, container binaries on the host).
@@ -120,14 +170,8 @@ export class ProcessScanner {
     let newHost = 0;
     for (const pid of pids) {
       if (previous?.has(pid) || memberOf.has(pid)) continue;
-      const p = this.snapshot(pid);
-      if (!p) continue;
       newHost++;
-      const helperChild = this.helperPids.has(p.ppid);
-      for (const hit of judgeHostProcess(p, scopes, helperChild)) {
-        if (hit.reason === 'kernel_helper_from_container') this.helperPids.add(pid);
-        note(hit, `${hit.reason}:${pid}:${p.startTime}`, pid, p.startTime);
-      }
+      for (const { hit, key, p } of this.judgePid(pid, null, scopes, host)) note(hit, key, pid, p.startTime);
     }
     const alive = new Set(pids);
     this.knownPids = alive;

@@ -61,6 +61,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       procfs: config.paths.procfs,
       sysfs: config.paths.sysfs,
       intervalMs: config.breakout.interval,
+      processEvents: config.breakout.process_events,
       hostReference: { pid: config.breakout.host_reference_pid, pidfile: config.breakout.docker_pidfile, processName: config.breakout.docker_process_name },
     },
     { containers: () => monitor.containers(), posture: () => monitor.currentPosture() },

@@ -98,6 +98,8 @@ export const configSchema = z.strictObject({
       host_reference_pid: z.number().int().positive().optional(),
       docker_pidfile: z.string().min(1).default('/var/run/docker.pid'),
       docker_process_name: z.string().min(1).default('dockerd'),
+      /** auto: use the kernel process connector when possible (native addon, CAP_NET_ADMIN); off: poll only. */
+      process_events: z.enum(['auto', 'off']).default('auto'),
     })
     .prefault({}),
   exceptions: z.array(exceptionSchema).default([]),

@@ -35,6 +35,9 @@ export class Metrics {
   readonly procScanDuration: Histogram;
   readonly procScanErrors: Counter;
   readonly configReloadFailures: Counter;
+  readonly processEvents: Counter;
+  readonly processEventsDropped: Counter;
+  readonly processSource: Gauge;
   readonly configLastReloadSuccess: Gauge;
 
   constructor(source: MetricsSource) {
@@ -112,6 +115,9 @@ export class Metrics {
     });
     this.procScanErrors = counter(METRICS.procScanErrors);
     this.configReloadFailures = counter(METRICS.configReloadFailures);
+    this.processEvents = counter(METRICS.processEvents);
+    this.processEventsDropped = counter(METRICS.processEventsDropped);
+    this.processSource = new Gauge({ name: METRICS.processSource.name, help: METRICS.processSource.help, labelNames: [...METRICS.processSource.labels], registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });
     this.configLastReloadSuccess.setToCurrentTime();
     this.dockerReconnects = counter(METRICS.dockerReconnects);

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "proc_events",
+      "sources": ["proc_events.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}
