@@ -2,9 +2,7 @@
 // The rootwatch command line: `run` (the daemon, default), `audit` (one-shot), `version`.
 // Errors the user can fix print one line and exit with the documented code; never a stack trace.
 import { Command, CommanderError, Option } from 'commander';
-import { runAudit } from './cli/audit.js';
 import { CliError, EXIT } from './cli/exitCodes.js';
-import { startDaemon } from './cli/run.js';
 import { configPath, loadSettings, type GlobalOptions } from './cli/setup.js';
 import { VERSION } from './version.js';
 
@@ -30,6 +28,8 @@ function buildProgram(): Command {
       if (cmdOpts.listen !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/.test(cmdOpts.listen)) {
         throw new CliError(`--listen "${cmdOpts.listen}": expected HOST:PORT`, EXIT.USAGE);
       }
+      // Each command loads only its own code: `audit` and `version` must start fast (a CI step).
+      const { startDaemon } = await import('./cli/run.js');
       const daemon = await startDaemon({
         ...settings, configExplicit: configPath(g).explicit, listen: cmdOpts.listen,
         logLevel: g.logLevel ? settings.config.log.level : undefined,
@@ -52,6 +52,7 @@ function buildProgram(): Command {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a non-excepted finding reaches this severity'))
     .action(async (cmdOpts: { json?: boolean; failOn?: string }) => {
       const settings = loadSettings(program.opts<GlobalOptions>());
+      const { runAudit } = await import('./cli/audit.js');
       process.exitCode = await runAudit(settings.config, settings.endpoint, cmdOpts);
     });
 

@@ -12,6 +12,8 @@ import { resolveHostReference, type HostReferenceOptions } from './hostReference
 import { ProcessScanner, type ActiveDetection } from './processScanner.js';
 import type { BreakoutHit, HostReference } from './types.js';
 import { ProcessEventSource } from './processEvents.js';
+import { existsSync } from 'node:fs';
+import chokidar, { type FSWatcher } from 'chokidar';
 
 export interface BreakoutWatchOptions {
   procfs: string;
@@ -39,6 +41,7 @@ export class BreakoutWatch {
   private hostSource = '';
   private readonly events: ProcessEventSource;
   private pendingFullScan: NodeJS.Timeout | null = null;
+  private hookWatcher: FSWatcher | null = null;
   private lastFullScan = 0;
 
   constructor(
@@ -77,9 +80,25 @@ export class BreakoutWatch {
     if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });
     else this.log.warning(`process events: polling /proc only (${why})`, { event: 'process_source', source: 'poll', reason: why });
     this.timer = setInterval(() => this.scanOnce(), this.opts.intervalMs);
+    this.watchHooks();
+  }
+
+  /**
+   * inotify fast path for the escape hooks: a write through the host's own procfs/cgroupfs mount
+   * triggers a scan at once. A write from a container's own procfs instance fires no event on the
+   * host's, so the poll stays the source of truth.
+   */
+  private watchHooks(): void {
+    const files = this.scanner.tripwireFiles().filter((f) => existsSync(f));
+    if (files.length === 0) return;
+    this.hookWatcher = chokidar.watch(files, { ignoreInitial: true, persistent: false });
+    this.hookWatcher.on('change', (f: string) => this.requestFullScan(`${f} changed`));
+    this.hookWatcher.on('error', (e) => this.log.debug(`hook watch: ${(e as Error).message}`, { event: 'hook_watch_error' }));
   }
 
   stop(): void {
+    void this.hookWatcher?.close();
+    this.hookWatcher = null;
     this.events.stop();
     if (this.timer) clearInterval(this.timer);
     if (this.pendingFullScan) clearTimeout(this.pendingFullScan);

@@ -142,7 +142,10 @@ export class ProcessScanner {
   scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, host: HostReference | null, dockerRootDir: string | null): ScanReport {
     const seen = new Map<string, ActiveDetection>();
     const note = (hit: BreakoutHit, key: string, pid: number | null, startTime: string | null): void => {
-      seen.set(key, this.active.get(key) ?? { key, hit, pid, startTime });
+      const known = this.active.get(key);
+      // A detection keeps its identity (counted once), but a later scan may name the container
+      // that an early one could not (a hook written before the container was audited).
+      seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
     };
     const byId = new Map(containers.map((c) => [c.id, c]));
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);

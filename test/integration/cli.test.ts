@@ -136,3 +136,31 @@ describe('rootwatch CLI', () => {
     });
   });
 });
+
+describe('audit against the userns-remapped engine', function () {
+  let eng: PrivateEngine;
+  before(async function () {
+    requireDocker(this);
+    eng = await engine('userns');
+    await eng.cli('run', '-d', '--name', 'remap-root', TEST_IMAGE, 'sleep', '600');
+    await eng.cli('run', '-d', '--name', 'remap-optout', '--userns=host', TEST_IMAGE, 'sleep', '600');
+  });
+  after(async () => {
+    await eng?.cli('rm', '-f', 'remap-root', 'remap-optout').catch(() => undefined);
+  });
+
+  it('lowers root_user for remapped containers and raises host_userns for one that opted out', async () => {
+    const r = await rootwatch(['--config', '/dev/null', '--docker-host', eng.dockerHost, 'audit', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.host.docker.usernsRemap, true);
+    assert.ok(!report.host.findings.some((f: { rule: string }) => f.rule === 'userns_remap_disabled'));
+    const byName = new Map(report.containers.map((c: { name: string }) => [c.name, c]));
+    const find = (name: string, rule: string) => (byName.get(name) as { findings: { rule: string; severity: string; evidence: Record<string, unknown> }[] }).findings.find((f) => f.rule === rule);
+    assert.equal(find('remap-root', 'root_user')?.severity, 'low');
+    assert.equal(find('remap-root', 'root_user')?.evidence.severity_lowered_because, 'userns-remap');
+    assert.equal(find('remap-root', 'host_userns'), undefined);
+    assert.equal(find('remap-optout', 'host_userns')?.severity, 'high');
+    assert.equal(find('remap-optout', 'root_user')?.severity, 'medium', 'opted out of remapping: root is host root again');
+  });
+});

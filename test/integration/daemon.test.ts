@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { PassThrough } from 'node:stream';
 import { startDaemon, type Daemon } from '../../src/cli/run.js';
-import { startTestDaemon, type TestDaemon } from '../harness/testDaemon.js';
+import { sample, startTestDaemon, type TestDaemon } from '../harness/testDaemon.js';
 import { validateConfig } from '../../src/config/load.js';
 import { parseEndpoint } from '../../src/docker/endpoint.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -63,6 +63,19 @@ describe('daemon against the private engine', function () {
 
     await eng.cli('rm', '-f', id);
     await waitFor(async () => !(await d.metrics()).includes(id.slice(0, 12)), 'series gone');
+  });
+
+  it('judges every docker exec: a privileged exec and a root exec into a non-root container', async () => {
+    const id = await eng.cli('run', '-d', '--name', 'daemon-exec', '--user', '1000', TEST_IMAGE, 'sleep', '600');
+    await waitFor(async () => (await d.metrics()).includes(id.slice(0, 12)), 'container seen');
+    await eng.cli('exec', '-u', '0', 'daemon-exec', 'id');
+    // This VM cannot grant a privileged exec every capability, so it may fail to run; Docker has
+    // created and started it all the same, and that is what is judged.
+    await eng.cli('exec', '--privileged', 'daemon-exec', 'true').catch(() => undefined);
+    await waitFor(() => d.alerts('exec_privileged').some((a) => (a.container as { id: string }).id === id), 'exec_privileged alert');
+    await waitFor(async () => sample(await d.metrics(), 'rootwatch_container_finding', { container_id: id.slice(0, 12), rule: 'exec_root' }) === 1, 'exec_root finding');
+    assert.equal(sample(await d.metrics(), 'rootwatch_container_finding', { container_id: id.slice(0, 12), rule: 'exec_privileged' }), 1);
+    await eng.cli('rm', '-f', id);
   });
 
   it('goes unready and rootwatch_docker_up 0 while the engine is down, and recovers', async () => {

@@ -211,7 +211,8 @@ describe('systemd unit', function () {
     const text = readFileSync(UNIT_SRC, 'utf8');
     const settings = text.split('\n').filter((l) => /^[A-Z]\w*=/.test(l));
     const has = (l: string): boolean => settings.includes(l);
-    assert.ok(has('CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH'));
+    assert.ok(has('CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_NET_ADMIN'));
+    assert.ok(has('RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'), 'the process connector needs AF_NETLINK');
     assert.ok(has('ProtectSystem=strict'));
     assert.ok(!settings.some((l) => l.startsWith('ReadWritePaths=')), 'rootwatch writes nothing');
     // These would break V8 or hide the processes rootwatch has to read.

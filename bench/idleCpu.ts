@@ -1,0 +1,256 @@
+// Idle cost of the real daemon: `node dist/src/main.js … run` as a child process against a private
+// engine, default breakout interval (1 s). After /ready and a 5 s settle, its CPU time is read from
+// /proc/<pid>/stat (utime+stime, all threads) over a 30 s window and turned into percent of one core;
+// RSS comes from /proc/<pid>/status. Two phases on the same engine: 0 containers, then 100 idle ones
+// (`sleep 600`), each with a freshly started daemon.
+//
+//   npx tsx bench/idleCpu.ts
+//   BENCH_IDLE_CONTAINERS=100 BENCH_IDLE_WINDOW_S=30 BENCH_IDLE_SETTLE_S=5; BENCH_BUILD=1 rebuilds dist/ first
+//   (it is built anyway when dist/src/main.js is missing).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PrivateEngine } from '../test/harness/privateDockerd.js';
+import {
+  TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
+  progress, r, runCleanups, runStandalone, sample, scrape, sleep, startBenchEngine, summarize, wasInterrupted,
+} from './lib.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
+const CONTAINERS = Number(process.env.BENCH_IDLE_CONTAINERS ?? 100);
+const WINDOW_S = Number(process.env.BENCH_IDLE_WINDOW_S ?? 30);
+const SETTLE_S = Number(process.env.BENCH_IDLE_SETTLE_S ?? 5);
+const SCAN_HIST = 'rootwatch_proc_scan_duration_seconds';
+
+/** After Ctrl-C the cleanups are running: start nothing new (no daemon would be left to stop it). */
+function checkpoint(): void {
+  if (wasInterrupted()) throw new Error('interrupted');
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function ensureBuilt(): string {
+  if (!existsSync(MAIN_JS) || process.env.BENCH_BUILD === '1') {
+    progress('building dist/ (npm run build)');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    return 'built now';
+  }
+  if (newestMtime(join(ROOT, 'src')) > statSync(MAIN_JS).mtimeMs) {
+    progress('warning: dist/ is older than src/ (BENCH_BUILD=1 rebuilds); measuring the existing build');
+    return 'older than src/';
+  }
+  return 'up to date';
+}
+
+function clockTicks(): number {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** utime+stime of a process (all its threads), in clock ticks. */
+function cpuTicks(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // comm may hold spaces and parentheses: fields restart after the last ')' (field 3 is index 0).
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+/** VmRSS and VmHWM of a process, in MiB. */
+function memory(pid: number): { rssMiB: number; hwmMiB: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssMiB: r(kb('VmRSS') / 1024, 1), hwmMiB: r(kb('VmHWM') / 1024, 1) };
+}
+
+function procCount(): number {
+  let n = 0;
+  for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) n++;
+  return n;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with how it ended. */
+function stopChild(child: ChildProcess, graceMs = 6000): Promise<string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(`already exited (${child.exitCode ?? child.signalCode})`);
+  return new Promise((resolveStop) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(t);
+      resolveStop(code !== null ? `exit ${code}` : `signal ${signal}`);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+interface PhaseResult {
+  containers: number;
+  monitored: number;
+  processes: number;
+  cpuPercent: number;
+  perSecond: { median: number; p90: number; max: number };
+  rssMiB: number;
+  hwmMiB: number;
+  scans: number;
+  scanMeanMs: number;
+  scanErrors: number;
+  detections: number;
+  stopped: string;
+}
+
+async function phase(engine: PrivateEngine, workDir: string, containers: number, hz: number): Promise<PhaseResult> {
+  const port = await freePort();
+  checkpoint();
+  const logFile = join(workDir, `daemon-${containers}.log`);
+  const fd = openSync(logFile, 'a');
+  const args = [MAIN_JS, '--config', join(workDir, 'rootwatch.yaml'), '--docker-host', engine.dockerHost, 'run', '--listen', `127.0.0.1:${port}`];
+  progress(`phase ${containers} containers: node ${args.map((a) => a.replace(ROOT + '/', '')).join(' ')}`);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], detached: false });
+  closeSync(fd);
+  const stop = onCleanup(async () => {
+    await stopChild(child);
+  });
+  const pid = child.pid;
+  if (!pid) throw new Error('daemon did not start');
+  const base = `http://127.0.0.1:${port}`;
+  const exited = (): string => `daemon exited (${child.exitCode ?? child.signalCode}); log tail:\n${readFileSync(logFile, 'utf8').split('\n').slice(-10).join('\n')}`;
+
+  // Ready, and monitoring every container.
+  const deadline = Date.now() + 60_000;
+  let monitored = -1;
+  for (;;) {
+    checkpoint();
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(exited());
+    if (Date.now() > deadline) throw new Error(`daemon not ready with ${containers} containers after 60 s (monitored ${monitored})`);
+    const status = await fetch(`${base}/ready`).then((x) => x.status, () => 0);
+    if (status === 200) {
+      monitored = sample(await scrape(base), 'rootwatch_containers');
+      if (monitored === containers) break;
+    }
+    await sleep(100);
+  }
+  const before = await scrape(base);
+  progress(`ready; settling ${SETTLE_S} s, then measuring CPU for ${WINDOW_S} s`);
+  await sleep(SETTLE_S * 1000);
+
+  const ticks: number[] = [cpuTicks(pid)];
+  const t0 = nowMs();
+  const times: number[] = [t0];
+  for (let s = 1; s <= WINDOW_S; s++) {
+    // Sample on the second boundaries of the window, whatever the timer drift.
+    await sleep(Math.max(0, t0 + s * 1000 - nowMs()));
+    checkpoint();
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(exited());
+    ticks.push(cpuTicks(pid));
+    times.push(nowMs());
+  }
+  const mem = memory(pid);
+  const after = await scrape(base);
+  const used = ((ticks[ticks.length - 1] as number) - (ticks[0] as number)) / hz;
+  const wall = ((times[times.length - 1] as number) - t0) / 1000;
+  const perSecond = summarize(ticks.slice(1).map((t, i) => ((t - (ticks[i] as number)) / hz / (((times[i + 1] as number) - (times[i] as number)) / 1000)) * 100));
+  const scans = diffHistogram(parseHistogram(after, SCAN_HIST), parseHistogram(before, SCAN_HIST));
+  const detections = after.split('\n').filter((l) => l.startsWith('rootwatch_breakout_detections_total{')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  const result: PhaseResult = {
+    containers,
+    monitored,
+    processes: procCount(),
+    cpuPercent: r((used / wall) * 100, 2),
+    perSecond: { median: r(perSecond.median, 1), p90: r(perSecond.p90, 1), max: r(perSecond.max, 1) },
+    rssMiB: mem.rssMiB,
+    hwmMiB: mem.hwmMiB,
+    scans: scans.count,
+    scanMeanMs: scans.count ? r((scans.sum / scans.count) * 1000, 2) : NaN,
+    scanErrors: sample(after, 'rootwatch_proc_scan_errors_total'),
+    detections,
+    stopped: '',
+  };
+  await stop();
+  result.stopped = child.exitCode !== null ? `exit ${child.exitCode}` : `signal ${child.signalCode}`;
+  return result;
+}
+
+function row(p: PhaseResult): [string, string][] {
+  return [
+    [`${p.containers} containers`, `CPU ${p.cpuPercent} % of one core over ${WINDOW_S} s (per-second median ${p.perSecond.median} %, p90 ${p.perSecond.p90}, max ${p.perSecond.max})`],
+    ['  memory', `RSS ${p.rssMiB} MiB (peak ${p.hwmMiB} MiB)`],
+    ['  breakout scans in the daemon', `${p.scans} scans, mean ${p.scanMeanMs} ms (rootwatch_proc_scan_duration_seconds); ${p.scanErrors} errors, ${p.detections} detections`],
+    ['  context', `${p.monitored} containers monitored, ${p.processes} processes in /proc; daemon stopped: ${p.stopped}`],
+  ];
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+  const loadStart = load1();
+  try {
+    const dist = ensureBuilt();
+    const hz = clockTicks();
+    const engine = await startBenchEngine('idle');
+    const workDir = mkdtempSync(join(tmpdir(), 'rootwatch-idlecpu-'));
+    onCleanup(async () => rmSync(workDir, { recursive: true, force: true }));
+    // The engine is not the host's dockerd: point the host reference at it explicitly.
+    writeFileSync(join(workDir, 'rootwatch.yaml'), `breakout:\n  host_reference_pid: ${engine.pid()}\n`);
+
+    const empty = await phase(engine, workDir, 0, hz);
+
+    checkpoint();
+    progress(`starting ${CONTAINERS} idle containers (sleep 600), 10 at a time`);
+    await mapLimit(Array.from({ length: CONTAINERS }, (_, i) => i), 10, async (i) => {
+      const c = await engine.docker.createContainer({ name: `idle-${i}`, Image: TEST_IMAGE, Cmd: ['sleep', '600'], HostConfig: { NetworkMode: 'none' } });
+      await c.start();
+    });
+    const running = (await engine.docker.listContainers()).length;
+    if (running !== CONTAINERS) throw new Error(`expected ${CONTAINERS} running containers, found ${running}`);
+    const loaded = await phase(engine, workDir, CONTAINERS, hz);
+
+    checkpoint();
+    const mach = machine(loadStart);
+    printBlock(`idleCpu: the daemon (node dist/src/main.js run), breakout interval 1 s, ${WINDOW_S} s window`, [
+      ...row(empty),
+      ...row(loaded),
+      ['dist/', dist],
+      ['clock ticks', `${hz} per second (getconf CLK_TCK)`],
+      mach.row,
+    ]);
+    const result = {
+      bench: 'idleCpu',
+      machine: { cores: mach.cores, load1Start: mach.load1Start, load1End: mach.load1End },
+      intervalS: 1,
+      windowS: WINDOW_S,
+      settleS: SETTLE_S,
+      clkTck: hz,
+      dist,
+      phases: [empty, loaded],
+    };
+    printBenchJson(result);
+    return result;
+  } finally {
+    await runCleanups();
+  }
+}
+
+if (isMain(import.meta.url)) runStandalone(main);

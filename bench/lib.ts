@@ -1,0 +1,457 @@
+// Shared helpers for the benchmarks: a private engine and an in-process daemon that are always torn
+// down (finally blocks and SIGINT/SIGTERM), an event recorder on the engine's own event stream, a
+// /metrics poller, histogram parsing, percentiles and the printed figures block.
+// Benchmarks never touch the host's Docker engine: they use the test harness's private dockerd.
+import { availableParallelism, loadavg } from 'node:os';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import type Docker from 'dockerode';
+import { startDaemon, type Daemon } from '../src/cli/run.js';
+import { validateConfig } from '../src/config/load.js';
+import { parseEndpoint } from '../src/docker/endpoint.js';
+import { createLogger } from '../src/log/logger.js';
+import { ensureTestImage, startPrivateDockerd, type PrivateEngine } from '../test/harness/privateDockerd.js';
+
+export { TEST_IMAGE } from '../test/harness/privateDockerd.js';
+
+// ---------------------------------------------------------------- time, stats, printing
+
+/** Wall-clock milliseconds with sub-millisecond resolution (comparable with Docker's timeNano). */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface Summary {
+  n: number;
+  min: number;
+  median: number;
+  mean: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+}
+
+export function summarize(values: number[]): Summary {
+  const s = [...values].sort((a, b) => a - b);
+  const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
+  return {
+    n: s.length,
+    min: s[0] ?? NaN,
+    median: percentile(s, 50),
+    mean: s.length ? mean : NaN,
+    p90: percentile(s, 90),
+    p99: percentile(s, 99),
+    max: s[s.length - 1] ?? NaN,
+  };
+}
+
+/** Round for printing and for the BENCH JSON line. */
+export function r(x: number, digits = 1): number {
+  if (!Number.isFinite(x)) return x;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function roundSummary(s: Summary, digits = 1): Summary {
+  return { n: s.n, min: r(s.min, digits), median: r(s.median, digits), mean: r(s.mean, digits), p90: r(s.p90, digits), p99: r(s.p99, digits), max: r(s.max, digits) };
+}
+
+export function fmtSummary(s: Summary, unit = 'ms'): string {
+  return `median ${r(s.median)} ${unit}, p90 ${r(s.p90)}, p99 ${r(s.p99)}, max ${r(s.max)} (min ${r(s.min)}, mean ${r(s.mean)}, n=${s.n})`;
+}
+
+/** Machine context for the figures: cores and 1-minute load averages (other work skews them). */
+export function machine(loadAtStart: number): { cores: number; load1Start: number; load1End: number; row: [string, string] } {
+  const end = r(loadavg()[0] ?? NaN, 2);
+  const cores = availableParallelism();
+  return { cores, load1Start: r(loadAtStart, 2), load1End: end, row: ['machine', `${cores} cores; 1-min load average ${r(loadAtStart, 2)} at start, ${end} at end; node ${process.version}`] };
+}
+
+export function load1(): number {
+  return loadavg()[0] ?? NaN;
+}
+
+/** The human-readable figures block. */
+export function printBlock(title: string, rows: [string, string][]): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const line = '='.repeat(Math.max(title.length, 60));
+  console.log(`\n${line}\n${title}\n${line}`);
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+  console.log(line);
+}
+
+/** The machine-readable line: `BENCH {...}`. */
+export function printBenchJson(obj: Record<string, unknown>): void {
+  console.log(`BENCH ${JSON.stringify(obj)}`);
+}
+
+export function progress(msg: string): void {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+
+/** Run fn over items with at most `concurrency` in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
+}
+
+// ---------------------------------------------------------------- cleanup and signals
+
+const cleanups: (() => Promise<void>)[] = [];
+let signalsHooked = false;
+let interrupted = false;
+
+export function wasInterrupted(): boolean {
+  return interrupted;
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | null = null;
+  return () => (p ??= fn().catch((e) => console.error(`cleanup failed: ${(e as Error).message}`)));
+}
+
+/** Register an idempotent cleanup; run in reverse order by runCleanups() and on SIGINT/SIGTERM. */
+export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
+  const f = once(fn);
+  cleanups.push(f);
+  return f;
+}
+
+export async function runCleanups(): Promise<void> {
+  while (cleanups.length) await (cleanups.pop() as () => Promise<void>)();
+}
+
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (interrupted) {
+        console.error(`${sig} again while cleaning up; still cleaning up (engines live under /tmp/rwt-bench*)`);
+        return;
+      }
+      interrupted = true;
+      console.error(`\n${sig}: stopping the daemon and destroying the private engine…`);
+      // Work still in flight fails once the engine is gone; do not let that crash the cleanup.
+      process.on('unhandledRejection', () => undefined);
+      void runCleanups().finally(() => process.exit(130));
+    });
+  }
+}
+
+// ---------------------------------------------------------------- engine and daemon
+
+/** A private dockerd named `bench<suffix>` with the busybox test image, destroyed on cleanup. */
+export async function startBenchEngine(suffix: string, extraArgs: string[] = []): Promise<PrivateEngine> {
+  hookSignals();
+  const name = `bench${suffix}`;
+  progress(`starting private dockerd "${name}" (/tmp/rwt-${name}-*)`);
+  const starting = startPrivateDockerd(name, { extraArgs });
+  // Registered before it is up, so an interrupt during start-up still tears it down.
+  onCleanup(async () => {
+    const e = await starting.catch(() => null);
+    if (e) {
+      progress(`destroying private dockerd ${e.dir}`);
+      await e.destroy();
+    }
+  });
+  const engine = await starting;
+  await ensureTestImage(engine);
+  return engine;
+}
+
+export interface BenchDaemon {
+  daemon: Daemon;
+  base: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The rootwatch daemon in this process, default config, metrics on 127.0.0.1:<ephemeral>, logs discarded.
+ * The breakout scanner's host reference is the private engine's dockerd. `overrides` are merged into
+ * the (otherwise empty) YAML config; BENCH_BREAKOUT_INTERVAL (e.g. `1h`) sets breakout.interval.
+ */
+export async function startBenchDaemon(engine: PrivateEngine, overrides: Record<string, unknown> = {}): Promise<BenchDaemon> {
+  const devnull = new Writable({ write: (_c, _e, cb) => cb() });
+  const breakout: Record<string, unknown> = { host_reference_pid: engine.pid() };
+  if (process.env.BENCH_BREAKOUT_INTERVAL) breakout.interval = process.env.BENCH_BREAKOUT_INTERVAL;
+  const daemon = await startDaemon({
+    config: validateConfig({ breakout, ...overrides }, 'bench'),
+    endpoint: parseEndpoint(engine.dockerHost, {}),
+    configFile: '/dev/null',
+    configExplicit: false,
+    listen: '127.0.0.1:0',
+    logger: createLogger({ level: 'emerg', stream: devnull }),
+  });
+  const stop = onCleanup(() => daemon.stop());
+  const base = `http://127.0.0.1:${daemon.address.port}`;
+  const deadline = Date.now() + 30_000;
+  while ((await fetch(`${base}/ready`).then((x) => x.status, () => 0)) !== 200) {
+    if (Date.now() > deadline) throw new Error('daemon not ready after 30 s');
+    await sleep(20);
+  }
+  return { daemon, base, stop };
+}
+
+// ---------------------------------------------------------------- /metrics
+
+export async function scrape(base: string): Promise<string> {
+  const res = await fetch(`${base}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return res.text();
+}
+
+const FINDING_ID = /^rootwatch_container_finding\{container_id="([0-9a-f]{12})"/gm;
+
+/** Short ids of containers that have at least one rootwatch_container_finding series. */
+export function findingIds(body: string): Set<string> {
+  const ids = new Set<string>();
+  for (const m of body.matchAll(FINDING_ID)) ids.add(m[1] as string);
+  return ids;
+}
+
+export function countSeries(body: string, metric: string): number {
+  let n = 0;
+  for (const line of body.split('\n')) if (line.startsWith(`${metric}{`) || line.startsWith(`${metric} `)) n++;
+  return n;
+}
+
+/** Value of one sample, e.g. sample(body, 'rootwatch_docker_events_total{action="start"}'). */
+export function sample(body: string, series: string): number {
+  for (const line of body.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return 0;
+}
+
+/** All samples of a metric by label set text, e.g. {'action="start"': 12}. */
+export function samplesByLabels(body: string, metric: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const re = new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)$`, 'gm');
+  for (const m of body.matchAll(re)) out[m[1] as string] = Number(m[2]);
+  return out;
+}
+
+export interface Histogram {
+  /** Cumulative counts by upper bound, ascending, +Inf last. */
+  buckets: { le: number; count: number }[];
+  sum: number;
+  count: number;
+}
+
+export function parseHistogram(body: string, name: string): Histogram {
+  const buckets: { le: number; count: number }[] = [];
+  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm');
+  for (const m of body.matchAll(re)) buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) });
+  buckets.sort((a, b) => a.le - b.le);
+  return { buckets, sum: sample(body, `${name}_sum`), count: sample(body, `${name}_count`) };
+}
+
+/** Observations between two scrapes of the same histogram. */
+export function diffHistogram(after: Histogram, before: Histogram): Histogram {
+  return {
+    buckets: after.buckets.map((b, i) => ({ le: b.le, count: b.count - (before.buckets[i]?.count ?? 0) })),
+    sum: after.sum - before.sum,
+    count: after.count - before.count,
+  };
+}
+
+/** Quantile estimated from cumulative buckets by linear interpolation, like PromQL histogram_quantile. */
+export function histogramQuantile(h: Histogram, q: number): number {
+  const total = h.buckets[h.buckets.length - 1]?.count ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of h.buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe; // as PromQL: the highest finite bound
+      const inBucket = b.count - prevCount;
+      return inBucket === 0 ? b.le : prevLe + (b.le - prevLe) * ((rank - prevCount) / inBucket);
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
+
+/** "p50 ≈ … ms" figures of the daemon's own rootwatch_audit_duration_seconds over an interval. */
+export function auditDurationFigures(h: Histogram): { count: number; meanMs: number; p50Ms: number; p90Ms: number; p99Ms: number } {
+  return {
+    count: h.count,
+    meanMs: h.count ? r((h.sum / h.count) * 1000, 2) : NaN,
+    p50Ms: r(histogramQuantile(h, 0.5) * 1000, 2),
+    p90Ms: r(histogramQuantile(h, 0.9) * 1000, 2),
+    p99Ms: r(histogramQuantile(h, 0.99) * 1000, 2),
+  };
+}
+
+/**
+ * Polls /metrics every `intervalMs` (one scrape in flight at a time, only while something is awaited)
+ * and resolves each awaited short id with the wall time of the first scrape that showed it.
+ * The time taken is the scrape's completion, so a figure includes up to one interval plus one scrape.
+ */
+export class MetricsPoller {
+  private readonly pending = new Map<string, (t: number) => void>();
+  private running = false;
+  readonly scrapeMs: number[] = [];
+
+  constructor(private readonly base: string, private readonly intervalMs = 2) {}
+
+  waitFor(shortId: string): Promise<number> {
+    return new Promise<number>((resolveSeen) => {
+      this.pending.set(shortId, resolveSeen);
+      if (!this.running) void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending.size > 0 && !interrupted) {
+        const t0 = nowMs();
+        let body: string;
+        try {
+          body = await scrape(this.base);
+        } catch {
+          await sleep(this.intervalMs);
+          continue;
+        }
+        const t1 = nowMs();
+        this.scrapeMs.push(t1 - t0);
+        for (const id of findingIds(body)) {
+          const done = this.pending.get(id);
+          if (done) {
+            this.pending.delete(id);
+            done(t1);
+          }
+        }
+        await sleep(this.intervalMs);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the engine's own event stream
+
+/** Subscribes to the engine's container events and records start times (Docker's timeNano) and counts. */
+export class EventRecorder {
+  private readonly abort = new AbortController();
+  private readonly startWaiters = new Map<string, (t: number) => void>();
+  /** Full id → engine timestamp (ms, from timeNano) of its start event. */
+  readonly startAt = new Map<string, number>();
+  /** Full id → when this process received that start event (ms). */
+  readonly startReceivedAt = new Map<string, number>();
+  readonly counts: Record<string, number> = {};
+
+  private constructor() {}
+
+  static async subscribe(docker: Docker): Promise<EventRecorder> {
+    const rec = new EventRecorder();
+    const opts: Docker.GetEventsOptions & { abortSignal?: AbortSignal } = { filters: { type: ['container'] }, abortSignal: rec.abort.signal };
+    const stream = await docker.getEvents(opts);
+    let buf = '';
+    stream.on('data', (chunk: Buffer) => {
+      const received = nowMs();
+      buf += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) rec.onLine(line, received);
+      }
+    });
+    stream.on('error', () => undefined);
+    onCleanup(async () => rec.close());
+    return rec;
+  }
+
+  private onLine(line: string, received: number): void {
+    let e: { Action?: string; id?: string; Actor?: { ID?: string }; timeNano?: number; time?: number };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const action = (e.Action ?? '').split(':')[0] ?? '';
+    this.counts[action] = (this.counts[action] ?? 0) + 1;
+    const id = e.Actor?.ID ?? e.id;
+    if (action !== 'start' || !id) return;
+    // timeNano (~1.7e18) loses a few hundred ns as a double: irrelevant at millisecond scale.
+    const at = typeof e.timeNano === 'number' ? e.timeNano / 1e6 : (e.time ?? 0) * 1000;
+    this.startAt.set(id, at);
+    this.startReceivedAt.set(id, received);
+    this.startWaiters.get(id)?.(at);
+    this.startWaiters.delete(id);
+  }
+
+  /** The engine time of a container's start event (waits for it if needed). */
+  startTime(id: string, timeoutMs = 30_000): Promise<number> {
+    const known = this.startAt.get(id);
+    if (known !== undefined) return Promise.resolve(known);
+    return new Promise((resolveStart, reject) => {
+      const t = setTimeout(() => reject(new Error(`no start event for ${id.slice(0, 12)} within ${timeoutMs} ms`)), timeoutMs);
+      this.startWaiters.set(id, (at) => {
+        clearTimeout(t);
+        resolveStart(at);
+      });
+    });
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}
+
+// ---------------------------------------------------------------- containers
+
+/** Remove containers (force), a few at a time. */
+export async function removeAll(engine: PrivateEngine, ids: string[], concurrency = 8): Promise<void> {
+  await mapLimit(ids, concurrency, (id) => engine.docker.getContainer(id).remove({ force: true }).catch(() => undefined));
+}
+
+// ---------------------------------------------------------------- running a bench
+
+/** True when this module file is the script node was started with. */
+export function isMain(metaUrl: string): boolean {
+  return !!process.argv[1] && resolve(process.argv[1]) === fileURLToPath(metaUrl);
+}
+
+/** Run a bench as a script: clean up whatever happens, exit non-zero on failure. */
+export function runStandalone(main: () => Promise<unknown>): void {
+  main()
+    .then(
+      async () => {
+        await runCleanups();
+        if (!interrupted) process.exit(0);
+      },
+      async (e) => {
+        if (interrupted) return;
+        console.error(`bench failed: ${(e as Error).stack ?? String(e)}`);
+        await runCleanups();
+        process.exit(1);
+      },
+    );
+}
