@@ -6,6 +6,11 @@
 // full, events are dropped and counted (never blocking the kernel or growing memory); ENOBUFS from
 // the socket (the kernel dropped events because we were slow) is counted as an overrun. JavaScript
 // is woken through a thread-safe function at most once per batch and drains the ring itself.
+//
+// A process can live for less time than it takes the JavaScript thread to wake, so for fork, exec
+// and uid events the reader also copies, at once and raw, what the breakout detectors will read:
+// /proc/<pid>/{status,cgroup,stat,cmdline}, the exe links of the process and its parent, and the
+// namespace inode numbers. No parsing or judging here: TypeScript does all of that.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/cn_proc.h>
@@ -21,10 +26,27 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RECORD_INTS 6            // type, pid, tgid, a, b, c
 #define DEFAULT_CAPACITY 65536   // records
+#define SNAP_CAPACITY 2048       // raw process snapshots (about 5 KiB each)
+
+static const char *NS_KINDS[7] = {"mnt", "pid", "net", "ipc", "uts", "cgroup", "user"};
+
+typedef struct {
+  int32_t pid;
+  uint32_t ns[7];  // inode numbers; 0 when unreadable
+  uint16_t len_status, len_cgroup, len_stat, len_exe, len_pexe, len_cmdline;
+  char status[1536];
+  char cgroup[1536];
+  char stat[512];
+  char exe[256];
+  char pexe[256];
+  char cmdline[512];
+} snap_t;
 
 typedef struct {
   int fd;
@@ -36,6 +58,9 @@ typedef struct {
   int32_t *ring;
   uint32_t capacity, head, count;
   uint64_t dropped, overruns, received;
+  snap_t *snaps;
+  uint32_t snap_head, snap_count;
+  uint64_t snaps_dropped;
   atomic_int wake_pending;
   napi_threadsafe_function tsfn;
 } source_t;
@@ -63,18 +88,79 @@ static void push(source_t *s, int32_t type, int32_t pid, int32_t tgid, int32_t a
   pthread_mutex_unlock(&s->lock);
 }
 
+static uint16_t read_file(int32_t pid, const char *name, char *buf, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, cap);
+  close(fd);
+  return n > 0 ? (uint16_t)n : 0;
+}
+
+static uint16_t read_link(int32_t pid, const char *name, char *buf, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+  ssize_t n = readlink(path, buf, cap);
+  return n > 0 ? (uint16_t)n : 0;
+}
+
+// Copy the raw facts of one process into the snapshot ring (the caller holds no lock).
+static void capture(source_t *s, int32_t pid) {
+  if (pid <= 0) return;
+  snap_t *tmp = malloc(sizeof *tmp);
+  if (!tmp) return;
+  tmp->pid = pid;
+  tmp->len_status = read_file(pid, "status", tmp->status, sizeof tmp->status);
+  if (tmp->len_status == 0) { free(tmp); return; }  // already gone
+  tmp->len_cgroup = read_file(pid, "cgroup", tmp->cgroup, sizeof tmp->cgroup);
+  tmp->len_stat = read_file(pid, "stat", tmp->stat, sizeof tmp->stat);
+  tmp->len_cmdline = read_file(pid, "cmdline", tmp->cmdline, sizeof tmp->cmdline);
+  tmp->len_exe = read_link(pid, "exe", tmp->exe, sizeof tmp->exe);
+  for (int i = 0; i < 7; i++) {
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, NS_KINDS[i]);
+    tmp->ns[i] = stat(path, &st) == 0 ? (uint32_t)st.st_ino : 0;
+  }
+  // The parent's executable tells runc's own `runc init` from look-alikes; the parent may be gone
+  // by the time JavaScript looks. Finding "PPid:" is copying, not judging.
+  tmp->len_pexe = 0;
+  char *pp = memmem(tmp->status, tmp->len_status, "\nPPid:\t", 7);
+  if (pp) {
+    int32_t ppid = (int32_t)strtol(pp + 7, NULL, 10);
+    if (ppid > 0) tmp->len_pexe = read_link(ppid, "exe", tmp->pexe, sizeof tmp->pexe);
+  }
+  pthread_mutex_lock(&s->lock);
+  if (s->snap_count == SNAP_CAPACITY) {
+    s->snaps_dropped++;
+  } else {
+    s->snaps[(s->snap_head + s->snap_count) % SNAP_CAPACITY] = *tmp;
+    s->snap_count++;
+  }
+  pthread_mutex_unlock(&s->lock);
+  free(tmp);
+}
+
 static void decode(source_t *s, struct proc_event *ev) {
   switch (ev->what) {
     case PROC_EVENT_FORK:
       push(s, ev->what, ev->event_data.fork.child_pid, ev->event_data.fork.child_tgid,
            ev->event_data.fork.parent_pid, ev->event_data.fork.parent_tgid, 0);
+      // New processes only (a new thread shares its process's namespaces and credentials).
+      if (ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid) {
+        capture(s, ev->event_data.fork.child_tgid);
+        capture(s, ev->event_data.fork.parent_tgid);
+      }
       break;
     case PROC_EVENT_EXEC:
       push(s, ev->what, ev->event_data.exec.process_pid, ev->event_data.exec.process_tgid, 0, 0, 0);
+      capture(s, ev->event_data.exec.process_tgid);
       break;
     case PROC_EVENT_UID:
       push(s, ev->what, ev->event_data.id.process_pid, ev->event_data.id.process_tgid,
            (int32_t)ev->event_data.id.r.ruid, (int32_t)ev->event_data.id.e.euid, 0);
+      capture(s, ev->event_data.id.process_tgid);
       break;
     case PROC_EVENT_EXIT:
       push(s, ev->what, ev->event_data.exit.process_pid, ev->event_data.exit.process_tgid,
@@ -166,8 +252,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (subscribe(fd, PROC_CN_MCAST_LISTEN) < 0) { int e = errno; close(fd); return throw_errno(env, "PROC_CN_MCAST_LISTEN", e); }
 
   source_t *s = calloc(1, sizeof *s);
+  if (!s) { close(fd); napi_throw_error(env, NULL, "out of memory"); return NULL; }
   s->ring = calloc((size_t)capacity * RECORD_INTS, sizeof(int32_t));
-  if (!s || !s->ring) { close(fd); free(s); napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  s->snaps = calloc(SNAP_CAPACITY, sizeof(snap_t));
+  if (!s->ring || !s->snaps) { close(fd); free(s->ring); free(s->snaps); free(s); napi_throw_error(env, NULL, "out of memory"); return NULL; }
   s->fd = fd;
   s->wake_fd = eventfd(0, EFD_CLOEXEC);
   s->capacity = capacity;
@@ -208,13 +296,45 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   s->head = (s->head + n) % s->capacity;
   s->count = 0;
   double dropped = (double)s->dropped, overruns = (double)s->overruns, received = (double)s->received;
+  double snaps_dropped = (double)s->snaps_dropped;
+  uint32_t sn = s->snap_count;
+  snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
+  if (copy) {
+    for (uint32_t i = 0; i < sn; i++) copy[i] = s->snaps[(s->snap_head + i) % SNAP_CAPACITY];
+    s->snap_head = (s->snap_head + sn) % SNAP_CAPACITY;
+    s->snap_count = 0;
+  } else {
+    sn = 0;
+  }
   pthread_mutex_unlock(&s->lock);
+  napi_value snaps;
+  napi_create_array_with_length(env, sn, &snaps);
+  for (uint32_t i = 0; i < sn; i++) {
+    snap_t *p = &copy[i];
+    napi_value o, v, ns;
+    napi_create_object(env, &o);
+    napi_create_int32(env, p->pid, &v); napi_set_named_property(env, o, "pid", v);
+    napi_create_array_with_length(env, 7, &ns);
+    for (uint32_t k = 0; k < 7; k++) { napi_create_uint32(env, p->ns[k], &v); napi_set_element(env, ns, k, v); }
+    napi_set_named_property(env, o, "ns", ns);
+    // latin1: these are bytes (paths, comm) and must never fail to decode.
+    napi_create_string_latin1(env, p->status, p->len_status, &v); napi_set_named_property(env, o, "status", v);
+    napi_create_string_latin1(env, p->cgroup, p->len_cgroup, &v); napi_set_named_property(env, o, "cgroup", v);
+    napi_create_string_latin1(env, p->stat, p->len_stat, &v); napi_set_named_property(env, o, "stat", v);
+    napi_create_string_latin1(env, p->exe, p->len_exe, &v); napi_set_named_property(env, o, "exe", v);
+    napi_create_string_latin1(env, p->pexe, p->len_pexe, &v); napi_set_named_property(env, o, "parentExe", v);
+    napi_create_string_latin1(env, p->cmdline, p->len_cmdline, &v); napi_set_named_property(env, o, "cmdline", v);
+    napi_set_element(env, snaps, i, o);
+  }
+  free(copy);
   napi_create_typedarray(env, napi_int32_array, (size_t)n * RECORD_INTS, ab, 0, &arr);
   napi_value v;
   napi_set_named_property(env, out, "records", arr);
   napi_create_double(env, dropped, &v); napi_set_named_property(env, out, "dropped", v);
   napi_create_double(env, overruns, &v); napi_set_named_property(env, out, "overruns", v);
   napi_create_double(env, received, &v); napi_set_named_property(env, out, "received", v);
+  napi_set_named_property(env, out, "snapshots", snaps);
+  napi_create_double(env, snaps_dropped, &v); napi_set_named_property(env, out, "snapshotsDropped", v);
   return out;
 }
 
@@ -233,6 +353,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
   pthread_mutex_destroy(&s->lock);
   free(s->ring);
+  free(s->snaps);
   free(s);
   return NULL;
 }

@@ -12,6 +12,7 @@ import { resolveHostReference, type HostReferenceOptions } from './hostReference
 import { ProcessScanner, type ActiveDetection } from './processScanner.js';
 import type { BreakoutHit, HostReference } from './types.js';
 import { ProcessEventSource } from './processEvents.js';
+import type { RawProcessCapture } from '../proc/procConnector.js';
 import { existsSync } from 'node:fs';
 import chokidar, { type FSWatcher } from 'chokidar';
 
@@ -54,7 +55,7 @@ export class BreakoutWatch {
     this.scanner = new ProcessScanner(this.proc, CgroupTree.fromProc(opts.procfs), { sysfs: opts.sysfs });
     this.events = new ProcessEventSource(
       {
-        examine: (pids) => this.examine(pids),
+        examine: (pids, captured) => this.examine(pids, captured),
         fullScan: (reason) => this.requestFullScan(reason),
         counted: (type, n) => this.metrics.processEvents.inc({ type }, n),
         dropped: (n) => this.metrics.processEventsDropped.inc(n),
@@ -107,9 +108,9 @@ export class BreakoutWatch {
   }
 
   /** Judge processes named by kernel events at once. */
-  private examine(pids: Set<number>): void {
+  private examine(pids: Set<number>, captured: RawProcessCapture[]): void {
     try {
-      const fresh = this.scanner.examine(pids, [...this.inputs.containers()], this.inputs.posture(), this.reference());
+      const fresh = this.scanner.examine(pids, [...this.inputs.containers()], this.inputs.posture(), this.reference(), captured);
       this.report(fresh);
     } catch (e) {
       this.metrics.procScanErrors.inc();

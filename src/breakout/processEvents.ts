@@ -3,14 +3,14 @@
 // release_agent payload) is judged while it still exists. Polling stays as the fallback and as a
 // periodic safety net; after any lost event a full scan runs at once, so nothing is silently missed.
 import type { Logger } from '../log/logger.js';
-import { eventName, loadProcConnector, PROC_EVENT, RECORD_INTS, type ProcConnectorAddon } from '../proc/procConnector.js';
+import { eventName, loadProcConnector, PROC_EVENT, RECORD_INTS, type ProcConnectorAddon, type RawProcessCapture } from '../proc/procConnector.js';
 
 /** Most pids judged per batch; a burst beyond it is handled by a full scan instead. */
 export const MAX_PIDS_PER_BATCH = 4096;
 
 export interface ProcessEventSink {
-  /** Judge these processes now. */
-  examine(pids: Set<number>): void;
+  /** Judge these processes now, and the facts captured at event time (processes may be gone). */
+  examine(pids: Set<number>, captured: RawProcessCapture[]): void;
   /** Events were lost: run a full scan now. */
   fullScan(reason: string): void;
   counted(type: string, n: number): void;
@@ -21,6 +21,7 @@ export class ProcessEventSource {
   private addon: ProcConnectorAddon | null = null;
   private lastDropped = 0;
   private lastOverruns = 0;
+  private lastSnapshotsDropped = 0;
   private draining = false;
 
   constructor(private readonly sink: ProcessEventSink, private readonly log: Logger) {}
@@ -75,10 +76,14 @@ export class ProcessEventSource {
         }
       }
       for (const [name, n] of counts) this.sink.counted(name, n);
-      if (pids.size > 0) this.sink.examine(pids);
-      const lost = batch.dropped - this.lastDropped + (batch.overruns - this.lastOverruns) + overflow;
+      const captured = (batch.snapshots ?? []).slice(0, MAX_PIDS_PER_BATCH);
+      overflow += (batch.snapshots?.length ?? 0) - captured.length;
+      if (pids.size > 0 || captured.length > 0) this.sink.examine(pids, captured);
+      const lost =
+        batch.dropped - this.lastDropped + (batch.overruns - this.lastOverruns) + (batch.snapshotsDropped - this.lastSnapshotsDropped) + overflow;
       this.lastDropped = batch.dropped;
       this.lastOverruns = batch.overruns;
+      this.lastSnapshotsDropped = batch.snapshotsDropped;
       if (lost > 0) {
         this.sink.dropped(lost);
         this.sink.fullScan(`${lost} process events lost in a burst`);

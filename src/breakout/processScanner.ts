@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import type { ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, parseCgroupFile, parseStartTime, parseStatus, type CgroupLine, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
 import { isRuntimeCopyExe } from './runtimeHelpers.js';
 import { scopeContainer, type ScopedContainer } from './containerScope.js';
@@ -92,17 +93,21 @@ export class ProcessScanner {
   private judgePid(pid: number, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
     const p = this.snapshot(pid);
     if (!p) return [];
+    // The parent is read only for runtime-looking executables (the runc init check).
+    if (scope && isRuntimeCopyExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+    return this.judgeSnapshot(p, scope, scopes, host);
+  }
+
+  private judgeSnapshot(p: ProcessSnapshot, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
     let hits: BreakoutHit[];
     if (scope) {
       if (!host) return [];
-      // The parent is read only for runtime-looking executables (the runc init check).
-      if (isRuntimeCopyExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
       hits = judgeContainerProcess(p, scope, host);
     } else {
       hits = judgeHostProcess(p, scopes, this.helperPids.has(p.ppid));
-      if (hits.some((h) => h.reason === 'kernel_helper_from_container')) this.helperPids.add(pid);
+      if (hits.some((h) => h.reason === 'kernel_helper_from_container')) this.helperPids.add(p.pid);
     }
-    return hits.map((hit) => ({ hit, key: `${hit.reason}:${pid}:${p.startTime}`, p }));
+    return hits.map((hit) => ({ hit, key: `${hit.reason}:${p.pid}:${p.startTime}`, p }));
   }
 
   /**
@@ -110,31 +115,49 @@ export class ProcessScanner {
    * still exist, so that a process living for milliseconds is judged too. Returns fresh detections,
    * which join the active set (kept while the process lives, as for scan()).
    */
-  examine(pids: Iterable<number>, containers: readonly ContainerRecord[], posture: DaemonPosture | null, host: HostReference | null): ActiveDetection[] {
+  examine(
+    pids: Iterable<number>,
+    containers: readonly ContainerRecord[],
+    posture: DaemonPosture | null,
+    host: HostReference | null,
+    captured: readonly RawProcessCapture[] = [],
+  ): ActiveDetection[] {
     if (!posture) return [];
     const byId = new Map(containers.map((c) => [c.id, c]));
+    const lookup = (id: string): ContainerRecord | undefined => byId.get(id) ?? containers.find((c) => c.id.startsWith(id) || c.name === id);
     const scopes = [...this.scoped.values()].map((s) => s.scope);
-    const fresh: ActiveDetection[] = [];
-    for (const pid of pids) {
-      const lines = this.proc.cgroups(pid);
-      if (!lines) continue; // already gone
-      // A container process's cgroup path names its container's 64-hex id, whatever the driver.
-      let scope: ContainerScope | null = null;
+    /** A container process's cgroup path names its container's 64-hex id, whatever the driver. */
+    const scopeFor = (lines: CgroupLine[]): ContainerScope | null => {
       for (const l of lines) {
         for (const m of l.path.matchAll(/[0-9a-f]{64}/g)) {
           const r = byId.get(m[0]);
-          if (!r) continue;
-          const sc = this.scopeOf(r, posture, (id) => byId.get(id) ?? containers.find((c) => c.id.startsWith(id) || c.name === id));
-          if (sc) scope = sc.scope;
+          const sc = r ? this.scopeOf(r, posture, lookup) : null;
+          if (sc) return sc.scope;
         }
-        if (scope) break;
       }
-      for (const { hit, key, p } of this.judgePid(pid, scope, scopes, host)) {
+      return null;
+    };
+    const fresh: ActiveDetection[] = [];
+    const record = (found: { hit: BreakoutHit; key: string; p: ProcessSnapshot }[]): void => {
+      for (const { hit, key, p } of found) {
         if (this.active.has(key)) continue;
-        const d = { key, hit, pid, startTime: p.startTime };
+        const d = { key, hit, pid: p.pid, startTime: p.startTime };
         this.active.set(key, d);
         fresh.push(d);
       }
+    };
+    // Facts copied at event time first: the process may have lived for a millisecond.
+    for (const c of captured) {
+      const p = snapshotFromCapture(c);
+      if (!p) continue;
+      const scope = scopeFor(parseCgroupFile(c.cgroup));
+      record(this.judgeSnapshot(p, scope, scopes, host));
+    }
+    // Then the live state: a process may have changed since (setns after exec).
+    for (const pid of pids) {
+      const lines = this.proc.cgroups(pid);
+      if (!lines) continue; // already gone
+      record(this.judgePid(pid, scopeFor(lines), scopes, host));
     }
     return fresh;
   }
@@ -207,6 +230,24 @@ export class ProcessScanner {
     this.active = new Map([...seen].filter(([, d]) => d.hit.reason !== 'tripwire_changed' && d.hit.reason !== 'kernel_module_loaded'));
     return { fresh, active: [...this.active.values()], containerProcesses: memberOf.size, newHostProcesses: newHost };
   }
+}
+
+/** A ProcessSnapshot from raw facts the addon copied at event time; null when incomplete. */
+export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | null {
+  const startTime = parseStartTime(c.stat);
+  if (!c.status || startTime === null) return null;
+  const st = parseStatus(c.pid, c.status);
+  const ns: Namespaces = {};
+  NS_KINDS.forEach((k, i) => {
+    const ino = c.ns[i];
+    if (ino) ns[k] = `${k}:[${ino}]`;
+  });
+  const cmdline = c.cmdline.split('\0');
+  if (cmdline.length && cmdline[cmdline.length - 1] === '') cmdline.pop();
+  return {
+    pid: c.pid, ppid: st.ppid, startTime, name: st.name, exe: c.exe || null, parentExe: c.parentExe || null, cmdline,
+    uids: st.uids, capEff: st.capEff, ns,
+  };
 }
 
 /** A file that may not exist on this kernel (no modules, no uevent_helper): null then. */

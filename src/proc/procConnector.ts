@@ -29,7 +29,24 @@ export function eventName(code: number): ProcEventName {
   return NAME_BY_CODE.get(code >>> 0) ?? 'other';
 }
 
+/** Raw facts the addon copied at event time, for processes that may be gone when JS looks. */
+export interface RawProcessCapture {
+  pid: number;
+  /** Namespace inode numbers in NS_KINDS order (mnt, pid, net, ipc, uts, cgroup, user); 0 = unreadable. */
+  ns: number[];
+  status: string;
+  cgroup: string;
+  stat: string;
+  exe: string;
+  parentExe: string;
+  /** NUL-separated, as in /proc/<pid>/cmdline (possibly cut). */
+  cmdline: string;
+}
+
 export interface ProcEventBatch {
+  snapshots: RawProcessCapture[];
+  /** Cumulative: captures the snapshot ring had no room for. */
+  snapshotsDropped: number;
   records: Int32Array;
   /** Cumulative: records the addon's ring had no room for. */
   dropped: number;

@@ -92,10 +92,7 @@ export class ProcFs {
   /** Field 22 of /proc/<pid>/stat: start time in clock ticks; with the pid it identifies a process. */
   startTime(pid: number): string | null {
     const text = this.read(pid, 'stat');
-    if (text === null) return null;
-    // comm (field 2) may contain spaces and parentheses: fields restart after the last ')'.
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null;
+    return text === null ? null : parseStartTime(text);
   }
 
   /** Lines of /proc/<pid>/cgroup as [hierarchy id, controllers, path]. */
@@ -108,6 +105,13 @@ export class ProcFs {
     const t = this.read(pid, 'uid_map');
     return t === null ? null : t.trim().replace(/\s+/g, ' ');
   }
+}
+
+export function parseStartTime(statText: string): string | null {
+  // comm (field 2) may contain spaces and parentheses: fields restart after the last ')'.
+  const close = statText.lastIndexOf(')');
+  if (close < 0) return null;
+  return statText.slice(close + 2).split(' ')[19] ?? null;
 }
 
 export interface CgroupLine {
