@@ -3,6 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { allRules } from '../src/rules/catalogue.js';
 import { ALL_METRICS } from '../src/sinks/metricCatalogue.js';
+import { BREAKOUT_REASON_DOCS } from '../src/breakout/reasons.js';
+import { BREAKOUT_REASONS } from '../src/breakout/types.js';
+import { parse } from 'yaml';
 
 const README = new URL('../README.md', import.meta.url);
 
@@ -36,6 +39,27 @@ export function metricTable(): string {
   return out.join('\n');
 }
 
+export function reasonTable(): string {
+  const missing = BREAKOUT_REASONS.filter((r) => !BREAKOUT_REASON_DOCS.some((d) => d.id === r));
+  if (missing.length) throw new Error(`undocumented breakout reasons: ${missing.join(', ')}`);
+  const out = ['| reason | what it means | what to do |', '|---|---|---|'];
+  for (const d of BREAKOUT_REASON_DOCS) out.push(`| \`${d.id}\` | ${cell(d.what)} | ${cell(d.action)} |`);
+  return out.join('\n');
+}
+
+interface AlertRule { alert?: string; expr?: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+
+export function alertTable(): string {
+  const doc = parse(readFileSync(new URL('../config/prometheus/rootwatch.rules.yml', import.meta.url), 'utf8')) as { groups: { rules: AlertRule[] }[] };
+  const out = ['| alert | severity | for | fires when |', '|---|---|---|---|'];
+  for (const r of doc.groups.flatMap((g) => g.rules)) {
+    if (!r.alert) continue;
+    const summary = (r.annotations?.description ?? '').split(/(?<=\.)\s/)[0] ?? '';
+    out.push(`| \`${r.alert}\` | ${r.labels?.severity ?? ''} | ${r.for ?? '0'} | ${cell(summary)} |`);
+  }
+  return out.join('\n');
+}
+
 function replaceBetween(text: string, name: string, body: string): string {
   const begin = `<!-- BEGIN GENERATED ${name} (npm run docs) -->`;
   const end = `<!-- END GENERATED ${name} -->`;
@@ -48,6 +72,8 @@ function replaceBetween(text: string, name: string, body: string): string {
 const current = readFileSync(README, 'utf8');
 let next = replaceBetween(current, 'RULES', ruleTable());
 next = replaceBetween(next, 'METRICS', metricTable());
+next = replaceBetween(next, 'REASONS', reasonTable());
+next = replaceBetween(next, 'ALERTS', alertTable());
 if (process.argv.includes('--check')) {
   if (next !== current) {
     console.error('README.md is out of date with the rule/metric catalogues: run `npm run docs` and commit.');

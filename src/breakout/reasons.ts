@@ -1,0 +1,52 @@
+// What each breakout reason means and what the on-call engineer does about it. The README's table is
+// generated from this list (npm run docs), next to the reason ids of types.ts.
+import type { BreakoutReason } from './types.js';
+
+export interface ReasonDoc {
+  id: BreakoutReason;
+  what: string;
+  action: string;
+}
+
+export const BREAKOUT_REASON_DOCS: readonly ReasonDoc[] = [
+  {
+    id: 'host_namespace_process',
+    what: 'A process in a container\'s cgroup sits in the host\'s mount, pid, net, ipc, uts or cgroup namespace (one the container does not share on purpose): what `nsenter` into a host process leaves behind.',
+    action: 'Treat as a compromise of the host: capture `evidence` (pid, cmdline, namespaces), stop the container, inspect what the process touched on the host.',
+  },
+  {
+    id: 'host_root_process',
+    what: 'A process in the cgroup of a container whose root should be remapped (userns-remap or rootless) runs as uid 0 in the host\'s user namespace.',
+    action: 'Remapping was bypassed: identify how the process got host root, stop the container.',
+  },
+  {
+    id: 'capability_escalation',
+    what: 'A process in a container holds effective capabilities the container was not given.',
+    action: 'Find where the capabilities came from (a setuid helper, a host process joined into the cgroup); stop the container.',
+  },
+  {
+    id: 'kernel_helper_from_container',
+    what: 'The kernel\'s user-mode helper (child of kthreadd) ran a program or script from a container\'s filesystem as host root: the trace of release_agent, core_pattern and uevent_helper escapes.',
+    action: 'The container has executed code as host root. Isolate the host; restore the hook (see tripwire alerts); rebuild from a known-good state.',
+  },
+  {
+    id: 'container_binary_on_host',
+    what: 'A host process outside every container cgroup runs an executable that lies inside a container\'s filesystem.',
+    action: 'Something on the host executes container-controlled code; find its parent and how it was started.',
+  },
+  {
+    id: 'tripwire_container_path',
+    what: 'core_pattern, modprobe, uevent_helper or a cgroup v1 release_agent names a program inside container storage.',
+    action: 'Restore the hook\'s previous value (logged with the tripwire_changed alert) and treat the container as hostile.',
+  },
+  {
+    id: 'tripwire_changed',
+    what: 'One of those kernel escape hooks changed from its value at rootwatch\'s start.',
+    action: 'Confirm the change was made by an operator or package; if not, restore it and investigate.',
+  },
+  {
+    id: 'kernel_module_loaded',
+    what: 'A kernel module appeared in /proc/modules after rootwatch started.',
+    action: 'Confirm it was loaded on purpose (hardware, a package upgrade); an unexpected module from a container with CAP_SYS_MODULE is a rootkit.',
+  },
+];
