@@ -24,11 +24,16 @@ export class ProcessEventSource {
   private lastSnapshotsDropped = 0;
   private draining = false;
 
-  constructor(private readonly sink: ProcessEventSink, private readonly log: Logger) {}
+  constructor(
+    private readonly sink: ProcessEventSink,
+    private readonly log: Logger,
+    /** Where the addon comes from (tests pass a fake that replays recorded batches). */
+    private readonly load: typeof loadProcConnector = loadProcConnector,
+  ) {}
 
   /** Try to subscribe; returns null on success or the reason polling must do instead. */
   start(): string | null {
-    const { addon, reason } = loadProcConnector();
+    const { addon, reason } = this.load();
     if (!addon) return reason;
     try {
       addon.open(() => this.onWake());
