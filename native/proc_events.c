@@ -58,6 +58,11 @@ typedef struct {
   int32_t *ring;
   uint32_t capacity, head, count;
   uint64_t dropped, overruns, received;
+  // The connector numbers its messages per CPU: a gap in a CPU's sequence is events the kernel
+  // dropped (ENOBUFS tells only that some were). Per-CPU last sequence numbers, indexed by cpu.
+  uint32_t last_seq[1024];
+  uint8_t seq_seen[1024];
+  uint64_t lost;
   snap_t *snaps;
   uint32_t snap_head, snap_count;
   uint64_t snaps_dropped;
@@ -147,11 +152,10 @@ static void decode(source_t *s, struct proc_event *ev) {
     case PROC_EVENT_FORK:
       push(s, ev->what, ev->event_data.fork.child_pid, ev->event_data.fork.child_tgid,
            ev->event_data.fork.parent_pid, ev->event_data.fork.parent_tgid, 0);
-      // New processes only (a new thread shares its process's namespaces and credentials).
-      if (ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid) {
-        capture(s, ev->event_data.fork.child_tgid);
-        capture(s, ev->event_data.fork.parent_tgid);
-      }
+      // New processes only (a new thread shares its process's namespaces and credentials). The child
+      // starts as a copy of its parent, so its facts are the parent's at the moment of the fork
+      // (after an nsenter's setns(), say): one copy serves both.
+      if (ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid) capture(s, ev->event_data.fork.child_tgid);
       break;
     case PROC_EVENT_EXEC:
       push(s, ev->what, ev->event_data.exec.process_pid, ev->event_data.exec.process_tgid, 0, 0, 0);
@@ -200,7 +204,18 @@ static void *reader(void *arg) {
       if (nh->nlmsg_type == NLMSG_NOOP || nh->nlmsg_type == NLMSG_ERROR) continue;
       struct cn_msg *cn = NLMSG_DATA(nh);
       if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC) continue;
-      decode(s, (struct proc_event *)cn->data);
+      struct proc_event *ev = (struct proc_event *)cn->data;
+      if (ev->what != PROC_EVENT_NONE && ev->cpu < 1024) {
+        uint32_t cpu = ev->cpu;
+        if (s->seq_seen[cpu] && cn->seq > s->last_seq[cpu] + 1) {
+          pthread_mutex_lock(&s->lock);
+          s->lost += cn->seq - s->last_seq[cpu] - 1;
+          pthread_mutex_unlock(&s->lock);
+        }
+        s->last_seq[cpu] = cn->seq;
+        s->seq_seen[cpu] = 1;
+      }
+      decode(s, ev);
     }
   wake:
     if (!atomic_exchange(&s->wake_pending, 1)) napi_call_threadsafe_function(s->tsfn, NULL, napi_tsfn_nonblocking);
@@ -297,6 +312,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   s->count = 0;
   double dropped = (double)s->dropped, overruns = (double)s->overruns, received = (double)s->received;
   double snaps_dropped = (double)s->snaps_dropped;
+  double lost = (double)s->lost;
   uint32_t sn = s->snap_count;
   snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
   if (copy) {
@@ -335,6 +351,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   napi_create_double(env, received, &v); napi_set_named_property(env, out, "received", v);
   napi_set_named_property(env, out, "snapshots", snaps);
   napi_create_double(env, snaps_dropped, &v); napi_set_named_property(env, out, "snapshotsDropped", v);
+  napi_create_double(env, lost, &v); napi_set_named_property(env, out, "lost", v);
   return out;
 }
 

@@ -146,15 +146,21 @@ export class ProcessScanner {
         fresh.push(d);
       }
     };
-    // Facts copied at event time first: the process may have lived for a millisecond.
+    // Facts copied at event time: the process may have lived for a millisecond. A process with a
+    // copy is not read again from /proc (that doubled the cost per exec); one that setns()'s later
+    // shows in the copy at its next fork or exec, or in the next scan.
+    const copied = new Set<number>();
     for (const c of captured) {
+      copied.add(c.pid);
       const p = snapshotFromCapture(c);
       if (!p) continue;
-      const scope = scopeFor(parseCgroupFile(c.cgroup));
+      // Cheap test on the raw text first: most processes are not in a container's cgroup.
+      const scope = /[0-9a-f]{64}/.test(c.cgroup) ? scopeFor(parseCgroupFile(c.cgroup)) : null;
       record(this.judgeSnapshot(p, scope, scopes, host));
     }
-    // Then the live state: a process may have changed since (setns after exec).
+    // Processes the addon could not copy (ring full, or gone): whatever /proc still shows.
     for (const pid of pids) {
+      if (copied.has(pid)) continue;
       const lines = this.proc.cgroups(pid);
       if (!lines) continue; // already gone
       record(this.judgePid(pid, scopeFor(lines), scopes, host));

@@ -50,8 +50,10 @@ export interface ProcEventBatch {
   records: Int32Array;
   /** Cumulative: records the addon's ring had no room for. */
   dropped: number;
-  /** Cumulative: ENOBUFS from the socket (the kernel dropped events). */
+  /** Cumulative: ENOBUFS from the socket (the kernel dropped events; how many is in `lost`). */
   overruns: number;
+  /** Cumulative: events missing from the connector's per-CPU sequence numbers (dropped by the kernel). */
+  lost: number;
   received: number;
 }
 

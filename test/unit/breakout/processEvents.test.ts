@@ -12,7 +12,7 @@ class FakeAddon implements ProcConnectorAddon {
   wake: (() => void) | null = null;
   queue: ProcEventBatch[] = [];
   open(cb: () => void): void { this.wake = cb; }
-  drain(): ProcEventBatch { return this.queue.shift() ?? { records: new Int32Array(0), dropped: 0, overruns: 0, received: 0, snapshots: [], snapshotsDropped: 0 }; }
+  drain(): ProcEventBatch { return this.queue.shift() ?? { records: new Int32Array(0), dropped: 0, overruns: 0, lost: 0, received: 0, snapshots: [], snapshotsDropped: 0 }; }
   close(): void { this.wake = null; }
 }
 
@@ -30,8 +30,8 @@ function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: { examined
   return { addon, src, calls };
 }
 
-function batch(records: number[][], dropped = 0, overruns = 0): ProcEventBatch {
-  return { records: Int32Array.from(records.flat()), dropped, overruns, received: records.length, snapshots: [], snapshotsDropped: 0 };
+function batch(records: number[][], dropped = 0, overruns = 0, lost = 0): ProcEventBatch {
+  return { records: Int32Array.from(records.flat()), dropped, overruns, lost, received: records.length, snapshots: [], snapshotsDropped: 0 };
 }
 
 describe('process event source', () => {
@@ -65,6 +65,14 @@ describe('process event source', () => {
     addon.queue.push(batch([rec(PROC_EVENT.exec, 2, 2)], 10, 1));
     addon.wake?.();
     assert.equal(calls.dropped, 11);
+    assert.equal(calls.scans.length, 1);
+  });
+
+  it('kernel losses are counted from sequence gaps, not from the number of overrun incidents', () => {
+    const { addon, calls } = setup();
+    addon.queue.push(batch([rec(PROC_EVENT.exec, 1, 1)], 0, 1, 5000));
+    addon.wake?.();
+    assert.equal(calls.dropped, 5000);
     assert.equal(calls.scans.length, 1);
   });
 
