@@ -110,31 +110,52 @@ static uint16_t read_link(int32_t pid, const char *name, char *buf, size_t cap) 
   return n > 0 ? (uint16_t)n : 0;
 }
 
-// Copy the raw facts of one process into the snapshot ring (the caller holds no lock).
+// Does the cgroup text name a container (a run of 64 hex digits, as every Docker cgroup driver
+// writes the id)? Only decides how much to copy: all judging happens in TypeScript.
+static int names_container(const char *text, size_t n) {
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = text[i];
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
+      if (++run >= 64) return 1;
+    } else {
+      run = 0;
+    }
+  }
+  return 0;
+}
+
+// Copy the raw facts of one process into the snapshot ring (the caller holds no lock). Reading
+// /proc costs: a host process (most events) gets stat, cgroup, exe and cmdline, enough for the
+// host-process checks; a process in a container's cgroup also gets status, the namespace inodes
+// and its parent's exe.
 static void capture(source_t *s, int32_t pid) {
   if (pid <= 0) return;
   snap_t *tmp = malloc(sizeof *tmp);
   if (!tmp) return;
+  memset(tmp->ns, 0, sizeof tmp->ns);
   tmp->pid = pid;
-  tmp->len_status = read_file(pid, "status", tmp->status, sizeof tmp->status);
-  if (tmp->len_status == 0) { free(tmp); return; }  // already gone
-  tmp->len_cgroup = read_file(pid, "cgroup", tmp->cgroup, sizeof tmp->cgroup);
+  tmp->len_status = tmp->len_pexe = 0;
   tmp->len_stat = read_file(pid, "stat", tmp->stat, sizeof tmp->stat);
-  tmp->len_cmdline = read_file(pid, "cmdline", tmp->cmdline, sizeof tmp->cmdline);
+  if (tmp->len_stat == 0) { free(tmp); return; }  // already gone
+  tmp->len_cgroup = read_file(pid, "cgroup", tmp->cgroup, sizeof tmp->cgroup);
   tmp->len_exe = read_link(pid, "exe", tmp->exe, sizeof tmp->exe);
-  for (int i = 0; i < 7; i++) {
-    char path[64];
-    struct stat st;
-    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, NS_KINDS[i]);
-    tmp->ns[i] = stat(path, &st) == 0 ? (uint32_t)st.st_ino : 0;
-  }
-  // The parent's executable tells runc's own `runc init` from look-alikes; the parent may be gone
-  // by the time JavaScript looks. Finding "PPid:" is copying, not judging.
-  tmp->len_pexe = 0;
-  char *pp = memmem(tmp->status, tmp->len_status, "\nPPid:\t", 7);
-  if (pp) {
-    int32_t ppid = (int32_t)strtol(pp + 7, NULL, 10);
-    if (ppid > 0) tmp->len_pexe = read_link(ppid, "exe", tmp->pexe, sizeof tmp->pexe);
+  tmp->len_cmdline = read_file(pid, "cmdline", tmp->cmdline, sizeof tmp->cmdline);
+  if (names_container(tmp->cgroup, tmp->len_cgroup)) {
+    tmp->len_status = read_file(pid, "status", tmp->status, sizeof tmp->status);
+    for (int i = 0; i < 7; i++) {
+      char path[64];
+      struct stat st;
+      snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, NS_KINDS[i]);
+      tmp->ns[i] = stat(path, &st) == 0 ? (uint32_t)st.st_ino : 0;
+    }
+    // The parent's executable tells runc's own `runc init` from look-alikes; the parent may be gone
+    // by the time JavaScript looks. Finding "PPid:" is copying, not judging.
+    char *pp = memmem(tmp->status, tmp->len_status, "\nPPid:\t", 7);
+    if (pp) {
+      int32_t ppid = (int32_t)strtol(pp + 7, NULL, 10);
+      if (ppid > 0) tmp->len_pexe = read_link(ppid, "exe", tmp->pexe, sizeof tmp->pexe);
+    }
   }
   pthread_mutex_lock(&s->lock);
   if (s->snap_count == SNAP_CAPACITY) {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import { NS_KINDS, parseCgroupFile, parseStartTime, parseStatus, type CgroupLine, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, parseCgroupFile, parseStartTime, parseStatIds, parseStatus, type CgroupLine, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
 import { isRuntimeCopyExe } from './runtimeHelpers.js';
@@ -152,10 +152,13 @@ export class ProcessScanner {
     const copied = new Set<number>();
     for (const c of captured) {
       copied.add(c.pid);
+      // Cheap tests on the raw text first: most processes are host processes that run nothing from
+      // container storage, and need no parsing at all.
+      const inContainer = c.status !== '' && /[0-9a-f]{64}/.test(c.cgroup);
+      if (!inContainer && !mentionsStorage(c, scopes)) continue;
       const p = snapshotFromCapture(c);
       if (!p) continue;
-      // Cheap test on the raw text first: most processes are not in a container's cgroup.
-      const scope = /[0-9a-f]{64}/.test(c.cgroup) ? scopeFor(parseCgroupFile(c.cgroup)) : null;
+      const scope = inContainer ? scopeFor(parseCgroupFile(c.cgroup)) : null;
       record(this.judgeSnapshot(p, scope, scopes, host));
     }
     // Processes the addon could not copy (ring full, or gone): whatever /proc still shows.
@@ -238,11 +241,16 @@ export class ProcessScanner {
   }
 }
 
-/** A ProcessSnapshot from raw facts the addon copied at event time; null when incomplete. */
+/**
+ * A ProcessSnapshot from raw facts the addon copied at event time; null when incomplete. Host
+ * processes come without status and namespaces (the host-process checks need neither): uids and
+ * capabilities are then unknown (-1, 0).
+ */
 export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | null {
   const startTime = parseStartTime(c.stat);
-  if (!c.status || startTime === null) return null;
-  const st = parseStatus(c.pid, c.status);
+  const ids = parseStatIds(c.stat);
+  if (startTime === null || !ids) return null;
+  const st = c.status ? parseStatus(c.pid, c.status) : null;
   const ns: Namespaces = {};
   NS_KINDS.forEach((k, i) => {
     const ino = c.ns[i];
@@ -251,9 +259,19 @@ export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | nul
   const cmdline = c.cmdline.split('\0');
   if (cmdline.length && cmdline[cmdline.length - 1] === '') cmdline.pop();
   return {
-    pid: c.pid, ppid: st.ppid, startTime, name: st.name, exe: c.exe || null, parentExe: c.parentExe || null, cmdline,
-    uids: st.uids, capEff: st.capEff, ns,
+    pid: c.pid, ppid: ids.ppid, startTime, name: st?.name ?? ids.name, exe: c.exe || null, parentExe: c.parentExe || null, cmdline,
+    uids: st?.uids ?? [-1, -1, -1, -1], capEff: st?.capEff ?? 0n, ns,
   };
+}
+
+/** Does the executable or command line of a copied process name a path in container storage? */
+function mentionsStorage(c: RawProcessCapture, scopes: readonly ContainerScope[]): boolean {
+  for (const sc of scopes) {
+    for (const path of sc.storagePaths) {
+      if (c.exe.startsWith(path) || c.cmdline.includes(path)) return true;
+    }
+  }
+  return false;
 }
 
 /** A file that may not exist on this kernel (no modules, no uevent_helper): null then. */

@@ -107,6 +107,15 @@ export class ProcFs {
   }
 }
 
+/** ppid and comm from /proc/<pid>/stat (fields 4 and 2). */
+export function parseStatIds(statText: string): { ppid: number; name: string } | null {
+  const open = statText.indexOf('(');
+  const close = statText.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const ppid = Number(statText.slice(close + 2).split(' ')[1]);
+  return Number.isFinite(ppid) ? { ppid, name: statText.slice(open + 1, close) } : null;
+}
+
 export function parseStartTime(statText: string): string | null {
   // comm (field 2) may contain spaces and parentheses: fields restart after the last ')'.
   const close = statText.lastIndexOf(')');
