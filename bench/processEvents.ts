@@ -1,0 +1,993 @@
+// Real-time process events (the kernel process connector, native/proc_events.c) against /proc
+// polling: what the connector buys and what it costs. One private engine (`benchpe`), four parts:
+//
+//   1. Detection latency, in process (startDaemon, JSON logs captured with their arrival time):
+//      - netlink (process_events auto, breakout.interval 1h, so only events count): 30 breakouts
+//        `nsenter -t <dockerd> -m -u -i -n -p sleep 0.2` run with dockerode `exec` + `start({Detach})`
+//        in a `--pid=host --cap-add SYS_ADMIN --cap-add SYS_PTRACE --security-opt seccomp=unconfined`
+//        container. Latency = first `host_namespace_process` alert line − the moment just before
+//        `start` was requested. Interleaved, 30 benign `true` execs measured the same way (request →
+//        `start` returned, i.e. the process exists) give the Docker API part, which is subtracted.
+//      - catch rate of the few-millisecond breakout `nsenter … true <marker>` (the host's /bin/true
+//        ignores the marker; alerts carry the cmdline): 30 attempts, netlink and polling (interval 1 s).
+//      - polling only: 10 of the 200 ms breakouts, 1.1 s apart: caught or not, and their latency.
+//   2. CPU under load: the real daemon as a child (`node dist/src/main.js … run`, its own session as
+//      under systemd, log level debug), 10 idle containers plus the (idle) breakout container;
+//      /proc/<pid>/stat utime+stime (and per thread) over an idle window and over 30 s of ~1,000
+//      execs/s on the host (paced `sh` loops of /bin/true in one session; their own count and the
+//      daemon's exec counter give the real rate); netlink and poll (process_events: off), interval 1 s.
+//   3. Fork storm (netlink daemon of part 2): 20,000 `( : ) &` forks from 4 parallel sh loops in one
+//      session; event counter deltas, dropped events, full-scan fallbacks (`full_scan` debug log
+//      lines and the scan count), RSS, /healthz every 20 ms throughout, thread states and schedstat
+//      (on a CPU vs waiting for one); then 100 execs and one breakout to show events still flow.
+//
+//   npx tsx bench/processEvents.ts        # or: npm run bench -- processEvents   (~3.5 min)
+//   Knobs: BENCH_PE_RUNS=30 BENCH_PE_CATCH=30 BENCH_PE_POLL_LONG=10 BENCH_PE_CONTAINERS=10
+//   BENCH_PE_RATE=1000 BENCH_PE_WINDOW_S=30 BENCH_PE_IDLE_S=10 BENCH_PE_FORKS=20000 BENCH_PE_NICE=0
+//   (nice value of the child daemons, e.g. -10).
+//   dist/ is rebuilt (npm run build) when missing or older than src/; the addon must be built
+//   (npm run build:native).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import { startDaemon } from '../src/cli/run.js';
+import { validateConfig } from '../src/config/load.js';
+import { parseEndpoint } from '../src/docker/endpoint.js';
+import { createLogger } from '../src/log/logger.js';
+import { loadProcConnector } from '../src/proc/procConnector.js';
+import type { PrivateEngine } from '../test/harness/privateDockerd.js';
+import {
+  TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
+  progress, r, roundSummary, runCleanups, runStandalone, sample, samplesByLabels, scrape, sleep, startBenchEngine,
+  summarize, wasInterrupted, type Summary,
+} from './lib.js';
+
+const num = (name: string, dflt: number): number => {
+  const v = Number(process.env[name] ?? dflt);
+  return Number.isFinite(v) && v >= 0 ? v : dflt;
+};
+const RUNS = num('BENCH_PE_RUNS', 30);
+const CATCH = num('BENCH_PE_CATCH', 30);
+const POLL_LONG = num('BENCH_PE_POLL_LONG', 10);
+const CONTAINERS = num('BENCH_PE_CONTAINERS', 10);
+const RATE = num('BENCH_PE_RATE', 1000);
+const WINDOW_S = num('BENCH_PE_WINDOW_S', 30);
+const IDLE_S = num('BENCH_PE_IDLE_S', 10);
+const FORKS = num('BENCH_PE_FORKS', 20000);
+/** Nice value for the child daemons (e.g. -10, as a unit's Nice= would set); 0 = as the bench. */
+const NICE = Number(process.env.BENCH_PE_NICE ?? 0) || 0;
+const LATENCY_GOAL_MS = 50;
+const CPU_GOAL_PCT = 10;
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
+const HNP = 'host_namespace_process';
+const SCAN_HIST = 'rootwatch_proc_scan_duration_seconds';
+const EVENTS = 'rootwatch_process_events_total';
+const DROPPED = 'rootwatch_process_events_dropped_total';
+
+/** After Ctrl-C the cleanups are running: start nothing new. */
+function checkpoint(): void {
+  if (wasInterrupted()) throw new Error('interrupted');
+}
+
+// ---------------------------------------------------------------- small helpers (as in idleCpu)
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** dist/ is rebuilt when missing or older than src/ (the child daemon must run the current code). */
+function ensureBuilt(): string {
+  if (existsSync(MAIN_JS) && newestMtime(join(ROOT, 'src')) <= statSync(MAIN_JS).mtimeMs && process.env.BENCH_BUILD !== '1') return 'up to date';
+  progress('building dist/ (npm run build)');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  return 'built now';
+}
+
+function clockTicks(): number {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** utime+stime of a process (all its threads, the addon's reader included), in clock ticks. */
+function cpuTicks(pid: number, task?: number): number {
+  const text = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8');
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+/** utime+stime per thread (tid → ticks). */
+function threadTicks(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), cpuTicks(pid, Number(tid)));
+    } catch {
+      /* thread gone */
+    }
+  }
+  return out;
+}
+
+/** Per thread, from /proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns waiting on a run queue. */
+function threadSched(pid: number): Map<number, { runNs: number; waitNs: number }> {
+  const out = new Map<number, { runNs: number; waitNs: number }>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+        out.set(Number(tid), { runNs: run ?? 0, waitNs: wait ?? 0 });
+      } catch {
+        /* thread gone */
+      }
+    }
+  } catch {
+    /* process gone */
+  }
+  return out;
+}
+
+function memory(pid: number): { rssMiB: number; hwmMiB: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssMiB: r(kb('VmRSS') / 1024, 1), hwmMiB: r(kb('VmHWM') / 1024, 1) };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess, graceMs = 6000): Promise<string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(`already exited (${child.exitCode ?? child.signalCode})`);
+  return new Promise((resolveStop) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(t);
+      resolveStop(code !== null ? `exit ${code}` : `signal ${signal}`);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Kill a child started with detached: true and everything in its process group. */
+function killGroup(child: ChildProcess): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+function fmtMs(s: Summary): string {
+  return s.n ? `median ${r(s.median)} ms, p90 ${r(s.p90)}, max ${r(s.max)} (n=${s.n})` : 'n/a (nothing caught)';
+}
+
+// ---------------------------------------------------------------- part 1: in-process daemon, logs with arrival times
+
+interface LogLine {
+  at: number;
+  rec: Record<string, unknown>;
+}
+
+interface LoggedDaemon {
+  base: string;
+  lines: LogLine[];
+  stop(): Promise<void>;
+}
+
+/** The daemon in this process (as test/harness/testDaemon.ts), each JSON log line stamped with nowMs() as it is written. */
+async function startLoggedDaemon(engine: PrivateEngine, breakout: Record<string, unknown>): Promise<LoggedDaemon> {
+  const lines: LogLine[] = [];
+  let partial = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      const at = nowMs();
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      for (const l of parts) {
+        if (!l.trim()) continue;
+        try {
+          lines.push({ at, rec: JSON.parse(l) as Record<string, unknown> });
+        } catch {
+          /* not a JSON line */
+        }
+      }
+      cb();
+    },
+  });
+  const daemon = await startDaemon({
+    config: validateConfig({ breakout: { host_reference_pid: engine.pid(), ...breakout } }, 'bench'),
+    endpoint: parseEndpoint(engine.dockerHost, {}),
+    configFile: '/dev/null',
+    configExplicit: false,
+    listen: '127.0.0.1:0',
+    logger: createLogger({ level: 'debug', stream }),
+  });
+  const stop = onCleanup(() => daemon.stop());
+  const base = `http://127.0.0.1:${daemon.address.port}`;
+  const deadline = Date.now() + 30_000;
+  while ((await fetch(`${base}/ready`).then((x) => x.status, () => 0)) !== 200) {
+    if (Date.now() > deadline) throw new Error('daemon not ready after 30 s');
+    await sleep(20);
+  }
+  return { base, lines, stop };
+}
+
+const isHnp = (l: LogLine): boolean => l.rec.event === 'alert' && l.rec.rule === HNP;
+
+function cmdlineOf(l: LogLine): string {
+  const ev = l.rec.evidence as { cmdline?: unknown } | undefined;
+  return Array.isArray(ev?.cmdline) ? ev.cmdline.join(' ') : '';
+}
+
+function pidOf(l: LogLine): number {
+  return Number((l.rec.evidence as { pid?: unknown } | undefined)?.pid ?? NaN);
+}
+
+/** First line from index `from` on matching `pred`, polling the array every millisecond (the time is the line's own). */
+async function waitForLine(lines: LogLine[], from: number, pred: (l: LogLine) => boolean, timeoutMs: number): Promise<LogLine | null> {
+  const deadline = nowMs() + timeoutMs;
+  let i = from;
+  for (;;) {
+    for (; i < lines.length; i++) if (pred(lines[i] as LogLine)) return lines[i] as LogLine;
+    if (nowMs() > deadline) return null;
+    await sleep(1);
+  }
+}
+
+interface ExecTiming {
+  /** Just before `start` was requested. */
+  t0: number;
+  /** `start({Detach: true})` returned: the process exists. */
+  started: number;
+  exec: Docker.Exec;
+}
+
+async function execDetached(container: Docker.Container, cmd: string[]): Promise<ExecTiming> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: false, AttachStderr: false });
+  const t0 = nowMs();
+  await exec.start({ Detach: true });
+  return { t0, started: nowMs(), exec };
+}
+
+/** Wait until a detached exec has exited; its exit code (null on timeout). */
+async function execDone(exec: Docker.Exec, timeoutMs = 5000): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await exec.inspect();
+    if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+    if (Date.now() > deadline) return null;
+    await sleep(10);
+  }
+}
+
+interface CatchResult {
+  attempts: number;
+  caught: number;
+  /** Distinct escaped processes alerted on (each attempt has nsenter and its child). */
+  processes: number;
+  /** How long one attempt's process lived, from start requested to exec seen exited (upper bound). */
+  execMs: Summary;
+}
+
+/** `nsenter … true <marker>`: a breakout of a few milliseconds, attempts one after the other. */
+async function catchRate(engine: PrivateEngine, d: LoggedDaemon, container: Docker.Container, attempts: number, settleMs: number, tag: string): Promise<CatchResult> {
+  const from = d.lines.length;
+  const execMs: number[] = [];
+  for (let i = 0; i < attempts; i++) {
+    checkpoint();
+    const t = await execDetached(container, ['nsenter', '-t', String(engine.pid()), '-m', '-u', '-i', '-n', '-p', 'true', `rwpe-${tag}-${i}`]);
+    const code = await execDone(t.exec);
+    execMs.push(nowMs() - t.t0);
+    if (code !== 0) throw new Error(`nsenter … true exited ${code}: the breakout did not run`);
+    await sleep(100);
+  }
+  await sleep(settleMs);
+  const caughtAttempts = new Set<string>();
+  const pids = new Set<number>();
+  for (const l of d.lines.slice(from)) {
+    if (!isHnp(l)) continue;
+    const m = /rwpe-(\w+)-(\d+)/.exec(cmdlineOf(l));
+    if (!m || m[1] !== tag) continue;
+    caughtAttempts.add(m[2] as string);
+    pids.add(pidOf(l));
+  }
+  return { attempts, caught: caughtAttempts.size, processes: pids.size, execMs: roundSummary(summarize(execMs)) };
+}
+
+interface NetlinkLatency {
+  /** Alert − start requested. */
+  alertMs: Summary;
+  /** Alert − start returned (negative: the alert came before Docker's answer). */
+  afterStartedMs: Summary;
+  /** Alert − start requested − median benign round trip: the daemon's part. */
+  daemonMs: Summary;
+  /** Benign `true`: start requested → start returned. */
+  baselineMs: Summary;
+  /** The breakout execs' own start round trip. */
+  breakoutStartMs: Summary;
+  missed: number;
+  source: number;
+}
+
+async function netlinkPart(engine: PrivateEngine, container: Docker.Container, name: string): Promise<{ latency: NetlinkLatency; catch: CatchResult }> {
+  progress(`part 1: in-process daemon, process_events auto, interval 1h: ${RUNS} breakouts (nsenter … sleep 0.2) interleaved with ${RUNS} benign execs`);
+  const d = await startLoggedDaemon(engine, { interval: '1h', process_events: 'auto' });
+  try {
+    const source = sample(await scrape(d.base), 'rootwatch_process_source{source="netlink"}');
+    if (source !== 1) throw new Error('the daemon is not using the process connector (rootwatch_process_source{source="netlink"} != 1)');
+    // Warm-up: the first exec and the first examination pay for JIT and connections.
+    for (let i = 0; i < 3; i++) await execDone((await execDetached(container, ['true'])).exec);
+    const alert: number[] = [];
+    const afterStarted: number[] = [];
+    const baseline: number[] = [];
+    const breakoutStart: number[] = [];
+    let missed = 0;
+    for (let i = 0; i < RUNS; i++) {
+      checkpoint();
+      const b = await execDetached(container, ['true']);
+      baseline.push(b.started - b.t0);
+      await execDone(b.exec);
+      await sleep(20);
+      const from = d.lines.length;
+      const t = await execDetached(container, ['nsenter', '-t', String(engine.pid()), '-m', '-u', '-i', '-n', '-p', 'sleep', '0.2']);
+      breakoutStart.push(t.started - t.t0);
+      const hit = await waitForLine(d.lines, from, isHnp, 3000);
+      if (hit) {
+        const who = (hit.rec.container as { name?: string } | null)?.name;
+        if (who !== name) throw new Error(`alert names container ${who}, expected ${name}`);
+        alert.push(hit.at - t.t0);
+        afterStarted.push(hit.at - t.started);
+      } else missed++;
+      const code = await execDone(t.exec);
+      if (code !== 0) throw new Error(`nsenter … sleep 0.2 exited ${code}: the breakout did not run`);
+      await sleep(100);
+    }
+    const base = summarize(baseline).median;
+    const latency: NetlinkLatency = {
+      alertMs: roundSummary(summarize(alert)),
+      afterStartedMs: roundSummary(summarize(afterStarted)),
+      daemonMs: roundSummary(summarize(alert.map((a) => a - base))),
+      baselineMs: roundSummary(summarize(baseline)),
+      breakoutStartMs: roundSummary(summarize(breakoutStart)),
+      missed,
+      source,
+    };
+    progress(`part 1: netlink catch rate, ${CATCH} × nsenter … true`);
+    const c = await catchRate(engine, d, container, CATCH, 500, 'n');
+    return { latency, catch: c };
+  } finally {
+    await d.stop();
+  }
+}
+
+interface PollPart {
+  catch: CatchResult;
+  long: { runs: number; caught: number; alertMs: Summary };
+}
+
+async function pollPart(engine: PrivateEngine, container: Docker.Container): Promise<PollPart> {
+  progress(`part 1: in-process daemon, process_events off, interval 1s: ${CATCH} × nsenter … true, ${POLL_LONG} × nsenter … sleep 0.2`);
+  const d = await startLoggedDaemon(engine, { interval: '1s', process_events: 'off' });
+  try {
+    if (sample(await scrape(d.base), 'rootwatch_process_source{source="poll"}') !== 1) throw new Error('polling daemon does not report source poll');
+    const c = await catchRate(engine, d, container, CATCH, 1200, 'p');
+    const alert: number[] = [];
+    for (let i = 0; i < POLL_LONG; i++) {
+      checkpoint();
+      const from = d.lines.length;
+      const t = await execDetached(container, ['nsenter', '-t', String(engine.pid()), '-m', '-u', '-i', '-n', '-p', 'sleep', '0.2']);
+      // A 200 ms process against a 1 s poll: seen by the scan that falls in its life, or never.
+      const hit = await waitForLine(d.lines, from, isHnp, 1100);
+      if (hit) alert.push(hit.at - t.t0);
+      await execDone(t.exec);
+      await sleep(Math.max(0, t.t0 + 1100 - nowMs()));
+    }
+    return { catch: c, long: { runs: POLL_LONG, caught: alert.length, alertMs: roundSummary(summarize(alert)) } };
+  } finally {
+    await d.stop();
+  }
+}
+
+// ---------------------------------------------------------------- part 2: paced exec load on the host
+
+/**
+ * `loops` sh loops, each running `batch` × /bin/true then `sleep S` (an exec too), where S is read
+ * (dash builtin `read`) from a control file the bench rewrites every 500 ms to hold `rate` execs/s.
+ * Each batch appends one line, `s` (slept) or `n`, so the generator counts its own execs.
+ */
+class ExecLoad {
+  private child: ChildProcess | null = null;
+  private readonly ctl: string;
+  private readonly count: string;
+  private timer: NodeJS.Timeout | null = null;
+  private sleepS: number;
+  private last = { t: 0, batches: 0 };
+  readonly stopCleanup: () => Promise<void>;
+
+  constructor(dir: string, private readonly rate: number, private readonly loops = 3, private readonly batch = 20) {
+    this.ctl = join(dir, 'load.ctl');
+    this.count = join(dir, 'load.count');
+    // A first guess of ~1.3 ms per fork+exec; the controller corrects it.
+    this.sleepS = Math.max(0, ((batch + 1) * loops) / rate - batch * 0.0013);
+    this.stopCleanup = onCleanup(async () => this.stop());
+  }
+
+  private writeCtl(): void {
+    writeFileSync(`${this.ctl}.tmp`, `${this.sleepS.toFixed(3)}\n`);
+    renameSync(`${this.ctl}.tmp`, this.ctl); // atomic: a loop never reads a half-written file
+  }
+
+  /** Batches and execs done so far. */
+  counts(): { batches: number; execs: number } {
+    let text = '';
+    try {
+      text = readFileSync(this.count, 'utf8');
+    } catch {
+      return { batches: 0, execs: 0 };
+    }
+    let batches = 0;
+    let slept = 0;
+    for (let i = 0; i < text.length; i += 2) {
+      batches++;
+      if (text[i] === 's') slept++;
+    }
+    return { batches, execs: batches * this.batch + slept };
+  }
+
+  start(): void {
+    writeFileSync(this.count, '');
+    this.writeCtl();
+    // One session and process group (detached: setsid) for all loops: one autogroup, killed as one.
+    const script = 'B=$1; C=$2; K=$3; L=$4; loop() { while :; do i=0; while [ $i -lt $B ]; do /bin/true; i=$((i+1)); done; read S < "$C"; '
+      + 'if [ "$S" = 0.000 ]; then echo n >> "$K"; else sleep "$S"; echo s >> "$K"; fi; done; }; '
+      + 'n=0; while [ $n -lt $L ]; do loop & n=$((n+1)); done; wait';
+    this.child = spawn('/bin/sh', ['-c', script, 'rwpe-load', String(this.batch), this.ctl, this.count, String(this.loops)], { stdio: 'ignore', detached: true });
+    this.last = { t: nowMs(), batches: 0 };
+    this.timer = setInterval(() => this.adjust(), 500);
+  }
+
+  private adjust(): void {
+    const now = nowMs();
+    const { batches } = this.counts();
+    const dt = (now - this.last.t) / 1000;
+    const done = batches - this.last.batches;
+    this.last = { t: now, batches };
+    if (done <= 0 || dt <= 0) return;
+    // Per loop: period = work + sleep. Keep the work as measured, choose the sleep for the target period.
+    const period = (dt * this.loops) / done;
+    const work = Math.max(0, period - this.sleepS);
+    const target = ((this.batch + 1) * this.loops) / this.rate;
+    const next = Math.min(0.5, Math.max(0, target - work));
+    this.sleepS = 0.5 * this.sleepS + 0.5 * next;
+    if (this.sleepS < 0.001) this.sleepS = 0;
+    this.writeCtl();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.child) killGroup(this.child);
+    this.child = null;
+  }
+}
+
+// ---------------------------------------------------------------- parts 2 and 3: the daemon as a child process
+
+interface ChildDaemon {
+  pid: number;
+  base: string;
+  logFile: string;
+  child: ChildProcess;
+  alive(): void;
+  stop(): Promise<string>;
+}
+
+async function startChildDaemon(engine: PrivateEngine, workDir: string, mode: 'netlink' | 'poll', expected: number): Promise<ChildDaemon> {
+  const port = await freePort();
+  checkpoint();
+  const config = join(workDir, `rootwatch-${mode}.yaml`);
+  writeFileSync(config, `log:\n  level: debug\nbreakout:\n  host_reference_pid: ${engine.pid()}\n  process_events: ${mode === 'netlink' ? 'auto' : 'off'}\n`);
+  const logFile = join(workDir, `daemon-${mode}.log`);
+  const fd = openSync(logFile, 'a');
+  const args = [MAIN_JS, '--config', config, '--docker-host', engine.dockerHost, 'run', '--listen', `127.0.0.1:${port}`];
+  progress(`${mode}: node ${args.map((a) => a.replace(ROOT + '/', '')).join(' ')}`);
+  // Its own session (setsid), as a systemd service runs: with autogroup scheduling, CPU is shared per session.
+  const cmd = NICE ? ['nice', '-n', String(NICE), process.execPath, ...args] : [process.execPath, ...args];
+  const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  const stop = onCleanup(async () => {
+    await stopChild(child);
+  });
+  if (!child.pid) throw new Error('daemon did not start');
+  const base = `http://127.0.0.1:${port}`;
+  const alive = (): void => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`daemon exited (${child.exitCode ?? child.signalCode}); log tail:\n${readFileSync(logFile, 'utf8').split('\n').slice(-10).join('\n')}`);
+    }
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    checkpoint();
+    alive();
+    if (Date.now() > deadline) throw new Error(`${mode} daemon not ready with ${expected} containers after 60 s`);
+    if ((await fetch(`${base}/ready`).then((x) => x.status, () => 0)) === 200) {
+      const m = await scrape(base);
+      if (sample(m, 'rootwatch_containers') === expected) {
+        if (sample(m, `rootwatch_process_source{source="${mode}"}`) !== 1) throw new Error(`the child daemon's process source is not ${mode}`);
+        break;
+      }
+    }
+    await sleep(100);
+  }
+  return { pid: child.pid, base, logFile, child, alive, stop: async () => {
+    await stop();
+    return child.exitCode !== null ? `exit ${child.exitCode}` : `signal ${child.signalCode}`;
+  } };
+}
+
+interface CpuWindow {
+  seconds: number;
+  cpuPercent: number;
+  perSecond: { median: number; max: number };
+  /** Split by thread: the main (JavaScript) thread, the busiest other one (the addon's reader when events flow), the rest. */
+  threads: { mainPercent: number; busiestOtherPercent: number; restPercent: number };
+}
+
+function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, hz: number, wall: number): CpuWindow['threads'] {
+  const pct = (ticks: number): number => r((ticks / hz / wall) * 100, 1);
+  let main = 0;
+  const others: number[] = [];
+  for (const [tid, t] of after) {
+    const d = t - (before.get(tid) ?? 0);
+    if (tid === pid) main = d;
+    else others.push(d);
+  }
+  others.sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  return { mainPercent: pct(main), busiestOtherPercent: pct(busiest), restPercent: pct(others.slice(1).reduce((a, b) => a + b, 0)) };
+}
+
+/** utime+stime over `seconds`, sampled each second (percent of one core). */
+async function cpuWindow(d: ChildDaemon, seconds: number, hz: number): Promise<CpuWindow> {
+  const threads0 = threadTicks(d.pid);
+  const ticks = [cpuTicks(d.pid)];
+  const t0 = nowMs();
+  const times = [t0];
+  for (let s = 1; s <= seconds; s++) {
+    await sleep(Math.max(0, t0 + s * 1000 - nowMs()));
+    checkpoint();
+    d.alive();
+    ticks.push(cpuTicks(d.pid));
+    times.push(nowMs());
+  }
+  const threads1 = threadTicks(d.pid);
+  const used = ((ticks[ticks.length - 1] as number) - (ticks[0] as number)) / hz;
+  const wall = ((times[times.length - 1] as number) - t0) / 1000;
+  const per = summarize(ticks.slice(1).map((t, i) => ((t - (ticks[i] as number)) / hz / (((times[i + 1] as number) - (times[i] as number)) / 1000)) * 100));
+  return { seconds: r(wall, 1), cpuPercent: r((used / wall) * 100, 2), perSecond: { median: r(per.median, 1), max: r(per.max, 1) }, threads: threadSplit(d.pid, threads0, threads1, hz, wall) };
+}
+
+interface LoadResult {
+  mode: 'netlink' | 'poll';
+  idle: CpuWindow;
+  load: CpuWindow;
+  /** Execs per second by the generator's own count. */
+  generatorRate: number;
+  /** Execs per second by the daemon's rootwatch_process_events_total{type="exec"} (netlink only). */
+  daemonExecRate: number | null;
+  eventRates: Record<string, number>;
+  scans: number;
+  scanMeanMs: number;
+  droppedDelta: number;
+  detections: number;
+  rssMiB: number;
+  load1: number;
+}
+
+function eventCounts(body: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(samplesByLabels(body, EVENTS))) out[k.replace(/^type="(.*)"$/, '$1')] = v;
+  return out;
+}
+
+function detectionsTotal(body: string): number {
+  return body.split('\n').filter((l) => l.startsWith('rootwatch_breakout_detections_total{')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+async function loadPhase(d: ChildDaemon, mode: 'netlink' | 'poll', workDir: string, hz: number): Promise<LoadResult> {
+  await sleep(3000);
+  progress(`${mode}: idle CPU for ${IDLE_S} s`);
+  const idle = await cpuWindow(d, IDLE_S, hz);
+  checkpoint();
+  progress(`${mode}: ${RATE} execs/s on the host (3 s ramp, then ${WINDOW_S} s measured)`);
+  const gen = new ExecLoad(workDir, RATE);
+  try {
+    gen.start();
+    await sleep(3000);
+    const before = await scrape(d.base);
+    const g0 = gen.counts().execs;
+    const t0 = nowMs();
+    const load = await cpuWindow(d, WINDOW_S, hz);
+    const g1 = gen.counts().execs;
+    const t1 = nowMs();
+    const after = await scrape(d.base);
+    gen.stop();
+    const secs = (t1 - t0) / 1000;
+    const evBefore = eventCounts(before);
+    const evAfter = eventCounts(after);
+    const eventRates: Record<string, number> = {};
+    for (const [k, v] of Object.entries(evAfter)) eventRates[k] = r((v - (evBefore[k] ?? 0)) / secs, 0);
+    const scans = diffHistogram(parseHistogram(after, SCAN_HIST), parseHistogram(before, SCAN_HIST));
+    return {
+      mode,
+      idle,
+      load,
+      generatorRate: r((g1 - g0) / secs, 0),
+      daemonExecRate: mode === 'netlink' ? (eventRates.exec ?? 0) : null,
+      eventRates,
+      scans: scans.count,
+      scanMeanMs: scans.count ? r((scans.sum / scans.count) * 1000, 2) : NaN,
+      droppedDelta: sample(after, DROPPED) - sample(before, DROPPED),
+      detections: detectionsTotal(after) - detectionsTotal(before),
+      rssMiB: memory(d.pid).rssMiB,
+      load1: r(load1(), 2),
+    };
+  } finally {
+    await gen.stopCleanup();
+  }
+}
+
+interface StormResult {
+  forks: number;
+  loops: number;
+  stormMs: number;
+  forksPerSecond: number;
+  eventDeltas: Record<string, number>;
+  droppedDelta: number;
+  fullScanLogs: number;
+  scans: number;
+  scanMeanMs: number;
+  scanMaxBucketMs: number;
+  cpuSeconds: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  peakRssMiB: number;
+  peakReset: boolean;
+  healthz: { requests: number; failed: number; medianMs: number; p90Ms: number; maxMs: number; slowestAtMs: number; over100ms: number };
+  threads: CpuWindow['threads'];
+  /** Share of 10 ms samples of each thread's state (R running, S sleeping, D uninterruptible) during the storm, and the top D wait channel. */
+  threadStates: { main: Record<string, number>; reader: Record<string, number>; mainWchanD: string; readerWchanD: string };
+  /** From schedstat over the storm (until its end): ms on a CPU and ms runnable but waiting for one. */
+  sched: { mainRunMs: number; mainWaitMs: number; readerRunMs: number; readerWaitMs: number; stormMs: number };
+  detections: number;
+  /** After the storm: 100 execs on the host, how many the daemon counted; a 200 ms breakout, caught and how fast. */
+  after: { execsCounted: number; breakoutAlertMs: number | null };
+}
+
+function logSince(logFile: string, fromByte: number): string {
+  return readFileSync(logFile).subarray(fromByte).toString('utf8');
+}
+
+function fullScanLines(logFile: string, fromByte: number): number {
+  const text = logSince(logFile, fromByte);
+  return text.split('\n').filter((l) => l.includes('"event":"full_scan"')).length;
+}
+
+/** Samples every thread's state (and wait channel when in D) every 10 ms until stopped. */
+class ThreadStates {
+  private readonly states = new Map<number, Map<string, number>>();
+  private readonly wchans = new Map<number, Map<string, number>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly pid: number) {
+    this.timer = setInterval(() => this.sample(), 10);
+  }
+
+  private sample(): void {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${this.pid}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tids) {
+      const tid = Number(t);
+      try {
+        const st = readFileSync(`/proc/${this.pid}/task/${t}/stat`, 'utf8');
+        const state = st.charAt(st.lastIndexOf(')') + 2);
+        const m = this.states.get(tid) ?? new Map<string, number>();
+        m.set(state, (m.get(state) ?? 0) + 1);
+        this.states.set(tid, m);
+        if (state === 'D') {
+          const w = readFileSync(`/proc/${this.pid}/task/${t}/wchan`, 'utf8').trim() || '?';
+          const wm = this.wchans.get(tid) ?? new Map<string, number>();
+          wm.set(w, (wm.get(w) ?? 0) + 1);
+          this.wchans.set(tid, wm);
+        }
+      } catch {
+        /* thread gone */
+      }
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Percent of samples by state. */
+  of(tid: number): Record<string, number> {
+    const m = this.states.get(tid) ?? new Map<string, number>();
+    const total = [...m.values()].reduce((a, b) => a + b, 0) || 1;
+    return Object.fromEntries([...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, r((v / total) * 100, 0)]));
+  }
+
+  topWchan(tid: number): string {
+    const top = [...(this.wchans.get(tid) ?? new Map<string, number>())].sort((a, b) => b[1] - a[1])[0];
+    return top ? `${top[0]} (${top[1]} samples)` : 'none';
+  }
+}
+
+/** After the storm: are events still flowing, and is a breakout still caught? */
+async function afterStorm(d: ChildDaemon, engine: PrivateEngine, esc: Docker.Container): Promise<StormResult['after']> {
+  const before = eventCounts(await scrape(d.base)).exec ?? 0;
+  await new Promise<void>((res) => {
+    spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done'], { stdio: 'ignore' }).once('exit', () => res());
+  });
+  await sleep(300);
+  const execsCounted = (eventCounts(await scrape(d.base)).exec ?? 0) - before;
+  const from = statSync(d.logFile).size;
+  const t = await execDetached(esc, ['nsenter', '-t', String(engine.pid()), '-m', '-u', '-i', '-n', '-p', 'sleep', '0.2']);
+  let breakoutAlertMs: number | null = null;
+  for (const deadline = nowMs() + 3000; nowMs() < deadline; await sleep(5)) {
+    if (logSince(d.logFile, from).includes(`"rule":"${HNP}"`)) {
+      breakoutAlertMs = r(nowMs() - t.t0, 0);
+      break;
+    }
+  }
+  await execDone(t.exec);
+  return { execsCounted, breakoutAlertMs };
+}
+
+async function stormPhase(d: ChildDaemon, hz: number, engine: PrivateEngine, esc: Docker.Container): Promise<StormResult> {
+  await sleep(2000);
+  const loops = 4;
+  const per = Math.ceil(FORKS / loops);
+  progress(`netlink: fork storm, ${per * loops} forks from ${loops} parallel sh loops`);
+  let peakReset = true;
+  try {
+    writeFileSync(`/proc/${d.pid}/clear_refs`, '5'); // reset VmHWM: the peak is then the storm's
+  } catch {
+    peakReset = false;
+  }
+  const rssBefore = memory(d.pid).rssMiB;
+  const before = await scrape(d.base);
+  const logFrom = statSync(d.logFile).size;
+  const ticks0 = cpuTicks(d.pid);
+  const threads0 = threadTicks(d.pid);
+  await fetch(`${d.base}/healthz`).then((x) => x.arrayBuffer(), () => undefined); // warm the connection
+
+  let stormOver = false;
+  const health: number[] = [];
+  const healthAt: number[] = [];
+  let failed = 0;
+  let t0 = nowMs();
+  const poller = (async () => {
+    while (!stormOver) {
+      const t = nowMs();
+      healthAt.push(t - t0);
+      try {
+        const res = await fetch(`${d.base}/healthz`, { signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+        if (res.status !== 200) failed++;
+      } catch {
+        failed++;
+      }
+      health.push(nowMs() - t);
+      await sleep(20);
+    }
+  })();
+
+  // `( : ) &` forks a subshell that exits at once; `wait` every 500 keeps zombies (and pids) bounded.
+  // The loops share one session (one autogroup), as one job on a host would.
+  const script = 'n=$1; L=$2; storm() { i=0; while [ $i -lt $n ]; do ( : ) & i=$((i+1)); if [ $((i % 500)) -eq 0 ]; then wait; fi; done; wait; }; '
+    + 'j=0; while [ $j -lt $L ]; do storm & j=$((j+1)); done; wait';
+  const sampler = new ThreadStates(d.pid);
+  const sched0 = threadSched(d.pid);
+  t0 = nowMs();
+  const gens = [spawn('/bin/sh', ['-c', script, 'rwpe-storm', String(per), String(loops)], { stdio: 'ignore', detached: true })];
+  const killGens = onCleanup(async () => gens.forEach(killGroup));
+  await Promise.all(gens.map((g) => new Promise<void>((res) => (g.exitCode !== null ? res() : g.once('exit', () => res())))));
+  const stormMs = nowMs() - t0;
+  const sched1 = threadSched(d.pid);
+  sampler.stop();
+  await killGens();
+  // Let the daemon drain and run a pending full scan (at most one per 250 ms).
+  await sleep(1500);
+  stormOver = true;
+  await poller;
+  d.alive();
+  const after = await scrape(d.base);
+  const ticks1 = cpuTicks(d.pid);
+  const threads1 = threadTicks(d.pid);
+  const wall = (nowMs() - t0) / 1000;
+  const mem = memory(d.pid);
+  const evBefore = eventCounts(before);
+  const eventDeltas: Record<string, number> = {};
+  for (const [k, v] of Object.entries(eventCounts(after))) eventDeltas[k] = v - (evBefore[k] ?? 0);
+  const scans = diffHistogram(parseHistogram(after, SCAN_HIST), parseHistogram(before, SCAN_HIST));
+  const maxBucket = scans.buckets.find((b) => b.count === scans.count)?.le ?? NaN;
+  const hs = summarize(health);
+  const slowest = health.indexOf(Math.max(...health));
+  const threads = threadSplit(d.pid, threads0, threads1, hz, wall);
+  let readerTid = 0;
+  let readerTicks = -1;
+  for (const [tid, t] of threads1) {
+    const dt = t - (threads0.get(tid) ?? 0);
+    if (tid !== d.pid && dt > readerTicks) [readerTid, readerTicks] = [tid, dt];
+  }
+  const detections = detectionsTotal(after) - detectionsTotal(before);
+  const schedMs = (tid: number, k: 'runNs' | 'waitNs'): number => r(((sched1.get(tid)?.[k] ?? 0) - (sched0.get(tid)?.[k] ?? 0)) / 1e6, 0);
+  progress('netlink: after the storm: 100 execs and one breakout');
+  const afterCheck = await afterStorm(d, engine, esc);
+  return {
+    forks: per * loops,
+    loops,
+    stormMs: r(stormMs, 0),
+    forksPerSecond: r((per * loops) / (stormMs / 1000), 0),
+    eventDeltas,
+    droppedDelta: sample(after, DROPPED) - sample(before, DROPPED),
+    fullScanLogs: fullScanLines(d.logFile, logFrom),
+    scans: scans.count,
+    scanMeanMs: scans.count ? r((scans.sum / scans.count) * 1000, 1) : NaN,
+    scanMaxBucketMs: maxBucket * 1000,
+    cpuSeconds: r((ticks1 - ticks0) / hz, 2),
+    rssBeforeMiB: rssBefore,
+    rssAfterMiB: mem.rssMiB,
+    peakRssMiB: mem.hwmMiB,
+    peakReset,
+    healthz: {
+      requests: health.length, failed, medianMs: r(hs.median, 1), p90Ms: r(hs.p90, 1), maxMs: r(hs.max, 1),
+      slowestAtMs: r(healthAt[slowest] ?? NaN, 0), over100ms: health.filter((x) => x > 100).length,
+    },
+    threads,
+    threadStates: { main: sampler.of(d.pid), reader: sampler.of(readerTid), mainWchanD: sampler.topWchan(d.pid), readerWchanD: sampler.topWchan(readerTid) },
+    sched: { mainRunMs: schedMs(d.pid, 'runNs'), mainWaitMs: schedMs(d.pid, 'waitNs'), readerRunMs: schedMs(readerTid, 'runNs'), readerWaitMs: schedMs(readerTid, 'waitNs'), stormMs: r(stormMs, 0) },
+    detections,
+    after: afterCheck,
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+export async function main(): Promise<Record<string, unknown>> {
+  const loadStart = load1();
+  if (process.getuid?.() !== 0) throw new Error('processEvents needs root (private dockerd, process connector)');
+  const { addon, reason } = loadProcConnector();
+  if (!addon) throw new Error(`the process-connector addon is unavailable: ${reason} (run npm run build:native)`);
+  try {
+    const dist = ensureBuilt();
+    const hz = clockTicks();
+    const engine = await startBenchEngine('pe');
+    const workDir = mkdtempSync(join(tmpdir(), 'rootwatch-pe-'));
+    onCleanup(async () => rmSync(workDir, { recursive: true, force: true }));
+
+    // ---- part 1
+    const name = 'pe-escape';
+    const esc = await engine.docker.createContainer({
+      name, Image: TEST_IMAGE, Cmd: ['sleep', '600'],
+      HostConfig: { NetworkMode: 'none', PidMode: 'host', CapAdd: ['SYS_ADMIN', 'SYS_PTRACE'], SecurityOpt: ['seccomp=unconfined'] },
+    });
+    await esc.start();
+    const netlink = await netlinkPart(engine, esc, name);
+    checkpoint();
+    const poll = await pollPart(engine, esc);
+    const load1AfterPart1 = r(load1(), 2);
+    checkpoint();
+
+    // ---- parts 2 and 3
+    progress(`starting ${CONTAINERS} idle containers (the breakout container stays too)`);
+    await mapLimit(Array.from({ length: CONTAINERS }, (_, i) => i), 5, async (i) => {
+      const c = await engine.docker.createContainer({ name: `pe-idle-${i}`, Image: TEST_IMAGE, Cmd: ['sleep', '600'], HostConfig: { NetworkMode: 'none' } });
+      await c.start();
+    });
+    // The breakout container stays (idle) for the check after the storm: CONTAINERS + 1 in all.
+    const dn = await startChildDaemon(engine, workDir, 'netlink', CONTAINERS + 1);
+    const loadN = await loadPhase(dn, 'netlink', workDir, hz);
+    checkpoint();
+    const storm = await stormPhase(dn, hz, engine, esc);
+    const stoppedN = await dn.stop();
+    checkpoint();
+    const dp = await startChildDaemon(engine, workDir, 'poll', CONTAINERS + 1);
+    const loadP = await loadPhase(dp, 'poll', workDir, hz);
+    const stoppedP = await dp.stop();
+
+    // ---- figures
+    const mach = machine(loadStart);
+    const L = netlink.latency;
+    const col = (a: string, b: string): string => `${a.padEnd(58)} | ${b}`;
+    const pass = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
+    const catchStr = (c: CatchResult): string => `${c.caught}/${c.attempts} attempts, ${c.processes} escaped processes`;
+    const cpuStr = (w: CpuWindow): string => `${w.cpuPercent} % (per-second median ${w.perSecond.median}, max ${w.perSecond.max})`;
+    const thr = (t: CpuWindow['threads']): string => `${t.mainPercent} / ${t.busiestOtherPercent} / ${t.restPercent} %`;
+    const states = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${v}%`).join(' ');
+    const ev = (l: LoadResult): string => Object.entries(l.eventRates).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none (no connector)';
+    printBlock('processEvents: kernel process connector (netlink) vs /proc polling', [
+      ['', col('netlink (process_events auto)', 'poll (process_events off, interval 1 s)')],
+      ['alert latency, nsenter … sleep 0.2', col(`${fmtMs(L.alertMs)}, missed ${L.missed}`, `${poll.long.caught}/${poll.long.runs} caught; ${fmtMs(poll.long.alertMs)}`)],
+      ['  (from just before exec start)', col(`interval 1h: events only`, 'a 200 ms process against a 1 s poll')],
+      ['  benign `true` exec start round trip', col(fmtMs(L.baselineMs), '')],
+      ['  breakout exec start round trip', col(fmtMs(L.breakoutStartMs), '')],
+      ['  alert − start returned', col(fmtMs(L.afterStartedMs), '')],
+      ['  daemon part (alert − request − baseline median)', col(`${fmtMs(L.daemonMs)}: ${pass(L.daemonMs.median < LATENCY_GOAL_MS)} (< ${LATENCY_GOAL_MS} ms)`, '')],
+      ['catch rate, nsenter … true (few ms)', col(catchStr(netlink.catch), catchStr(poll.catch))],
+      ['  one attempt, start → exec exited', col(fmtMs(netlink.catch.execMs), fmtMs(poll.catch.execMs))],
+      [`daemon CPU, ${CONTAINERS}+1 idle containers, idle`, col(`${cpuStr(loadN.idle)} over ${loadN.idle.seconds} s`, `${cpuStr(loadP.idle)} over ${loadP.idle.seconds} s`)],
+      [`daemon CPU, ${RATE} execs/s target`, col(`${cpuStr(loadN.load)}: ${pass(loadN.load.cpuPercent < CPU_GOAL_PCT)}`, `${cpuStr(loadP.load)}: ${pass(loadP.load.cpuPercent < CPU_GOAL_PCT)}`)],
+      ['  by thread: JS main / busiest other / rest', col(thr(loadN.load.threads), thr(loadP.load.threads))],
+      ['  exec rate: generator / daemon counter', col(`${loadN.generatorRate} / ${loadN.daemonExecRate} per s`, `${loadP.generatorRate} / (no counter)`)],
+      ['  events per second (daemon counter)', col(ev(loadN), ev(loadP))],
+      ['  breakout scans, mean duration', col(`${loadN.scans} scans, ${loadN.scanMeanMs} ms`, `${loadP.scans} scans, ${loadP.scanMeanMs} ms`)],
+      ['  dropped / detections / RSS / load1', col(`${loadN.droppedDelta} / ${loadN.detections} / ${loadN.rssMiB} MiB / ${loadN.load1}`, `${loadP.droppedDelta} / ${loadP.detections} / ${loadP.rssMiB} MiB / ${loadP.load1}`)],
+      ['fork storm (netlink daemon)', `${storm.forks} forks from ${storm.loops} sh loops in ${storm.stormMs} ms (${storm.forksPerSecond}/s)`],
+      ['  events counted (delta)', `${Object.entries(storm.eventDeltas).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}; at least ${storm.forks - (storm.eventDeltas.fork ?? 0)} forks never counted`],
+      ['  dropped / full-scan fallbacks', `${storm.droppedDelta} dropped; ${storm.fullScanLogs} full_scan log events; ${storm.scans} scans in all (mean ${storm.scanMeanMs} ms, all ≤ ${storm.scanMaxBucketMs} ms)`],
+      ['  daemon CPU during storm + 1.5 s', `${storm.cpuSeconds} s (by thread: JS main / busiest other / rest ${thr(storm.threads)})`],
+      ['  RSS before / after / peak', `${storm.rssBeforeMiB} / ${storm.rssAfterMiB} / ${storm.peakRssMiB} MiB${storm.peakReset ? ' (peak since storm start)' : ' (peak since daemon start)'}`],
+      ['  /healthz every 20 ms', `${storm.healthz.requests} answered, ${storm.healthz.failed} failed, median ${storm.healthz.medianMs} ms, p90 ${storm.healthz.p90Ms}, max ${storm.healthz.maxMs} ms (at +${storm.healthz.slowestAtMs} ms), ${storm.healthz.over100ms} over 100 ms`],
+      ['  thread states (10 ms samples)', `JS main ${states(storm.threadStates.main)}, D in ${storm.threadStates.mainWchanD}; reader ${states(storm.threadStates.reader)}, D in ${storm.threadStates.readerWchanD}`],
+      ['  on a CPU / waiting for one (schedstat)', `JS main ${storm.sched.mainRunMs} / ${storm.sched.mainWaitMs} ms, reader ${storm.sched.readerRunMs} / ${storm.sched.readerWaitMs} ms, over the ${storm.sched.stormMs} ms storm`],
+      ['  breakout detections during storm', String(storm.detections)],
+      ['  after the storm', `100 host execs: ${storm.after.execsCounted} exec events counted; nsenter … sleep 0.2: ${storm.after.breakoutAlertMs === null ? 'NOT caught within 3 s' : `alert after ${storm.after.breakoutAlertMs} ms`}`],
+      ['daemons stopped', `netlink ${stoppedN}, poll ${stoppedP}; dist/ ${dist}; CLK_TCK ${hz}; child daemons' nice ${NICE}`],
+      ['load average after part 1', String(load1AfterPart1)],
+      mach.row,
+    ]);
+    const result = {
+      bench: 'processEvents',
+      machine: { cores: mach.cores, load1Start: mach.load1Start, load1End: mach.load1End, load1AfterPart1 },
+      goals: { latencyMedianMs: LATENCY_GOAL_MS, cpuPercent: CPU_GOAL_PCT },
+      latency: { netlink: L, poll: poll.long },
+      catchRate: { netlink: netlink.catch, poll: poll.catch },
+      cpu: { containers: CONTAINERS, targetRate: RATE, windowS: WINDOW_S, nice: NICE, netlink: loadN, poll: loadP },
+      storm,
+      dist,
+    };
+    printBenchJson(result);
+    return result;
+  } finally {
+    await runCleanups();
+  }
+}
+
+if (isMain(import.meta.url)) runStandalone(main);
