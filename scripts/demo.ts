@@ -26,7 +26,10 @@ async function main(): Promise<void> {
     step('Cleaning up');
     await eng.destroy();
   };
+  // Whatever ends the demo (Ctrl-C, kill, the reader of a pipe going away), the engine goes too.
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
+  process.stdout.on('error', () => void cleanup().finally(() => process.exit(0)));
   try {
     await ensureTestImage(eng);
 
