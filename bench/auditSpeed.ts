@@ -5,10 +5,9 @@
 //
 //   npx tsx bench/auditSpeed.ts              (or: npm run bench -- auditSpeed)
 //   BENCH_CONTAINERS=50 BENCH_CLI_RUNS=5; BENCH_BUILD=1 rebuilds dist/ first.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildReport, collectSnapshot, type AuditReport } from '../src/cli/audit.js';
 import { ExceptionSet } from '../src/audit/exceptions.js';
 import { validateConfig } from '../src/config/load.js';
@@ -21,10 +20,9 @@ import {
   TEST_IMAGE, fmtSummary, isMain, mapLimit, nowMs, printBenchJson, printBlock, progress, r, roundSummary, runCleanups,
   runStandalone, startBenchEngine, summarize,
   load1, machine,
+  ensureBuilt, ROOT, MAIN_JS,
 } from './lib.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
 const N = Number(process.env.BENCH_CONTAINERS ?? 50);
 const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 5);
 const INPROC_RUNS = 10;
@@ -39,27 +37,7 @@ const KINDS: { kind: string; host: Record<string, unknown> }[] = [
   { kind: 'plain', host: {} },
 ];
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
-function ensureBuilt(): string {
-  if (!existsSync(MAIN_JS) || process.env.BENCH_BUILD === '1') {
-    progress('building dist/ (npm run build)');
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-    return 'built now';
-  }
-  if (newestMtime(join(ROOT, 'src')) > statSync(MAIN_JS).mtimeMs) {
-    progress('warning: dist/ is older than src/ (BENCH_BUILD=1 rebuilds); measuring the existing build');
-    return 'older than src/';
-  }
-  return 'up to date';
-}
 
 /**
  * Preloaded into each child (`node --import`): reports the child's own CPU time and peak RSS on exit,

@@ -7,20 +7,17 @@
 //   npx tsx bench/idleCpu.ts
 //   BENCH_IDLE_CONTAINERS=100 BENCH_IDLE_WINDOW_S=30 BENCH_IDLE_SETTLE_S=5; BENCH_BUILD=1 rebuilds dist/ first
 //   (it is built anyway when dist/src/main.js is missing).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { PrivateEngine } from '../test/harness/privateDockerd.js';
 import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
   progress, r, runCleanups, runStandalone, sample, scrape, sleep, startBenchEngine, summarize, wasInterrupted,
+  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS,
 } from './lib.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
 const CONTAINERS = Number(process.env.BENCH_IDLE_CONTAINERS ?? 100);
 const WINDOW_S = Number(process.env.BENCH_IDLE_WINDOW_S ?? 30);
 const SETTLE_S = Number(process.env.BENCH_IDLE_SETTLE_S ?? 5);
@@ -31,27 +28,7 @@ function checkpoint(): void {
   if (wasInterrupted()) throw new Error('interrupted');
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
-function ensureBuilt(): string {
-  if (!existsSync(MAIN_JS) || process.env.BENCH_BUILD === '1') {
-    progress('building dist/ (npm run build)');
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-    return 'built now';
-  }
-  if (newestMtime(join(ROOT, 'src')) > statSync(MAIN_JS).mtimeMs) {
-    progress('warning: dist/ is older than src/ (BENCH_BUILD=1 rebuilds); measuring the existing build');
-    return 'older than src/';
-  }
-  return 'up to date';
-}
 
 function clockTicks(): number {
   try {
@@ -83,30 +60,7 @@ function procCount(): number {
   return n;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves with how it ended. */
-function stopChild(child: ChildProcess, graceMs = 6000): Promise<string> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(`already exited (${child.exitCode ?? child.signalCode})`);
-  return new Promise((resolveStop) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(t);
-      resolveStop(code !== null ? `exit ${code}` : `signal ${signal}`);
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 interface PhaseResult {
   containers: number;

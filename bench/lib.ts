@@ -2,10 +2,13 @@
 // down (finally blocks and SIGINT/SIGTERM), an event recorder on the engine's own event stream, a
 // /metrics poller, histogram parsing, percentiles and the printed figures block.
 // Benchmarks never touch the host's Docker engine: they use the test harness's private dockerd.
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { startDaemon, type Daemon } from '../src/cli/run.js';
 import { validateConfig } from '../src/config/load.js';
@@ -454,4 +457,51 @@ export function runStandalone(main: () => Promise<unknown>): void {
         process.exit(1);
       },
     );
+}
+
+// ---------------------------------------------------------------- child-daemon helpers (shared)
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** dist/ is (re)built when missing, older than src/, or BENCH_BUILD=1: a child daemon must run the current code. */
+export function ensureBuilt(): string {
+  if (existsSync(MAIN_JS) && newestMtime(join(ROOT, 'src')) <= statSync(MAIN_JS).mtimeMs && process.env.BENCH_BUILD !== '1') return 'up to date';
+  progress('building dist/ (npm run build)');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  return 'built now';
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with how it ended. */
+export function stopChild(child: ChildProcess, graceMs = 6000): Promise<string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(`already exited (${child.exitCode ?? child.signalCode})`);
+  return new Promise((resolveStop) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(t);
+      resolveStop(code !== null ? `exit ${code}` : `signal ${signal}`);
+    });
+    child.kill('SIGTERM');
+  });
 }

@@ -28,12 +28,10 @@
 //   dist/ is rebuilt (npm run build) when missing or older than src/; the addon must be built
 //   (npm run build:native).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { startDaemon } from '../src/cli/run.js';
 import { validateConfig } from '../src/config/load.js';
@@ -45,6 +43,7 @@ import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
   progress, r, roundSummary, runCleanups, runStandalone, sample, samplesByLabels, scrape, sleep, startBenchEngine,
   summarize, wasInterrupted, type Summary,
+  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS,
 } from './lib.js';
 
 const num = (name: string, dflt: number): number => {
@@ -64,8 +63,6 @@ const NICE = Number(process.env.BENCH_PE_NICE ?? 0) || 0;
 const LATENCY_GOAL_MS = 50;
 const CPU_GOAL_PCT = 10;
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
 const HNP = 'host_namespace_process';
 const SCAN_HIST = 'rootwatch_proc_scan_duration_seconds';
 const EVENTS = 'rootwatch_process_events_total';
@@ -78,22 +75,7 @@ function checkpoint(): void {
 
 // ---------------------------------------------------------------- small helpers (as in idleCpu)
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
-/** dist/ is rebuilt when missing or older than src/ (the child daemon must run the current code). */
-function ensureBuilt(): string {
-  if (existsSync(MAIN_JS) && newestMtime(join(ROOT, 'src')) <= statSync(MAIN_JS).mtimeMs && process.env.BENCH_BUILD !== '1') return 'up to date';
-  progress('building dist/ (npm run build)');
-  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  return 'built now';
-}
 
 function clockTicks(): number {
   try {
@@ -154,29 +136,7 @@ function memory(pid: number): { rssMiB: number; hwmMiB: number } {
   return { rssMiB: r(kb('VmRSS') / 1024, 1), hwmMiB: r(kb('VmHWM') / 1024, 1) };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
-function stopChild(child: ChildProcess, graceMs = 6000): Promise<string> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(`already exited (${child.exitCode ?? child.signalCode})`);
-  return new Promise((resolveStop) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(t);
-      resolveStop(code !== null ? `exit ${code}` : `signal ${signal}`);
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 /** Kill a child started with detached: true and everything in its process group. */
 function killGroup(child: ChildProcess): void {
