@@ -1,6 +1,7 @@
 // Builds what the breakout detectors need to know about a container from its inspect data and its
 // init process (namespaces, cgroup directories).
 import { rootIsRemapped } from '../audit/context.js';
+import { resolveMode } from '../rules/container/fields.js';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
@@ -24,24 +25,14 @@ export interface ScopedContainer {
   memberDir: string;
 }
 
-/** Namespace modes may name another container ("container:<id>"); resolve one hop. */
-function modeOf(r: ContainerRecord, field: 'PidMode' | 'NetworkMode' | 'IpcMode', lookup: (id: string) => ContainerRecord | undefined): string {
-  const v = r.inspect.HostConfig?.[field];
-  if (typeof v !== 'string') return '';
-  if (v.startsWith('container:')) {
-    const target = lookup(v.slice('container:'.length));
-    const tv = target?.inspect.HostConfig?.[field];
-    return typeof tv === 'string' ? tv : '';
-  }
-  return v;
-}
-
 export function sharedHostNamespaces(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined): Set<NsKind> {
   const hc = r.inspect.HostConfig ?? {};
+  // container:<id> modes resolve one hop, exactly as the host_pid/host_network/host_ipc rules do.
+  const ctx = { posture, lookup: (id: string) => lookup(id)?.inspect };
   const s = new Set<NsKind>();
-  if (modeOf(r, 'PidMode', lookup) === 'host') s.add('pid');
-  if (modeOf(r, 'NetworkMode', lookup) === 'host') s.add('net');
-  if (modeOf(r, 'IpcMode', lookup) === 'host') s.add('ipc');
+  if (resolveMode(r.inspect, 'PidMode', ctx).mode === 'host') s.add('pid');
+  if (resolveMode(r.inspect, 'NetworkMode', ctx).mode === 'host') s.add('net');
+  if (resolveMode(r.inspect, 'IpcMode', ctx).mode === 'host') s.add('ipc');
   if (hc.UTSMode === 'host') s.add('uts');
   // Empty CgroupnsMode: an old daemon, where the cgroup namespace was the host's.
   if (hc.CgroupnsMode === 'host' || !hc.CgroupnsMode) s.add('cgroup');

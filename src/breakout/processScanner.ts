@@ -123,8 +123,7 @@ export class ProcessScanner {
     captured: readonly RawProcessCapture[] = [],
   ): ActiveDetection[] {
     if (!posture) return [];
-    const byId = new Map(containers.map((c) => [c.id, c]));
-    const lookup = (id: string): ContainerRecord | undefined => byId.get(id) ?? containers.find((c) => c.id.startsWith(id) || c.name === id);
+    const { byId, lookup } = containerLookup(containers);
     const scopes = [...this.scoped.values()].map((s) => s.scope);
     /** A container process's cgroup path names its container's 64-hex id, whatever the driver. */
     const scopeFor = (lines: CgroupLine[]): ContainerScope | null => {
@@ -179,7 +178,7 @@ export class ProcessScanner {
       // that an early one could not (a hook written before the container was audited).
       seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
     };
-    const byId = new Map(containers.map((c) => [c.id, c]));
+    const { byId, lookup } = containerLookup(containers);
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
 
     // 1. Processes in container cgroups.
@@ -187,7 +186,7 @@ export class ProcessScanner {
     const memberOf = new Map<number, ContainerScope>();
     if (posture) {
       for (const r of containers) {
-        const s = this.scopeOf(r, posture, (id) => byId.get(id) ?? containers.find((c) => c.id.startsWith(id) || c.name === id));
+        const s = this.scopeOf(r, posture, lookup);
         if (!s) continue;
         scopes.push(s.scope);
         const members = new Set<number>();
@@ -262,6 +261,12 @@ export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | nul
     pid: c.pid, ppid: ids.ppid, startTime, name: st?.name ?? ids.name, exe: c.exe || null, parentExe: c.parentExe || null, cmdline,
     uids: st?.uids ?? [-1, -1, -1, -1], capEff: st?.capEff ?? 0n, ns,
   };
+}
+
+/** Find a container by full id, id prefix or name (`container:<id>` namespace modes name one). */
+function containerLookup(containers: readonly ContainerRecord[]): { byId: Map<string, ContainerRecord>; lookup: (id: string) => ContainerRecord | undefined } {
+  const byId = new Map(containers.map((c) => [c.id, c]));
+  return { byId, lookup: (id) => byId.get(id) ?? containers.find((c) => c.id.startsWith(id) || c.name === id) };
 }
 
 /** Does the executable or command line of a copied process name a path in container storage? */
