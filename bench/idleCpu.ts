@@ -7,37 +7,21 @@
 //   npx tsx bench/idleCpu.ts
 //   BENCH_IDLE_CONTAINERS=100 BENCH_IDLE_WINDOW_S=30 BENCH_IDLE_SETTLE_S=5; BENCH_BUILD=1 rebuilds dist/ first
 //   (it is built anyway when dist/src/main.js is missing).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PrivateEngine } from '../test/harness/privateDockerd.js';
 import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
-  progress, r, runCleanups, runStandalone, sample, scrape, sleep, startBenchEngine, summarize, wasInterrupted,
-  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS,
+  progress, r, runCleanups, runStandalone, sample, scrape, sleep, startBenchEngine, summarize, ensureBuilt, freePort, stopChild, ROOT, MAIN_JS,
+  checkpoint, clockTicks,
 } from './lib.js';
 
 const CONTAINERS = Number(process.env.BENCH_IDLE_CONTAINERS ?? 100);
 const WINDOW_S = Number(process.env.BENCH_IDLE_WINDOW_S ?? 30);
 const SETTLE_S = Number(process.env.BENCH_IDLE_SETTLE_S ?? 5);
 const SCAN_HIST = 'rootwatch_proc_scan_duration_seconds';
-
-/** After Ctrl-C the cleanups are running: start nothing new (no daemon would be left to stop it). */
-function checkpoint(): void {
-  if (wasInterrupted()) throw new Error('interrupted');
-}
-
-
-
-function clockTicks(): number {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(n) && n > 0 ? n : 100;
-  } catch {
-    return 100;
-  }
-}
 
 /** utime+stime of a process (all its threads), in clock ticks. */
 function cpuTicks(pid: number): number {
@@ -59,8 +43,6 @@ function procCount(): number {
   for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) n++;
   return n;
 }
-
-
 
 interface PhaseResult {
   containers: number;

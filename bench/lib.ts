@@ -505,3 +505,18 @@ export function stopChild(child: ChildProcess, graceMs = 6000): Promise<string> 
     child.kill('SIGTERM');
   });
 }
+
+/** After Ctrl-C the cleanups are running: start nothing new (no daemon would be left to stop it). */
+export function checkpoint(): void {
+  if (wasInterrupted()) throw new Error('interrupted');
+}
+
+/** Clock ticks per second, for utime/stime in /proc/<pid>/stat. */
+export function clockTicks(): number {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+}

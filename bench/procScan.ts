@@ -20,7 +20,8 @@ import { CgroupTree } from '../src/proc/cgroupTree.js';
 import { ProcFs } from '../src/proc/procfs.js';
 import {
   TEST_IMAGE, isMain, load1, machine, mapLimit, nowMs, onCleanup, printBenchJson, printBlock, progress, r, roundSummary,
-  runCleanups, runStandalone, startBenchEngine, summarize, wasInterrupted, type Summary,
+  runCleanups, runStandalone, startBenchEngine, summarize, type Summary,
+  checkpoint,
 } from './lib.js';
 
 const TARGET_PROCS = Number(process.env.BENCH_SCAN_PROCS ?? 3000);
@@ -80,11 +81,6 @@ class Sleepers {
     })));
     this.children.length = 0;
   }
-}
-
-/** After Ctrl-C the cleanups are running: stop here instead of measuring against a vanishing engine. */
-function checkpoint(): void {
-  if (wasInterrupted()) throw new Error('interrupted');
 }
 
 // ---------------------------------------------------------------- the naive scan

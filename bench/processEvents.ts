@@ -27,7 +27,7 @@
 //   (nice value of the child daemons, e.g. -10).
 //   dist/ is rebuilt (npm run build) when missing or older than src/; the addon must be built
 //   (npm run build:native).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +42,9 @@ import type { PrivateEngine } from '../test/harness/privateDockerd.js';
 import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
   progress, r, roundSummary, runCleanups, runStandalone, sample, samplesByLabels, scrape, sleep, startBenchEngine,
-  summarize, wasInterrupted, type Summary,
+  summarize, type Summary,
   ensureBuilt, freePort, stopChild, ROOT, MAIN_JS,
+  checkpoint, clockTicks,
 } from './lib.js';
 
 const num = (name: string, dflt: number): number => {
@@ -67,24 +68,6 @@ const HNP = 'host_namespace_process';
 const SCAN_HIST = 'rootwatch_proc_scan_duration_seconds';
 const EVENTS = 'rootwatch_process_events_total';
 const DROPPED = 'rootwatch_process_events_dropped_total';
-
-/** After Ctrl-C the cleanups are running: start nothing new. */
-function checkpoint(): void {
-  if (wasInterrupted()) throw new Error('interrupted');
-}
-
-// ---------------------------------------------------------------- small helpers (as in idleCpu)
-
-
-
-function clockTicks(): number {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(n) && n > 0 ? n : 100;
-  } catch {
-    return 100;
-  }
-}
 
 /** utime+stime of a process (all its threads, the addon's reader included), in clock ticks. */
 function cpuTicks(pid: number, task?: number): number {
@@ -135,8 +118,6 @@ function memory(pid: number): { rssMiB: number; hwmMiB: number } {
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
   return { rssMiB: r(kb('VmRSS') / 1024, 1), hwmMiB: r(kb('VmHWM') / 1024, 1) };
 }
-
-
 
 /** Kill a child started with detached: true and everything in its process group. */
 function killGroup(child: ChildProcess): void {
