@@ -11,10 +11,15 @@ import type { Metrics } from '../sinks/metrics.js';
 import { resolveHostReference, type HostReferenceOptions } from './hostReference.js';
 import { ProcessScanner, type ActiveDetection } from './processScanner.js';
 import type { BreakoutHit, HostReference } from './types.js';
-import { ProcessEventSource } from './processEvents.js';
+import { ProcessEventSource, storagePrefixes } from './processEvents.js';
+import { storagePaths as containerStoragePaths } from './containerScope.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { existsSync } from 'node:fs';
 import chokidar, { type FSWatcher } from 'chokidar';
+import { PendingCopies } from './pendingCopies.js';
+
+/** How often copies from containers not known yet are retried. */
+const PENDING_RETRY_MS = 25;
 
 export interface BreakoutWatchOptions {
   procfs: string;
@@ -44,6 +49,8 @@ export class BreakoutWatch {
   private pendingFullScan: NodeJS.Timeout | null = null;
   private hookWatcher: FSWatcher | null = null;
   private lastFullScan = 0;
+  private readonly pending = new PendingCopies();
+  private pendingTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly opts: BreakoutWatchOptions,
@@ -55,10 +62,14 @@ export class BreakoutWatch {
     this.scanner = new ProcessScanner(this.proc, CgroupTree.fromProc(opts.procfs), { sysfs: opts.sysfs });
     this.events = new ProcessEventSource(
       {
-        examine: (pids, captured) => this.examine(pids, captured),
+        examine: (captured) => this.examine(captured),
         fullScan: (reason) => this.requestFullScan(reason),
         counted: (type, n) => this.metrics.processEvents.inc({ type }, n),
         dropped: (n) => this.metrics.processEventsDropped.inc(n),
+        storagePrefixes: () => {
+          const containers = [...this.inputs.containers()];
+          return storagePrefixes(this.inputs.posture()?.dockerRootDir ?? null, containers.flatMap((r) => containerStoragePaths(r)));
+        },
       },
       log,
     );
@@ -76,6 +87,7 @@ export class BreakoutWatch {
   start(): void {
     this.scanOnce();
     const why = this.opts.processEvents === 'off' ? 'process_events is off in the config' : this.events.start();
+    if (why === null) this.metrics.syncProcessEvents = () => this.events.sync();
     this.metrics.processSource.set({ source: 'netlink' }, why === null ? 1 : 0);
     this.metrics.processSource.set({ source: 'poll' }, why === null ? 0 : 1);
     if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });
@@ -101,21 +113,45 @@ export class BreakoutWatch {
     void this.hookWatcher?.close();
     this.hookWatcher = null;
     this.events.stop();
+    this.metrics.syncProcessEvents = null;
     if (this.timer) clearInterval(this.timer);
     if (this.pendingFullScan) clearTimeout(this.pendingFullScan);
+    if (this.pendingTimer) clearInterval(this.pendingTimer);
+    this.pendingTimer = null;
     this.timer = null;
     this.pendingFullScan = null;
   }
 
-  /** Judge processes named by kernel events at once. */
-  private examine(pids: Set<number>, captured: RawProcessCapture[]): void {
+  /** Judge processes named by kernel events at once; copies from containers not known yet wait. */
+  private examine(captured: RawProcessCapture[]): void {
     try {
-      const fresh = this.scanner.examine(pids, [...this.inputs.containers()], this.inputs.posture(), this.reference(), captured);
+      const { fresh, unknown } = this.scanner.examine(captured, [...this.inputs.containers()], this.inputs.posture(), this.reference());
       this.report(fresh);
+      const now = Date.now();
+      for (const u of unknown) {
+        if (this.pending.size === 0) this.log.debug('process copies wait for a container not inspected yet', { event: 'copies_pending', container_id: u.containerId.slice(0, 12) });
+        this.pending.add(u.containerId, u.copy, now);
+      }
+      if (this.pending.size > 0 && !this.pendingTimer) this.pendingTimer = setInterval(() => this.retryPending(), PENDING_RETRY_MS);
     } catch (e) {
       this.metrics.procScanErrors.inc();
       this.log.error(`process event examination failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
     }
+  }
+
+  /** Judge the waiting copies whose container has been inspected since; stop when none wait. */
+  private retryPending(): void {
+    const known = new Set([...this.inputs.containers()].map((r) => r.id));
+    const discarded = this.pending.discarded;
+    const ready = this.pending.take((id) => known.has(id), Date.now());
+    if (this.pending.discarded > discarded) {
+      this.log.debug(`${this.pending.discarded - discarded} process copies dropped: their container was never inspected`, { event: 'copies_expired' });
+    }
+    if (this.pending.size === 0 && this.pendingTimer) {
+      clearInterval(this.pendingTimer);
+      this.pendingTimer = null;
+    }
+    if (ready.length > 0) this.examine(ready);
   }
 
   /** After lost events: a full scan soon, at most one every 250 ms however long the storm lasts. */

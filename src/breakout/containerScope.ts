@@ -5,7 +5,7 @@ import { resolveMode } from '../rules/container/fields.js';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import type { NsKind, ProcFs } from '../proc/procfs.js';
+import type { Namespaces, NsKind, ProcFs } from '../proc/procfs.js';
 import { containerCapabilityMask } from './capabilityMask.js';
 import type { ContainerScope } from './types.js';
 
@@ -51,17 +51,28 @@ export function storagePaths(r: ContainerRecord): string[] {
   return out;
 }
 
+/** The namespaces a container's init had when it first exec'd (copied by the process-event addon). */
+export interface InitNamespaces {
+  pid: number;
+  startTime: string;
+  ns: Namespaces;
+}
+
 export function scopeContainer(
   r: ContainerRecord,
   posture: DaemonPosture,
   proc: ProcFs,
   cgroups: CgroupTree,
   lookup: (id: string) => ContainerRecord | undefined,
+  atExec?: InitNamespaces,
 ): ScopedContainer | null {
   const initPid = r.inspect.State?.Pid;
   if (typeof initPid !== 'number' || initPid <= 0) return null;
   const initStartTime = proc.startTime(initPid);
-  const ns = proc.namespaces(initPid);
+  // The init's namespaces now, unless they were seen at its first exec: an entrypoint that nsenters
+  // into the host moves the init itself, and judged against its moved self it would look legitimate.
+  const live = proc.namespaces(initPid);
+  const ns = live && atExec && atExec.pid === initPid && atExec.startTime === initStartTime ? { ...live, ...atExec.ns } : live;
   const lines = proc.cgroups(initPid);
   if (!ns || !lines || initStartTime === null) return null; // the container died in the meantime
   // Inspect data can be stale (a restarting container's old pid, reused by another process), and a
@@ -69,7 +80,6 @@ export function scopeContainer(
   // (/docker/<id>, docker-<id>.scope, with every driver) are the container's. Never a hierarchy root.
   const own = lines.filter((l) => l.path.includes(r.id));
   if (own.length === 0) return null;
-  const caps = containerCapabilityMask(r.inspect.HostConfig);
   const cgroupDirs = cgroups.dirsFor(own);
   const pick = (test: (l: (typeof own)[number]) => boolean): string | undefined => {
     const l = own.find(test);
@@ -78,21 +88,21 @@ export function scopeContainer(
   const memberDir =
     pick((l) => l.hierarchy === 0) ?? pick((l) => l.controllers.includes('name=systemd')) ?? pick((l) => l.controllers.includes('pids')) ?? cgroupDirs[0];
   if (!memberDir) return null;
+  return { initPid, initStartTime, memberDir, cgroupDirs, scope: describeContainer(r, posture, lookup, ns) };
+}
+
+/** What the detectors compare a container's processes with, given its init's namespaces. */
+export function describeContainer(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined, initNs: Namespaces): ContainerScope {
+  const caps = containerCapabilityMask(r.inspect.HostConfig);
   return {
-    initPid,
-    initStartTime,
-    memberDir,
-    cgroupDirs,
-    scope: {
-      id: r.id,
-      name: r.name,
-      image: r.image,
-      initNs: ns,
-      sharesHost: sharedHostNamespaces(r, posture, lookup),
-      rootRemapped: rootIsRemapped(r.inspect, posture),
-      privileged: caps.privileged,
-      allowedCaps: caps.mask,
-      storagePaths: storagePaths(r),
-    },
+    id: r.id,
+    name: r.name,
+    image: r.image,
+    initNs,
+    sharesHost: sharedHostNamespaces(r, posture, lookup),
+    rootRemapped: rootIsRemapped(r.inspect, posture),
+    privileged: caps.privileged,
+    allowedCaps: caps.mask,
+    storagePaths: storagePaths(r),
   };
 }

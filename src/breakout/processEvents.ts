@@ -3,26 +3,35 @@
 // release_agent payload) is judged while it still exists. Polling stays as the fallback and as a
 // periodic safety net; after any lost event a full scan runs at once, so nothing is silently missed.
 import type { Logger } from '../log/logger.js';
-import { eventName, loadProcConnector, PROC_EVENT, RECORD_INTS, type ProcConnectorAddon, type RawProcessCapture } from '../proc/procConnector.js';
+import { RUNTIME_EXECUTABLES } from './runtimeHelpers.js';
+import { loadProcConnector, PROC_EVENT_TYPES, type ProcConnectorAddon, type ProcEventBatch, type ProcEventName, type RawProcessCapture } from '../proc/procConnector.js';
 
-/** Most pids judged per batch; a burst beyond it is handled by a full scan instead. */
-export const MAX_PIDS_PER_BATCH = 4096;
+/** How often the event counters are read when nothing else wakes JavaScript. */
+export const COUNTER_INTERVAL_MS = 1000;
 
 export interface ProcessEventSink {
-  /** Judge these processes now, and the facts captured at event time (processes may be gone). */
-  examine(pids: Set<number>, captured: RawProcessCapture[]): void;
+  /** Judge these processes now, from the facts copied at event time (they may be gone). */
+  examine(captured: RawProcessCapture[]): void;
   /** Events were lost: run a full scan now. */
   fullScan(reason: string): void;
-  counted(type: string, n: number): void;
+  counted(type: ProcEventName, n: number): void;
   dropped(n: number): void;
+  /**
+   * Where container filesystems live on the host (see storagePrefixes()); read at start and every
+   * COUNTER_INTERVAL_MS. The addon copies a host process only when its exe or command line names
+   * one of them: the host-process detectors flag nothing else, and copying every host exec was
+   * most of the cost.
+   */
+  storagePrefixes(): readonly string[];
 }
+
+type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost'>;
 
 export class ProcessEventSource {
   private addon: ProcConnectorAddon | null = null;
-  private lastDropped = 0;
-  private lastOverruns = 0;
-  private lastSnapshotsDropped = 0;
-  private lastLost = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private last: Cumulative = { counts: Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, 0])) as Record<ProcEventName, number>, snapshotsDropped: 0, overruns: 0, lost: 0 };
+  private prefixes: string[] = [];
   private draining = false;
 
   constructor(
@@ -37,7 +46,9 @@ export class ProcessEventSource {
     const { addon, reason } = this.load();
     if (!addon) return reason;
     try {
-      addon.open(() => this.onWake());
+      this.prefixes = [];
+      addon.setFilter([], [...RUNTIME_EXECUTABLES]);
+      addon.open(() => this.drain());
     } catch (e) {
       const err = e as Error & { code?: string };
       return err.code === 'EPERM'
@@ -45,10 +56,19 @@ export class ProcessEventSource {
         : `process connector unavailable (${err.message}): the kernel may lack CONFIG_PROC_EVENTS`;
     }
     this.addon = addon;
+    this.refreshPrefixes();
+    // The addon wakes JavaScript only for copies and losses; plain counts are collected here.
+    this.timer = setInterval(() => {
+      this.refreshPrefixes();
+      this.drain();
+    }, COUNTER_INTERVAL_MS);
+    this.timer.unref();
     return null;
   }
 
   stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     this.addon?.close();
     this.addon = null;
   }
@@ -57,50 +77,61 @@ export class ProcessEventSource {
     return this.addon !== null;
   }
 
-  private onWake(): void {
+  private refreshPrefixes(): void {
+    if (!this.addon) return;
+    try {
+      const next = [...new Set(this.sink.storagePrefixes().filter((p) => p.length > 0))].sort();
+      if (next.join('\0') === this.prefixes.join('\0')) return;
+      this.prefixes = next;
+      this.addon.setFilter(next, [...RUNTIME_EXECUTABLES]);
+    } catch (e) {
+      this.log.error(`process event filter update failed: ${(e as Error).message}`, { event: 'process_events_error' });
+    }
+  }
+
+  /** Read the addon now (counters, copies, losses); the metrics call it at scrape time. */
+  sync(): void {
+    this.drain();
+  }
+
+  private drain(): void {
     if (!this.addon || this.draining) return;
     this.draining = true;
     try {
       const batch = this.addon.drain();
-      const r = batch.records;
-      const pids = new Set<number>();
-      const counts = new Map<string, number>();
-      let overflow = 0;
-      for (let i = 0; i < r.length; i += RECORD_INTS) {
-        const type = (r[i] as number) >>> 0;
-        const name = eventName(type);
-        counts.set(name, (counts.get(name) ?? 0) + 1);
-        if (type === PROC_EVENT.exec || type === PROC_EVENT.fork || type === PROC_EVENT.uid) {
-          // tgid: the process, not the thread. On fork, the child only: it starts as a copy of its
-          // parent (namespaces, credentials, cgroup), so it shows what the parent had become, e.g. an
-          // nsenter after its setns(); re-reading every forking parent doubled the cost per exec.
-          const ids = [r[i + 2] as number];
-          for (const tgid of ids) {
-            if (pids.size < MAX_PIDS_PER_BATCH || pids.has(tgid)) pids.add(tgid);
-            else overflow++;
-          }
-        }
+      for (const t of PROC_EVENT_TYPES) {
+        const n = (batch.counts[t] ?? 0) - this.last.counts[t];
+        if (n > 0) this.sink.counted(t, n);
       }
-      for (const [name, n] of counts) this.sink.counted(name, n);
-      const captured = (batch.snapshots ?? []).slice(0, MAX_PIDS_PER_BATCH);
-      overflow += (batch.snapshots?.length ?? 0) - captured.length;
-      if (pids.size > 0 || captured.length > 0) this.sink.examine(pids, captured);
-      // Events lost: in the kernel (sequence gaps; an overrun with no gap seen counts as one), in the
-      // addon's ring, and beyond this batch's cap. Lost facts copies (ring full) force a scan too.
-      const kernelLost = (batch.lost ?? 0) - this.lastLost;
-      const overruns = batch.overruns - this.lastOverruns;
-      const lost = Math.max(kernelLost, overruns) + (batch.dropped - this.lastDropped) + overflow;
-      const lostCopies = batch.snapshotsDropped - this.lastSnapshotsDropped;
-      this.lastLost = batch.lost ?? 0;
-      this.lastDropped = batch.dropped;
-      this.lastOverruns = batch.overruns;
-      this.lastSnapshotsDropped = batch.snapshotsDropped;
-      if (lost > 0) this.sink.dropped(lost);
-      if (lost > 0 || lostCopies > 0) this.sink.fullScan(`${lost} process events and ${lostCopies} process copies lost in a burst`);
+      if (batch.snapshots.length > 0) this.sink.examine(batch.snapshots);
+      // Events lost: in the kernel (the socket's drop counter; at least one per overrun), and copies
+      // the ring had no room for. Either way a full scan looks at what is left.
+      const kernelLost = batch.lost - this.last.lost;
+      const overruns = batch.overruns - this.last.overruns;
+      const copiesLost = batch.snapshotsDropped - this.last.snapshotsDropped;
+      const lost = Math.max(kernelLost, overruns) + copiesLost;
+      this.last = { counts: { ...batch.counts }, snapshotsDropped: batch.snapshotsDropped, overruns: batch.overruns, lost: batch.lost };
+      if (lost > 0) {
+        this.sink.dropped(lost);
+        this.sink.fullScan(`${lost} process events lost in a burst (${Math.max(kernelLost, overruns)} by the kernel, ${copiesLost} copies)`);
+      }
     } catch (e) {
       this.log.error(`process event handling failed: ${(e as Error).message}`, { event: 'process_events_error' });
     } finally {
       this.draining = false;
     }
   }
+}
+
+/**
+ * The prefixes the addon filters host processes with: Docker's data root plus every container
+ * storage path outside it (another graph driver's directory, say). Paths under a listed one add nothing.
+ */
+export function storagePrefixes(dockerRootDir: string | null, storagePaths: Iterable<string>): string[] {
+  const roots = dockerRootDir ? [dockerRootDir.replace(/\/+$/, '')].filter((r) => r !== '') : [];
+  const out = [...roots];
+  for (const p of storagePaths) {
+    if (!out.some((r) => p === r || p.startsWith(`${r}/`))) out.push(p);
+  }
+  return out;
 }

@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import { NS_KINDS, parseCgroupFile, parseStartTime, parseStatIds, parseStatus, type CgroupLine, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, parseCgroupFile, parseStartTime, parseStatIds, parseStatus, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
 import { isRuntimeCopyExe } from './runtimeHelpers.js';
-import { scopeContainer, type ScopedContainer } from './containerScope.js';
+import { describeContainer, scopeContainer, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
@@ -37,6 +37,8 @@ export interface ScannerOptions {
 
 export class ProcessScanner {
   private readonly scoped = new Map<string, ScopedContainer>();
+  /** Each container's init namespaces from the copy of its first exec, by container id. */
+  private readonly initAtExec = new Map<string, InitNamespaces>();
   private knownPids: Set<number> | null = null;
   /** Pids of kernel-helper processes already flagged, so their children inherit the verdict. */
   private helperPids = new Set<number>();
@@ -84,7 +86,7 @@ export class ProcessScanner {
     const cached = this.scoped.get(r.id);
     if (cached && cached.initPid === r.inspect.State?.Pid && this.proc.startTime(cached.initPid) === cached.initStartTime) return cached;
     this.scoped.delete(r.id);
-    const s = scopeContainer(r, posture, this.proc, this.cgroups, lookup);
+    const s = scopeContainer(r, posture, this.proc, this.cgroups, lookup, this.initAtExec.get(r.id));
     if (s) this.scoped.set(r.id, s);
     return s;
   }
@@ -111,63 +113,68 @@ export class ProcessScanner {
   }
 
   /**
-   * Examine processes named by kernel process events (exec, fork, uid change) right away, while they
-   * still exist, so that a process living for milliseconds is judged too. Returns fresh detections,
-   * which join the active set (kept while the process lives, as for scan()).
+   * Judge processes the kernel's process events named (exec, fork, uid change) from the facts the
+   * addon copied at event time, so that a process living for milliseconds is judged too. Returns
+   * fresh detections, which join the active set (kept while the process lives, as for scan()), and
+   * the copies whose cgroup names a container not known yet, by that container's id.
    */
   examine(
-    pids: Iterable<number>,
+    captured: readonly RawProcessCapture[],
     containers: readonly ContainerRecord[],
     posture: DaemonPosture | null,
     host: HostReference | null,
-    captured: readonly RawProcessCapture[] = [],
-  ): ActiveDetection[] {
-    if (!posture) return [];
+  ): { fresh: ActiveDetection[]; unknown: { containerId: string; copy: RawProcessCapture }[] } {
+    const fresh: ActiveDetection[] = [];
+    const unknown: { containerId: string; copy: RawProcessCapture }[] = [];
+    if (!posture) return { fresh, unknown };
     const { byId, lookup } = containerLookup(containers);
     const scopes = [...this.scoped.values()].map((s) => s.scope);
-    /** A container process's cgroup path names its container's 64-hex id, whatever the driver. */
-    const scopeFor = (lines: CgroupLine[]): ContainerScope | null => {
-      for (const l of lines) {
-        for (const m of l.path.matchAll(/[0-9a-f]{64}/g)) {
-          const r = byId.get(m[0]);
-          const sc = r ? this.scopeOf(r, posture, lookup) : null;
-          if (sc) return sc.scope;
+    for (const c of captured) {
+      // The addon copies container processes in full, and host processes only when they name a
+      // storage prefix (Docker's data root, broader than one container's paths): test cheaply first.
+      const inContainer = c.status !== '' && /[0-9a-f]{64}/.test(c.cgroup);
+      if (!inContainer && !mentionsStorage(c, scopes)) continue;
+      let scope: ContainerScope | null = null;
+      if (inContainer) {
+        // A container process's cgroup path names its container's 64-hex id, whatever the driver.
+        const ids = parseCgroupFile(c.cgroup).flatMap((l) => [...l.path.matchAll(/[0-9a-f]{64}/g)].map((m) => m[0]));
+        const record = ids.map((id) => byId.get(id)).find((r) => r !== undefined);
+        if (!record) {
+          if (ids[0]) unknown.push({ containerId: ids[0], copy: c });
+          continue;
         }
+        this.noteInitExec(record, c);
+        scope = this.scopeOf(record, posture, lookup)?.scope ?? this.scopeFromInitExec(record, posture, lookup);
+        if (!scope) continue; // its init is gone and was never seen: nothing to compare with
       }
-      return null;
-    };
-    const fresh: ActiveDetection[] = [];
-    const record = (found: { hit: BreakoutHit; key: string; p: ProcessSnapshot }[]): void => {
-      for (const { hit, key, p } of found) {
+      const p = snapshotFromCapture(c);
+      if (!p) continue;
+      for (const { hit, key } of this.judgeSnapshot(p, scope, scopes, host)) {
         if (this.active.has(key)) continue;
         const d = { key, hit, pid: p.pid, startTime: p.startTime };
         this.active.set(key, d);
         fresh.push(d);
       }
-    };
-    // Facts copied at event time: the process may have lived for a millisecond. A process with a
-    // copy is not read again from /proc (that doubled the cost per exec); one that setns()'s later
-    // shows in the copy at its next fork or exec, or in the next scan.
-    const copied = new Set<number>();
-    for (const c of captured) {
-      copied.add(c.pid);
-      // Cheap tests on the raw text first: most processes are host processes that run nothing from
-      // container storage, and need no parsing at all.
-      const inContainer = c.status !== '' && /[0-9a-f]{64}/.test(c.cgroup);
-      if (!inContainer && !mentionsStorage(c, scopes)) continue;
-      const p = snapshotFromCapture(c);
-      if (!p) continue;
-      const scope = inContainer ? scopeFor(parseCgroupFile(c.cgroup)) : null;
-      record(this.judgeSnapshot(p, scope, scopes, host));
     }
-    // Processes the addon could not copy (ring full, or gone): whatever /proc still shows.
-    for (const pid of pids) {
-      if (copied.has(pid)) continue;
-      const lines = this.proc.cgroups(pid);
-      if (!lines) continue; // already gone
-      record(this.judgePid(pid, scopeFor(lines), scopes, host));
-    }
-    return fresh;
+    return { fresh, unknown };
+  }
+
+  /** A container whose init is gone by now (a breakout that exited at once), from its init's copy. */
+  private scopeFromInitExec(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined): ContainerScope | null {
+    const seen = this.initAtExec.get(r.id);
+    return seen && seen.pid === r.inspect.State?.Pid ? describeContainer(r, posture, lookup, seen.ns) : null;
+  }
+
+  /**
+   * The copy of a container init's first exec shows the namespaces runc gave it, before any code of
+   * the image ran; later ones (and /proc now) may show where the entrypoint moved it.
+   */
+  private noteInitExec(r: ContainerRecord, c: RawProcessCapture): void {
+    if (c.event !== 'exec' || c.pid !== r.inspect.State?.Pid || this.initAtExec.has(r.id)) return;
+    const startTime = parseStartTime(c.stat);
+    if (startTime === null) return;
+    this.initAtExec.set(r.id, { pid: c.pid, startTime, ns: namespacesOf(c) });
+    this.scoped.delete(r.id); // rebuilt with these namespaces
   }
 
   scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, host: HostReference | null, dockerRootDir: string | null): ScanReport {
@@ -180,6 +187,7 @@ export class ProcessScanner {
     };
     const { byId, lookup } = containerLookup(containers);
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
+    for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
 
     // 1. Processes in container cgroups.
     const scopes: ContainerScope[] = [];
@@ -250,17 +258,23 @@ export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | nul
   const ids = parseStatIds(c.stat);
   if (startTime === null || !ids) return null;
   const st = c.status ? parseStatus(c.pid, c.status) : null;
-  const ns: Namespaces = {};
-  NS_KINDS.forEach((k, i) => {
-    const ino = c.ns[i];
-    if (ino) ns[k] = `${k}:[${ino}]`;
-  });
+  const ns = namespacesOf(c);
   const cmdline = c.cmdline.split('\0');
   if (cmdline.length && cmdline[cmdline.length - 1] === '') cmdline.pop();
   return {
     pid: c.pid, ppid: ids.ppid, startTime, name: st?.name ?? ids.name, exe: c.exe || null, parentExe: c.parentExe || null, cmdline,
     uids: st?.uids ?? [-1, -1, -1, -1], capEff: st?.capEff ?? 0n, ns,
   };
+}
+
+/** Namespace inode numbers of a copy in the form /proc/<pid>/ns links read ("mnt:[4026531841]"). */
+function namespacesOf(c: RawProcessCapture): Namespaces {
+  const ns: Namespaces = {};
+  NS_KINDS.forEach((k, i) => {
+    const ino = c.ns[i];
+    if (ino) ns[k] = `${k}:[${ino}]`;
+  });
+  return ns;
 }
 
 /** Find a container by full id, id prefix or name (`container:<id>` namespace modes name one). */

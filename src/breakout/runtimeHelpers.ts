@@ -14,6 +14,18 @@ const RUNTIME_COPY = /^\/memfd:runc_cloned:|^\/memfd:runc|(^|\/)(runc|docker-run
 /** Parents a `runc init` legitimately has: the runtime (create/exec) or the shim that reaps it. */
 const RUNTIME_PARENT = /(^|\/)(runc|docker-runc|crun|youki|containerd-shim(-runc-v[12])?|conmon)( \(deleted\))?$/;
 
+/**
+ * Executables (basenames) of container runtimes and shims: the processes that start, move into a
+ * container's cgroup, or parent container processes. The process-event addon reads every process
+ * they start in full. Listing one too many costs a few reads; missing one would let its children
+ * pass as plain host processes, so the list is generous.
+ */
+export const RUNTIME_EXECUTABLES: readonly string[] = [
+  'runc', 'docker-runc', 'runc.amd64', 'runc.arm64', 'crun', 'youki', 'runsc', 'sysbox-runc', 'kata-runtime',
+  'nvidia-container-runtime', 'containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2',
+  'containerd-shim-kata-v2', 'containerd-shim-runsc-v1', 'conmon', 'conmon-rs', 'containerd', 'dockerd',
+];
+
 export function isRuntimeCopyExe(exe: string | null): boolean {
   return exe !== null && (exe === '/' || RUNTIME_COPY.test(exe));
 }

@@ -5,33 +5,16 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** Kernel event codes (linux/cn_proc.h `enum what`). */
-export const PROC_EVENT = {
-  fork: 0x1,
-  exec: 0x2,
-  uid: 0x4,
-  ptrace: 0x100,
-  gid: 0x40,
-  sid: 0x80,
-  comm: 0x200,
-  coredump: 0x40000000,
-  exit: 0x80000000,
-} as const;
+/** Event types the addon counts one by one (linux/cn_proc.h `enum what`); the rest are `other`. */
+export const PROC_EVENT_TYPES = ['fork', 'exec', 'uid', 'gid', 'sid', 'ptrace', 'comm', 'coredump', 'exit', 'other'] as const;
 
-export type ProcEventName = keyof typeof PROC_EVENT | 'other';
-
-const NAME_BY_CODE = new Map<number, ProcEventName>(Object.entries(PROC_EVENT).map(([k, v]) => [v, k as ProcEventName]));
-
-/** Each record is 6 int32: type, pid, tgid, a, b, c (fork: parent pid/tgid; uid: ruid/euid). */
-export const RECORD_INTS = 6;
-
-export function eventName(code: number): ProcEventName {
-  return NAME_BY_CODE.get(code >>> 0) ?? 'other';
-}
+export type ProcEventName = (typeof PROC_EVENT_TYPES)[number];
 
 /** Raw facts the addon copied at event time, for processes that may be gone when JS looks. */
 export interface RawProcessCapture {
   pid: number;
+  /** The event the copy was taken at: a fork (the new child), an exec, or a uid change. */
+  event: 'fork' | 'exec' | 'uid';
   /** Namespace inode numbers in NS_KINDS order (mnt, pid, net, ipc, uts, cgroup, user); 0 = unreadable. */
   ns: number[];
   status: string;
@@ -44,23 +27,39 @@ export interface RawProcessCapture {
 }
 
 export interface ProcEventBatch {
+  /** Copies of processes a detector could flag, taken at event time; handed over once. */
   snapshots: RawProcessCapture[];
-  /** Cumulative: captures the snapshot ring had no room for. */
+  /** Cumulative events by type. */
+  counts: Record<ProcEventName, number>;
+  /** Cumulative: copies the snapshot ring had no room for (those events were not judged). */
   snapshotsDropped: number;
-  records: Int32Array;
-  /** Cumulative: records the addon's ring had no room for. */
-  dropped: number;
   /** Cumulative: ENOBUFS from the socket (the kernel dropped events; how many is in `lost`). */
   overruns: number;
-  /** Cumulative: events missing from the connector's per-CPU sequence numbers (dropped by the kernel). */
+  /** Cumulative: events the kernel dropped, from the socket's drop counter (at least one per overrun). */
   lost: number;
   received: number;
+  /** Cumulative fork/exec/uid outcomes: copied, host processes with nothing to judge, gone before read. */
+  copied: number;
+  skipped: number;
+  gone: number;
+  /** Exit events are subscribed (kernels before 6.6, which cannot filter them out). */
+  exitEvents: boolean;
 }
 
 export interface ProcConnectorAddon {
-  open(onEvents: () => void, capacity?: number): void;
+  /**
+   * Subscribe; `onCopies` runs when there are copies to judge or losses to recover from. A small
+   * receive buffer is only for tests of the overrun path (default 4 MiB).
+   */
+  open(onCopies: () => void, receiveBufferBytes?: number): void;
   drain(): ProcEventBatch;
   close(): void;
+  /**
+   * Host processes are copied only when their exe or command line contains one of the storage
+   * prefixes; processes started by an executable with one of the runtime names (basenames) are
+   * always read in full, since a runtime moves its children into containers.
+   */
+  setFilter(storagePrefixes: string[], runtimeNames: string[]): void;
 }
 
 /** The addon, or why it is unavailable. Built by `npm run build:native` (node-gyp). */
@@ -71,8 +70,11 @@ export function loadProcConnector(): { addon: ProcConnectorAddon | null; reason:
   const path = candidates.find((p) => existsSync(p));
   if (!path) return { addon: null, reason: 'native addon not built (npm run build:native needs g++, make, python3 and Node headers)' };
   try {
-    const addon = createRequire(import.meta.url)(path) as ProcConnectorAddon;
-    return { addon, reason: `loaded ${path}` };
+    const addon = createRequire(import.meta.url)(path) as Partial<ProcConnectorAddon>;
+    // An addon built from older sources (an upgrade without a rebuild) must not be half used.
+    const missing = (['open', 'drain', 'close', 'setFilter'] as const).filter((f) => typeof addon[f] !== 'function');
+    if (missing.length > 0) return { addon: null, reason: `native addon ${path} is out of date (no ${missing.join(', ')}): run npm run build:native` };
+    return { addon: addon as ProcConnectorAddon, reason: `loaded ${path}` };
   } catch (e) {
     return { addon: null, reason: `native addon failed to load: ${(e as Error).message.split('\n')[0]}` };
   }

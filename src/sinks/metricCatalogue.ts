@@ -32,7 +32,7 @@ export const METRICS = {
   procScanDuration: { name: 'rootwatch_proc_scan_duration_seconds', type: 'histogram', help: 'Duration of one breakout scan of /proc, the cgroup tree and the kernel escape hooks.', labels: [], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] },
   procScanErrors: { name: 'rootwatch_proc_scan_errors_total', type: 'counter', help: 'Breakout scans that failed with an unexpected error (logged); the next scan runs as usual.', labels: [] },
   processEvents: { name: 'rootwatch_process_events_total', type: 'counter', help: 'Process events received from the kernel process connector, by type.', labels: ['type'] },
-  processEventsDropped: { name: 'rootwatch_process_events_dropped_total', type: 'counter', help: 'Process events lost in bursts (ring full, socket overrun, batch cap); each loss triggers a full scan.', labels: [] },
+  processEventsDropped: { name: 'rootwatch_process_events_dropped_total', type: 'counter', help: 'Process events lost in bursts (dropped by the kernel on socket overrun, or copies with no room in the ring); each loss triggers a full scan.', labels: [] },
   processSource: { name: 'rootwatch_process_source', type: 'gauge', help: '1 for the active source of new-process information: netlink (kernel process connector) or poll (/proc scans only).', labels: ['source'] },
   configReloadFailures: { name: 'rootwatch_config_reload_failures_total', type: 'counter', help: 'Config reloads rejected (invalid file); the previous config stays in force.', labels: [] },
   configLastReloadSuccess: { name: 'rootwatch_config_last_reload_success_timestamp_seconds', type: 'gauge', help: 'Unix time of the last successful config load.', labels: [] },

@@ -39,6 +39,11 @@ export class Metrics {
   readonly processEventsDropped: Counter;
   readonly processSource: Gauge;
   readonly configLastReloadSuccess: Gauge;
+  /**
+   * Brings the process-event counters up to date at scrape time (the addon counts events itself and
+   * is otherwise read once a second), so a scrape right after a burst already shows it.
+   */
+  syncProcessEvents: (() => void) | null = null;
 
   constructor(source: MetricsSource) {
     const r = this.registry;
@@ -53,7 +58,7 @@ export class Metrics {
         name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [r],
         collect() { this.reset(); collect(this); },
       });
-    const counter = (spec: MetricSpec): Counter => new Counter({ name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [r] });
+    const counter = (spec: MetricSpec): Counter => new Counter({ ...counterOptions(spec), registers: [r] });
 
     new Gauge({ name: METRICS.buildInfo.name, help: METRICS.buildInfo.help, labelNames: [...METRICS.buildInfo.labels], registers: [r] })
       .set({ version: VERSION, node_version: process.version }, 1);
@@ -115,8 +120,9 @@ export class Metrics {
     });
     this.procScanErrors = counter(METRICS.procScanErrors);
     this.configReloadFailures = counter(METRICS.configReloadFailures);
-    this.processEvents = counter(METRICS.processEvents);
-    this.processEventsDropped = counter(METRICS.processEventsDropped);
+    const sync = (): void => this.syncProcessEvents?.();
+    this.processEvents = new Counter({ ...counterOptions(METRICS.processEvents), registers: [r], collect: sync });
+    this.processEventsDropped = new Counter({ ...counterOptions(METRICS.processEventsDropped), registers: [r], collect: sync });
     this.processSource = new Gauge({ name: METRICS.processSource.name, help: METRICS.processSource.help, labelNames: [...METRICS.processSource.labels], registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });
     this.configLastReloadSuccess.setToCurrentTime();
@@ -128,4 +134,8 @@ export class Metrics {
       name: METRICS.auditDuration.name, help: METRICS.auditDuration.help, buckets: METRICS.auditDuration.buckets, registers: [r],
     });
   }
+}
+
+function counterOptions(spec: MetricSpec): { name: string; help: string; labelNames: string[] } {
+  return { name: spec.name, help: spec.help, labelNames: [...spec.labels] };
 }

@@ -1,6 +1,7 @@
 // Real-time process events (kernel process connector): a breakout that lives for milliseconds is
 // caught with the connector, and polling alone misses it; benign bursts stay silent.
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { loadProcConnector } from '../../src/proc/procConnector.js';
 import { engine, requireDocker } from '../harness/engines.js';
 import { TEST_IMAGE, sleep, type PrivateEngine } from '../harness/privateDockerd.js';
@@ -78,6 +79,40 @@ describe('real-time process events', function () {
       assert.ok(hnp(await d.metrics()) > before, 'no detection in 5 attempts');
       const alert = d.alerts('host_namespace_process').at(-1);
       assert.equal((alert?.container as { name: string }).name, 'short-escape');
+    });
+
+    it('catches a container whose entrypoint breaks out at once, before rootwatch has inspected it', async () => {
+      // The copies wait for the container's inspection; the init is judged against the namespaces
+      // copied at its first exec, not against its moved self. Both copies are taken asynchronously
+      // and, on a loaded machine, can come too late (bench/ reports the rate): three attempts.
+      const before = hnp(await d.metrics());
+      for (let i = 0; i < 3 && hnp(await d.metrics()) === before; i++) {
+        await eng.cli('run', '--rm', '--name', `pe-entry-${i}`, '--pid=host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE',
+          '--security-opt', 'seccomp=unconfined', TEST_IMAGE, 'nsenter', '-t', String(eng.pid()), '-m', '-u', '-i', '-n', '-p', 'sleep', '0.3');
+        await waitFor(async () => hnp(await d.metrics()) > before, 'breakout by a container entrypoint detected', 2000).catch(() => undefined);
+      }
+      assert.ok(hnp(await d.metrics()) > before, 'no detection in 3 attempts');
+      const alert = d.alerts('host_namespace_process').at(-1);
+      assert.match((alert?.container as { name: string }).name, /^pe-entry-\d$/);
+    });
+
+    it('catches a host process that runs a binary from a container filesystem for a millisecond (the addon filters host execs by storage path)', async () => {
+      const merged = (await eng.cli('inspect', '-f', '{{.GraphDriver.Data.MergedDir}}', 'short-escape')).trim();
+      assert.match(merged, /^\//);
+      const count = async (): Promise<number> => sample(await d.metrics(), 'rootwatch_breakout_detections_total', { reason: 'container_binary_on_host' }) ?? 0;
+      const before = await count();
+      // Busybox from the container's merged dir, run on the host: `true` exits at once. As for nsenter
+      // above, the copy is usually but not always taken before the process is gone: five attempts.
+      const pids: number[] = [];
+      for (let i = 0; i < 5 && (await count()) === before; i++) {
+        const r = spawnSync(`${merged}/bin/busybox`, ['true']);
+        assert.equal(r.status, 0, String(r.error ?? r.stderr));
+        pids.push(r.pid ?? -1);
+        await sleep(300);
+      }
+      assert.ok((await count()) > before, 'no container_binary_on_host in 5 attempts');
+      const alert = d.alerts('container_binary_on_host').find((a) => pids.includes(Number((a.evidence as { pid?: number } | undefined)?.pid)));
+      assert.equal((alert?.container as { name: string } | undefined)?.name, 'short-escape');
     });
 
     it('stays silent on benign exec bursts, restarts and short-lived containers', async () => {

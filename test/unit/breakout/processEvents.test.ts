@@ -1,93 +1,127 @@
 import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
-import { ProcessEventSource, type ProcessEventSink } from '../../../src/breakout/processEvents.js';
+import { COUNTER_INTERVAL_MS, ProcessEventSource, storagePrefixes, type ProcessEventSink } from '../../../src/breakout/processEvents.js';
 import { createLogger } from '../../../src/log/logger.js';
-import { PROC_EVENT, RECORD_INTS, type ProcConnectorAddon, type ProcEventBatch } from '../../../src/proc/procConnector.js';
+import { PROC_EVENT_TYPES, type ProcConnectorAddon, type ProcEventBatch, type ProcEventName, type RawProcessCapture } from '../../../src/proc/procConnector.js';
 
-function rec(type: number, pid: number, tgid: number, a = 0, b = 0): number[] {
-  return [type | 0, pid, tgid, a, b, 0];
-}
-
+/** Replays batches shaped like the real addon's drain() (cumulative counters). */
 class FakeAddon implements ProcConnectorAddon {
   wake: (() => void) | null = null;
   queue: ProcEventBatch[] = [];
+  prefixes: string[][] = [];
   open(cb: () => void): void { this.wake = cb; }
-  drain(): ProcEventBatch { return this.queue.shift() ?? { records: new Int32Array(0), dropped: 0, overruns: 0, lost: 0, received: 0, snapshots: [], snapshotsDropped: 0 }; }
+  drain(): ProcEventBatch { return this.queue.shift() ?? batch({}); }
   close(): void { this.wake = null; }
+  setFilter(p: string[], runtimes: string[]): void { assert.ok(runtimes.includes('runc')); this.prefixes.push(p); }
 }
 
-function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: { examined: number[][]; scans: string[]; counted: Record<string, number>; dropped: number } } {
+interface Calls { examined: number[][]; scans: string[]; counted: Partial<Record<ProcEventName, number>>; dropped: number }
+
+function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: Calls } {
   const addon = new FakeAddon();
-  const calls = { examined: [] as number[][], scans: [] as string[], counted: {} as Record<string, number>, dropped: 0 };
+  const calls: Calls = { examined: [], scans: [], counted: {}, dropped: 0 };
   const sink: ProcessEventSink = {
-    examine: (pids) => calls.examined.push([...pids]),
+    examine: (captured) => calls.examined.push(captured.map((c) => c.pid)),
     fullScan: (r) => calls.scans.push(r),
     counted: (t, n) => (calls.counted[t] = (calls.counted[t] ?? 0) + n),
     dropped: (n) => (calls.dropped += n),
+    storagePrefixes: () => [],
   };
   const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
   assert.equal(src.start(), null);
   return { addon, src, calls };
 }
 
-function batch(records: number[][], dropped = 0, overruns = 0, lost = 0): ProcEventBatch {
-  return { records: Int32Array.from(records.flat()), dropped, overruns, lost, received: records.length, snapshots: [], snapshotsDropped: 0 };
+function capture(pid: number): RawProcessCapture {
+  return { pid, event: 'exec', ns: [0, 0, 0, 0, 0, 0, 0], status: '', cgroup: '0::/\n', stat: '', exe: '/bin/true', parentExe: '', cmdline: 'true\0' };
+}
+
+function batch(counts: Partial<Record<ProcEventName, number>>, more: Partial<ProcEventBatch> = {}): ProcEventBatch {
+  const all = Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, counts[t] ?? 0])) as Record<ProcEventName, number>;
+  const received = Object.values(all).reduce((a, b) => a + b, 0);
+  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, gone: 0, exitEvents: true, ...more };
 }
 
 describe('process event source', () => {
-  it('examines exec, uid and fork (child and parent) processes once per batch, by tgid', () => {
-    const { addon, calls } = setup();
-    addon.queue.push(batch([
-      rec(PROC_EVENT.exec, 101, 100),
-      rec(PROC_EVENT.fork, 200, 200, 100, 100),
-      rec(PROC_EVENT.uid, 300, 300, 0, 0),
-      rec(PROC_EVENT.exit, 200, 200),
-      rec(PROC_EVENT.exec, 100, 100),
-    ]));
+  it('counts events by type from the cumulative counters, once each', () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ exec: 2, fork: 1, exit: 1 }), batch({ exec: 5, fork: 1, exit: 3, other: 1 }));
     addon.wake?.();
-    assert.deepEqual(calls.examined, [[100, 200, 300]]);
-    assert.deepEqual(calls.counted, { exec: 2, fork: 1, uid: 1, exit: 1 });
-    assert.equal(RECORD_INTS, 6);
-  });
-
-  it('exit events have the sign bit set and still count as exit', () => {
-    const { addon, calls } = setup();
-    addon.queue.push(batch([rec(PROC_EVENT.exit, 5, 5)]));
     addon.wake?.();
-    assert.deepEqual(calls.counted, { exit: 1 });
+    assert.deepEqual(calls.counted, { exec: 5, fork: 1, exit: 3, other: 1 });
     assert.deepEqual(calls.examined, []);
+    src.stop();
   });
 
-  it('lost events (ring drops, socket overruns) are counted once and trigger a full scan', () => {
-    const { addon, calls } = setup();
-    addon.queue.push(batch([rec(PROC_EVENT.exec, 1, 1)], 10, 1));
+  it('hands the copies to the detectors in one call per batch', () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ exec: 3 }, { snapshots: [capture(100), capture(200)], copied: 2, skipped: 1 }));
     addon.wake?.();
-    addon.queue.push(batch([rec(PROC_EVENT.exec, 2, 2)], 10, 1));
-    addon.wake?.();
-    assert.equal(calls.dropped, 11);
-    assert.equal(calls.scans.length, 1);
+    assert.deepEqual(calls.examined, [[100, 200]]);
+    src.stop();
   });
 
-  it('kernel losses are counted from sequence gaps, not from the number of overrun incidents', () => {
-    const { addon, calls } = setup();
-    addon.queue.push(batch([rec(PROC_EVENT.exec, 1, 1)], 0, 1, 5000));
+  it("kernel losses are counted from the socket's drop counter, not from the number of overrun incidents, and trigger one full scan", () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ exec: 1 }, { overruns: 1, lost: 5000 }), batch({ exec: 2 }, { overruns: 1, lost: 5000 }));
+    addon.wake?.();
     addon.wake?.();
     assert.equal(calls.dropped, 5000);
     assert.equal(calls.scans.length, 1);
+    src.stop();
   });
 
-  it('a burst beyond the per-batch cap is handed to a full scan instead of blocking', () => {
-    const { addon, calls } = setup();
-    addon.queue.push(batch(Array.from({ length: 5000 }, (_, i) => rec(PROC_EVENT.exec, 1000 + i, 1000 + i))));
+  it('an overrun without a sequence gap still counts as a loss', () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({}, { overruns: 2 }));
     addon.wake?.();
-    assert.equal(calls.examined[0]?.length, 4096);
-    assert.equal(calls.dropped, 5000 - 4096);
+    assert.equal(calls.dropped, 2);
     assert.equal(calls.scans.length, 1);
+    src.stop();
+  });
+
+  it('copies the ring had no room for are losses too: counted and followed by a full scan', () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ exec: 3000 }, { snapshotsDropped: 952 }));
+    addon.wake?.();
+    assert.equal(calls.dropped, 952);
+    assert.match(calls.scans[0] ?? '', /952 copies/);
+    src.stop();
+  });
+
+  it('hands the storage prefixes to the addon at start and on its timer, only when they change', async () => {
+    const addon = new FakeAddon();
+    let prefixes = ['/var/lib/docker'];
+    const sink = { examine() {}, fullScan() {}, counted() {}, dropped() {}, storagePrefixes: () => prefixes };
+    const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
+    assert.equal(src.start(), null);
+    await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
+    prefixes = ['/var/lib/docker', '/srv/zfs/a', ''];
+    await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
+    src.stop();
+    assert.deepEqual(addon.prefixes, [[], ['/var/lib/docker'], ['/srv/zfs/a', '/var/lib/docker']]);
   });
 
   it('says why when the addon is unavailable', () => {
-    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, dropped() {} }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
+    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, dropped() {}, storagePrefixes: () => [] }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
     assert.equal(src.start(), 'native addon not built');
     assert.equal(src.active, false);
+  });
+});
+
+describe('storage prefixes for the addon filter', () => {
+  it('is the data root plus storage paths outside it', () => {
+    assert.deepEqual(
+      storagePrefixes('/var/lib/docker/', ['/var/lib/docker/overlay2/abc/merged', '/srv/zfs/graph/abc', '/var/lib/docker-other/x']),
+      ['/var/lib/docker', '/srv/zfs/graph/abc', '/var/lib/docker-other/x'],
+    );
+  });
+
+  it('without a data root (posture unknown), the storage paths themselves', () => {
+    assert.deepEqual(storagePrefixes(null, ['/a/merged', '/a/diff']), ['/a/merged', '/a/diff']);
+  });
+
+  it('a data root of "/" is not a prefix (it would copy every process)', () => {
+    assert.deepEqual(storagePrefixes('/', ['/var/lib/docker/overlay2/x/merged']), ['/var/lib/docker/overlay2/x/merged']);
   });
 });

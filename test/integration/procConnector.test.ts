@@ -1,0 +1,134 @@
+// The process-connector addon on its own (no Docker needed): what it counts, what it copies and
+// what it leaves alone. Copying is the cost, so the filter is tested against real execs.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadProcConnector, type ProcConnectorAddon, type ProcEventBatch } from '../../src/proc/procConnector.js';
+import { waitFor } from '../harness/waitFor.js';
+import { RUNTIME_EXECUTABLES } from '../../src/breakout/runtimeHelpers.js';
+
+describe('process connector addon', function () {
+  let addon: ProcConnectorAddon;
+  let dir: string;
+  let wakes = 0;
+
+  before(function () {
+    const loaded = loadProcConnector();
+    if (!loaded.addon) {
+      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail(`native addon unavailable in CI: ${loaded.reason}`);
+      console.error(`\n!!! SKIPPING process connector addon tests: ${loaded.reason} !!!\n`);
+      this.skip();
+    }
+    addon = loaded.addon;
+    dir = mkdtempSync(join(tmpdir(), 'rwt-pc-'));
+    // A shell under the prefix: `sh -c 'sleep 0.1; true' marker` stays that shell for 100 ms, so its
+    // command line is read whole (`sh -c 'sleep 0.1'` would exec sleep at once, and a process that is
+    // exiting or in the middle of another exec shows an empty one).
+    copyFileSync('/bin/sh', join(dir, 'sh'));
+    spawnSync('chmod', ['755', join(dir, 'sh')]);
+    addon.setFilter([dir], [...RUNTIME_EXECUTABLES]);
+    addon.open(() => wakes++);
+  });
+
+  after(() => {
+    addon?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Drain until `done` holds for the accumulated batches (the reader thread runs on its own). */
+  async function collect(done: (snaps: ProcEventBatch['snapshots'], last: ProcEventBatch) => boolean): Promise<{ snaps: ProcEventBatch['snapshots']; last: ProcEventBatch }> {
+    const snaps: ProcEventBatch['snapshots'] = [];
+    let last = addon.drain();
+    snaps.push(...last.snapshots);
+    await waitFor(() => {
+      last = addon.drain();
+      snaps.push(...last.snapshots);
+      return done(snaps, last);
+    }, 'the expected process events', 5000);
+    return { snaps, last };
+  }
+
+  it('copies a host process that runs a file under a storage prefix, and wakes JavaScript for it', async () => {
+    const before = addon.drain();
+    const wakesBefore = wakes;
+    const r = spawnSync(join(dir, 'sh'), ['-c', 'sleep 0.1; true', 'marker-arg']);
+    assert.equal(r.status, 0);
+    const { snaps } = await collect((s) => s.some((c) => c.pid === r.pid && c.exe.startsWith(dir)));
+    const c = snaps.find((x) => x.pid === r.pid && x.exe.startsWith(dir));
+    assert.ok(c, 'the copy of the process');
+    assert.match(c.cmdline, /marker-arg/);
+    assert.match(c.stat, new RegExp(`^${r.pid} `));
+    assert.equal(c.status, '', 'a host process is copied lightly (no status, no namespaces)');
+    await waitFor(() => wakes > wakesBefore, 'a wake-up for the copy', 2000);
+    assert.ok(addon.drain().copied > before.copied);
+  });
+
+  it('counts but does not copy host processes that name no container and no storage prefix', async () => {
+    const before = addon.drain();
+    const pids: number[] = [];
+    for (let i = 0; i < 20; i++) pids.push(spawnSync('/bin/true').pid ?? -1);
+    const { snaps, last } = await collect((_, b) => b.counts.exec - before.counts.exec >= 20);
+    assert.deepEqual(snaps.filter((c) => pids.includes(c.pid)), [], 'no copy of a plain host /bin/true');
+    assert.ok(last.skipped - before.skipped + (last.gone - before.gone) >= 20, 'each exec skipped (or already gone)');
+    assert.ok(last.counts.fork - before.counts.fork >= 20, 'forks counted');
+    // Exit events are only subscribed where the kernel cannot filter them out (before Linux 6.6).
+    if (last.exitEvents) assert.ok(last.counts.exit - before.counts.exit >= 20, 'exits counted');
+    else assert.equal(last.counts.exit - before.counts.exit, 0, 'exits filtered out by the kernel');
+  });
+
+  it('follows new prefixes: with none set, the storage binary is no longer copied', async () => {
+    addon.setFilter([], [...RUNTIME_EXECUTABLES]);
+    try {
+      const before = addon.drain();
+      const r = spawnSync(join(dir, 'sh'), ['-c', ':']);
+      const { snaps } = await collect((_, b) => b.counts.exec > before.counts.exec && b.skipped + b.gone > before.skipped + before.gone);
+      assert.deepEqual(snaps.filter((c) => c.pid === r.pid), []);
+    } finally {
+      addon.setFilter([dir], [...RUNTIME_EXECUTABLES]);
+    }
+  });
+
+  it('rejects a filter that is not two arrays with a type error', () => {
+    assert.throws(() => (addon.setFilter as (x: unknown, y: unknown) => void)('/var/lib/docker', []), /setFilter/);
+  });
+});
+
+describe('process connector addon under a fork storm, with a tiny socket buffer', function () {
+  let addon: ProcConnectorAddon;
+
+  before(function () {
+    const loaded = loadProcConnector();
+    if (!loaded.addon) {
+      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail(`native addon unavailable in CI: ${loaded.reason}`);
+      this.skip();
+    }
+    addon = loaded.addon;
+    addon.setFilter([], [...RUNTIME_EXECUTABLES]);
+    // The kernel's smallest receive buffer holds a couple of events: a storm from another CPU overruns it.
+    addon.open(() => undefined, 1);
+  });
+
+  after(() => addon?.close());
+
+  it('accounts for every fork: counted, or lost (from the socket drop counter) and reported for a full scan', async () => {
+    const before = addon.drain();
+    const forks = 4000;
+    // Four loops of `( : ) &` in one shell session; `wait` every 500 keeps the pid count bounded.
+    const script = 'storm() { i=0; while [ $i -lt 1000 ]; do ( : ) & i=$((i+1)); if [ $((i % 500)) -eq 0 ]; then wait; fi; done; wait; }; storm & storm & storm & storm & wait';
+    const r = spawnSync('/bin/sh', ['-c', script]);
+    assert.equal(r.status, 0);
+    let last = addon.drain();
+    await waitFor(() => {
+      last = addon.drain();
+      return last.counts.fork - before.counts.fork + (last.lost - before.lost) >= forks;
+    }, 'forks counted + lost to reach the number of forks', 5000);
+    const counted = last.counts.fork - before.counts.fork;
+    const lost = last.lost - before.lost;
+    assert.ok(last.overruns > before.overruns, `the tiny buffer overran (counted ${counted}, lost ${lost})`);
+    assert.ok(lost > 0, 'drops were read from the socket drop counter');
+    // Lost counts every dropped event (forks and the rest), not one per overrun incident.
+    assert.ok(lost > last.overruns - before.overruns, `lost ${lost} vs ${last.overruns - before.overruns} overruns`);
+  });
+});
