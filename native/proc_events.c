@@ -79,6 +79,13 @@ typedef struct {
   char cmdline[512];
 } snap_t;
 
+#define NS_CACHE_SLOTS 32768  // 32 bytes each
+
+typedef struct {
+  int32_t pid;
+  uint32_t ns[7];
+} ns_entry_t;
+
 typedef struct {
   int fd;
   pthread_t thread;
@@ -87,7 +94,9 @@ typedef struct {
   pthread_mutex_t lock;  // guards everything below that drain() reads
   uint64_t counts[N_TYPES];
   uint64_t overruns, received;
-  uint64_t copied, skipped, gone;  // fork/exec/uid events: copied, host process with nothing to judge, already gone
+  // fork/exec/uid events: copied; host process with nothing to judge; container fork child just
+  // like its parent's last copy; already gone
+  uint64_t copied, skipped, unchanged, gone;
   // Events the kernel dropped because the socket buffer was full: the socket's drop counter, read
   // from /proc/net/netlink after each overrun (ENOBUFS only says that some were). The connector's
   // per-CPU sequence numbers cannot tell: with the exit filter below they skip on purpose.
@@ -114,6 +123,13 @@ typedef struct {
   uint8_t *verdict;
   uint32_t verdict_cap;
   atomic_int forget_verdicts;
+  // The namespaces of the last full copy of each container process (direct-mapped by pid; a slot
+  // holds one pid, a miss means a full read). A fork child whose namespaces are those of its
+  // parent's last copy is that copy again (a child starts as a copy of its parent): it is not
+  // copied, unless that copy already sat in one of the host's namespaces (an escaped parent's
+  // children are judged one by one). Reading 7 namespace links costs a third of a full copy, and
+  // forks are half of a container's events. Reader thread only.
+  ns_entry_t *ns_cache;
   struct mmsghdr msgs[RECV_BATCH];
   struct iovec iovs[RECV_BATCH];
   char bufs[RECV_BATCH][RECV_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
@@ -147,6 +163,7 @@ static size_t g_prefix_len[MAX_PREFIXES];
 static int g_nprefixes = 0;
 static char *g_runtimes[MAX_RUNTIMES];
 static int g_nruntimes = 0;
+static uint32_t g_host_ns[7];  // the host's reference namespaces (NS_KINDS order); 0 = unknown
 
 // Is this exe (a /proc/<pid>/exe link) a container runtime or shim? Any memfd executable counts too
 // (runc runs its `init` from a memfd copy), as does "/" (runc 1.1's detached bind-mount copy).
@@ -223,13 +240,49 @@ static void set_verdict(source_t *s, int32_t pid, uint8_t v) {
   if (pid > 0 && (uint32_t)pid < s->verdict_cap) s->verdict[pid] = v;
 }
 
+static void read_namespaces(int dir, uint32_t ns[7]) {
+  for (int i = 0; i < 7; i++) {
+    char path[16];
+    struct stat st;
+    snprintf(path, sizeof path, "ns/%s", NS_KINDS[i]);
+    ns[i] = fstatat(dir, path, &st, 0) == 0 ? (uint32_t)st.st_ino : 0;
+  }
+}
+
+static ns_entry_t *ns_slot(source_t *s, int32_t pid) {
+  return s->ns_cache ? &s->ns_cache[(uint32_t)pid % NS_CACHE_SLOTS] : NULL;
+}
+
+static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
+  ns_entry_t *e = ns_slot(s, pid);
+  if (!e) return;
+  e->pid = pid;
+  memcpy(e->ns, ns, sizeof e->ns);
+}
+
+// Is this a container process's ordinary state: its own mnt, pid, net, ipc and uts namespaces,
+// none of them the host's? (The host's must be known; user and cgroup are often shared by design.)
+static int away_from_host(const uint32_t ns[7]) {
+  int known = 0, away = 1;
+  pthread_mutex_lock(&g_filter_lock);
+  for (int i = 0; i < 5; i++) {  // mnt, pid, net, ipc, uts
+    if (g_host_ns[i]) known = 1;
+    if (ns[i] == 0 || ns[i] == g_host_ns[i]) away = 0;
+  }
+  pthread_mutex_unlock(&g_filter_lock);
+  return known && away;
+}
+
 // Copy the raw facts of one process into the snapshot ring when a detector could flag it, or count
 // why not, and keep its verdict. A container process gets cgroup, exe, cmdline, stat, status, the
 // namespace inodes and its parent's exe; see source_t.verdict for what a host process costs.
 // `parent` is the forking process for EV_FORK.
 static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (pid <= 0) return;
-  if (atomic_exchange(&s->forget_verdicts, 0) && s->verdict) memset(s->verdict, VERDICT_UNKNOWN, s->verdict_cap);
+  if (atomic_exchange(&s->forget_verdicts, 0)) {
+    if (s->verdict) memset(s->verdict, VERDICT_UNKNOWN, s->verdict_cap);
+    if (s->ns_cache) memset(s->ns_cache, 0, NS_CACHE_SLOTS * sizeof(ns_entry_t));
+  }
   uint8_t known = verdict_of(s, kind == EV_FORK ? parent : pid);
   // Nothing to read: the child of a PLAIN process is PLAIN (it starts as a copy), and kthreadd's
   // children are kernel threads until they exec (usermode helpers: read then).
@@ -249,6 +302,21 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   snprintf(dirpath, sizeof dirpath, "/proc/%d", pid);
   int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
   int cgroup_read = 0, container = 0, wanted = 0, runtime = 0, alive = dir >= 0;
+  // The fork child of a container process in its ordinary state, still in the same namespaces.
+  ns_entry_t *pe = kind == EV_FORK && known == VERDICT_WATCHED ? ns_slot(s, parent) : NULL;
+  if (alive && pe && pe->pid == parent && away_from_host(pe->ns)) {
+    uint32_t ns[7];
+    read_namespaces(dir, ns);
+    if (memcmp(ns, pe->ns, sizeof ns) == 0) {
+      close(dir);
+      set_verdict(s, pid, VERDICT_WATCHED);
+      remember_ns(s, pid, ns);
+      pthread_mutex_lock(&s->lock);
+      s->unchanged++;
+      pthread_mutex_unlock(&s->lock);
+      return;
+    }
+  }
   // The exec of a PLAIN process keeps its (host) cgroup: it is read only if the copy is wanted.
   if (alive && !(kind == EV_EXEC && known == VERDICT_PLAIN)) {
     tmp->len_cgroup = read_file(dir, "cgroup", tmp->cgroup, sizeof tmp->cgroup);
@@ -273,15 +341,12 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   }
   if (alive && container) {
     tmp->len_status = read_file(dir, "status", tmp->status, sizeof tmp->status);
-    for (int i = 0; i < 7; i++) {
-      char path[16];
-      struct stat st;
-      snprintf(path, sizeof path, "ns/%s", NS_KINDS[i]);
-      tmp->ns[i] = fstatat(dir, path, &st, 0) == 0 ? (uint32_t)st.st_ino : 0;
-    }
+    read_namespaces(dir, tmp->ns);
+    remember_ns(s, pid, tmp->ns);
     // The parent's executable tells runc's own `runc init` from look-alikes; the parent may be gone
-    // by the time JavaScript looks. Finding "PPid:" is copying, not judging.
-    char *pp = memmem(tmp->status, tmp->len_status, "\nPPid:\t", 7);
+    // by the time JavaScript looks. Only runtime-looking executables need it (the same test as for
+    // the verdicts, which is broader than TypeScript's). Finding "PPid:" is copying, not judging.
+    char *pp = is_runtime_exe(tmp->exe, tmp->len_exe) ? memmem(tmp->status, tmp->len_status, "\nPPid:\t", 7) : NULL;
     if (pp) {
       int32_t ppid = (int32_t)strtol(pp + 7, NULL, 10);
       if (ppid > 0) tmp->len_pexe = read_link(ppid, "exe", tmp->pexe, sizeof tmp->pexe);
@@ -500,16 +565,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   long pid_max = strtol(pm, NULL, 10);
   if (pid_max <= 0 || pid_max > MAX_VERDICT_PIDS) pid_max = MAX_VERDICT_PIDS;
   s->verdict = calloc((size_t)pid_max, 1);
+  s->ns_cache = calloc(NS_CACHE_SLOTS, sizeof(ns_entry_t));
   s->verdict_cap = s->verdict ? (uint32_t)pid_max : 0;
   napi_value name;
   napi_create_string_utf8(env, "rootwatch-proc-events", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[0], NULL, name, 1, 1, NULL, NULL, NULL, call_js, &s->tsfn) != napi_ok) {
-    close(fd); free(s->snaps); free(s->verdict); free(s); napi_throw_error(env, NULL, "cannot create thread-safe function"); return NULL;
+    close(fd); free(s->snaps); free(s->verdict); free(s->ns_cache); free(s); napi_throw_error(env, NULL, "cannot create thread-safe function"); return NULL;
   }
   // The reader thread must not keep the event loop alive by itself.
   napi_unref_threadsafe_function(env, s->tsfn);
   if (pthread_create(&s->thread, NULL, reader, s) != 0) {
-    int e = errno; napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort); close(fd); free(s->snaps); free(s->verdict); free(s);
+    int e = errno; napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort); close(fd); free(s->snaps); free(s->verdict); free(s->ns_cache); free(s);
     return throw_errno(env, "pthread_create", e);
   }
   s->thread_started = 1;
@@ -537,17 +603,25 @@ static int copy_strings(napi_env env, napi_value arr, char **out, size_t *lens, 
   return count;
 }
 
-// setFilter(storagePrefixes: string[], runtimeNames: string[]): void. Host processes are copied
-// only when their exe or command line contains a storage prefix (at most 64); executables with one
-// of the runtime names (basenames, at most 64) start processes that may join a container.
+// setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[]): void.
+// Host processes are copied only when their exe or command line contains a storage prefix (at most
+// 64); executables with one of the runtime names (basenames, at most 64) start processes that may
+// join a container; the host's namespace inode numbers (NS_KINDS order, 0 = unknown) tell a
+// container process's ordinary state from an escaped one.
 static napi_value js_set_filter(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  bool a = false, b = false;
-  if (argc < 2 || napi_is_array(env, argv[0], &a) != napi_ok || !a || napi_is_array(env, argv[1], &b) != napi_ok || !b) {
-    napi_throw_type_error(env, NULL, "setFilter(storagePrefixes: string[], runtimeNames: string[])");
+  bool a = false, b = false, c = false;
+  if (argc < 3 || napi_is_array(env, argv[0], &a) != napi_ok || !a || napi_is_array(env, argv[1], &b) != napi_ok || !b ||
+      napi_is_array(env, argv[2], &c) != napi_ok || !c) {
+    napi_throw_type_error(env, NULL, "setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[])");
     return NULL;
+  }
+  uint32_t host_ns[7] = {0};
+  for (uint32_t i = 0; i < 7; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[2], i, &v) != napi_ok || napi_get_value_uint32(env, v, &host_ns[i]) != napi_ok) host_ns[i] = 0;
   }
   char *prefixes[MAX_PREFIXES], *runtimes[MAX_RUNTIMES];
   size_t prefix_len[MAX_PREFIXES];
@@ -560,6 +634,7 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info) {
   for (int i = 0; i < nr; i++) g_runtimes[i] = runtimes[i];
   g_nprefixes = np;
   g_nruntimes = nr;
+  memcpy(g_host_ns, host_ns, sizeof g_host_ns);
   pthread_mutex_unlock(&g_filter_lock);
   if (g_src) atomic_store(&g_src->forget_verdicts, 1);
   return NULL;
@@ -591,7 +666,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   uint64_t counts[N_TYPES];
   memcpy(counts, s->counts, sizeof counts);
   uint64_t overruns = s->overruns, received = s->received, snaps_dropped = s->snaps_dropped, lost = s->lost;
-  uint64_t copied = s->copied, skipped = s->skipped, gone = s->gone;
+  uint64_t copied = s->copied, skipped = s->skipped, unchanged = s->unchanged, gone = s->gone;
   uint32_t sn = s->snap_count;
   snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
   if (copy) {
@@ -634,6 +709,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "received", received);
   set_number(env, out, "copied", copied);
   set_number(env, out, "skipped", skipped);
+  set_number(env, out, "unchanged", unchanged);
   set_number(env, out, "gone", gone);
   napi_value exits;
   napi_get_boolean(env, s->exits, &exits);
@@ -654,6 +730,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   pthread_mutex_destroy(&s->lock);
   free(s->snaps);
   free(s->verdict);
+  free(s->ns_cache);
   free(s);
   return NULL;
 }

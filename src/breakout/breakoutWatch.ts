@@ -6,7 +6,7 @@ import type { Finding } from '../model/finding.js';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import { CgroupTree } from '../proc/cgroupTree.js';
-import { ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, namespaceInode, ProcFs } from '../proc/procfs.js';
 import type { Metrics } from '../sinks/metrics.js';
 import { resolveHostReference, type HostReferenceOptions } from './hostReference.js';
 import { ProcessScanner, type ActiveDetection } from './processScanner.js';
@@ -66,9 +66,13 @@ export class BreakoutWatch {
         fullScan: (reason) => this.requestFullScan(reason),
         counted: (type, n) => this.metrics.processEvents.inc({ type }, n),
         dropped: (n) => this.metrics.processEventsDropped.inc(n),
-        storagePrefixes: () => {
+        filter: () => {
           const containers = [...this.inputs.containers()];
-          return storagePrefixes(this.inputs.posture()?.dockerRootDir ?? null, containers.flatMap((r) => containerStoragePaths(r)));
+          const host = this.reference();
+          return {
+            storagePrefixes: storagePrefixes(this.inputs.posture()?.dockerRootDir ?? null, containers.flatMap((r) => containerStoragePaths(r))),
+            hostNamespaces: NS_KINDS.map((k) => namespaceInode(host?.ns[k])),
+          };
         },
       },
       log,

@@ -8,6 +8,8 @@ import { loadProcConnector, PROC_EVENT_TYPES, type ProcConnectorAddon, type Proc
 
 /** How often the event counters are read when nothing else wakes JavaScript. */
 export const COUNTER_INTERVAL_MS = 1000;
+/** How long copies may wait to be judged together. */
+export const BATCH_DELAY_MS = 5;
 
 export interface ProcessEventSink {
   /** Judge these processes now, from the facts copied at event time (they may be gone). */
@@ -16,13 +18,22 @@ export interface ProcessEventSink {
   fullScan(reason: string): void;
   counted(type: ProcEventName, n: number): void;
   dropped(n: number): void;
+  /** What the addon filters with; read at start and every COUNTER_INTERVAL_MS. */
+  filter(): AddonFilter;
+}
+
+export interface AddonFilter {
   /**
-   * Where container filesystems live on the host (see storagePrefixes()); read at start and every
-   * COUNTER_INTERVAL_MS. The addon copies a host process only when its exe or command line names
-   * one of them: the host-process detectors flag nothing else, and copying every host exec was
-   * most of the cost.
+   * Where container filesystems live on the host (see storagePrefixes()). The addon copies a host
+   * process only when its exe or command line names one of them: the host-process detectors flag
+   * nothing else, and copying every host exec was most of the cost.
    */
-  storagePrefixes(): readonly string[];
+  storagePrefixes: readonly string[];
+  /**
+   * The host's reference namespaces as inode numbers in NS_KINDS order (0: unknown). A container
+   * process's fork child in its parent's namespaces, none of them the host's, is not copied again.
+   */
+  hostNamespaces: readonly number[];
 }
 
 type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost'>;
@@ -31,8 +42,9 @@ export class ProcessEventSource {
   private addon: ProcConnectorAddon | null = null;
   private timer: NodeJS.Timeout | null = null;
   private last: Cumulative = { counts: Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, 0])) as Record<ProcEventName, number>, snapshotsDropped: 0, overruns: 0, lost: 0 };
-  private prefixes: string[] = [];
+  private filterKey = '';
   private draining = false;
+  private drainSoon: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly sink: ProcessEventSink,
@@ -46,9 +58,9 @@ export class ProcessEventSource {
     const { addon, reason } = this.load();
     if (!addon) return reason;
     try {
-      this.prefixes = [];
-      addon.setFilter([], [...RUNTIME_EXECUTABLES]);
-      addon.open(() => this.drain());
+      this.filterKey = '';
+      addon.setFilter([], [...RUNTIME_EXECUTABLES], []);
+      addon.open(() => this.wake());
     } catch (e) {
       const err = e as Error & { code?: string };
       return err.code === 'EPERM'
@@ -56,10 +68,10 @@ export class ProcessEventSource {
         : `process connector unavailable (${err.message}): the kernel may lack CONFIG_PROC_EVENTS`;
     }
     this.addon = addon;
-    this.refreshPrefixes();
+    this.refreshFilter();
     // The addon wakes JavaScript only for copies and losses; plain counts are collected here.
     this.timer = setInterval(() => {
-      this.refreshPrefixes();
+      this.refreshFilter();
       this.drain();
     }, COUNTER_INTERVAL_MS);
     this.timer.unref();
@@ -68,7 +80,9 @@ export class ProcessEventSource {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.drainSoon) clearTimeout(this.drainSoon);
     this.timer = null;
+    this.drainSoon = null;
     this.addon?.close();
     this.addon = null;
   }
@@ -77,16 +91,31 @@ export class ProcessEventSource {
     return this.addon !== null;
   }
 
-  private refreshPrefixes(): void {
+  private refreshFilter(): void {
     if (!this.addon) return;
     try {
-      const next = [...new Set(this.sink.storagePrefixes().filter((p) => p.length > 0))].sort();
-      if (next.join('\0') === this.prefixes.join('\0')) return;
-      this.prefixes = next;
-      this.addon.setFilter(next, [...RUNTIME_EXECUTABLES]);
+      const f = this.sink.filter();
+      const prefixes = [...new Set(f.storagePrefixes.filter((p) => p.length > 0))].sort();
+      const key = JSON.stringify([prefixes, f.hostNamespaces]);
+      if (key === this.filterKey) return;
+      this.filterKey = key;
+      this.addon.setFilter(prefixes, [...RUNTIME_EXECUTABLES], [...f.hostNamespaces]);
     } catch (e) {
       this.log.error(`process event filter update failed: ${(e as Error).message}`, { event: 'process_events_error' });
     }
+  }
+
+  /**
+   * The addon has copies: judge them within BATCH_DELAY_MS. The copies are already taken, so the
+   * wait costs no detection, and one batch then carries the copies of a whole burst (a container
+   * runs its exec and fork copies in quick succession) instead of one wake-up each.
+   */
+  private wake(): void {
+    if (this.drainSoon) return;
+    this.drainSoon = setTimeout(() => {
+      this.drainSoon = null;
+      this.drain();
+    }, BATCH_DELAY_MS);
   }
 
   /** Read the addon now (counters, copies, losses); the metrics call it at scrape time. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import { NS_KINDS, parseCgroupFile, parseStartTime, parseStatIds, parseStatus, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
 import { isRuntimeCopyExe } from './runtimeHelpers.js';
@@ -82,12 +82,23 @@ export class ProcessScanner {
     };
   }
 
-  private scopeOf(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined): ScopedContainer | null {
+  /**
+   * The container's scope, cached while its init lives. `checked`: containers whose cached scope was
+   * already confirmed in this pass (one /proc read per container per batch, not per process).
+   */
+  private scopeOf(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined, checked?: Set<string>): ScopedContainer | null {
     const cached = this.scoped.get(r.id);
-    if (cached && cached.initPid === r.inspect.State?.Pid && this.proc.startTime(cached.initPid) === cached.initStartTime) return cached;
+    if (cached && checked?.has(r.id)) return cached;
+    if (cached && cached.initPid === r.inspect.State?.Pid && this.proc.startTime(cached.initPid) === cached.initStartTime) {
+      checked?.add(r.id);
+      return cached;
+    }
     this.scoped.delete(r.id);
     const s = scopeContainer(r, posture, this.proc, this.cgroups, lookup, this.initAtExec.get(r.id));
-    if (s) this.scoped.set(r.id, s);
+    if (s) {
+      this.scoped.set(r.id, s);
+      checked?.add(r.id);
+    }
     return s;
   }
 
@@ -129,22 +140,22 @@ export class ProcessScanner {
     if (!posture) return { fresh, unknown };
     const { byId, lookup } = containerLookup(containers);
     const scopes = [...this.scoped.values()].map((s) => s.scope);
+    const checked = new Set<string>();
     for (const c of captured) {
-      // The addon copies container processes in full, and host processes only when they name a
-      // storage prefix (Docker's data root, broader than one container's paths): test cheaply first.
-      const inContainer = c.status !== '' && /[0-9a-f]{64}/.test(c.cgroup);
-      if (!inContainer && !mentionsStorage(c, scopes)) continue;
+      // The addon copies container processes in full (with their status), and host processes only
+      // when they name a storage prefix (Docker's data root, broader than one container's paths).
+      // A container process's cgroup paths name its container's 64-hex id, whatever the driver.
+      const ids = c.status !== '' ? (c.cgroup.match(/[0-9a-f]{64}/g) ?? []) : [];
+      if (ids.length === 0 && !mentionsStorage(c, scopes)) continue;
       let scope: ContainerScope | null = null;
-      if (inContainer) {
-        // A container process's cgroup path names its container's 64-hex id, whatever the driver.
-        const ids = parseCgroupFile(c.cgroup).flatMap((l) => [...l.path.matchAll(/[0-9a-f]{64}/g)].map((m) => m[0]));
+      if (ids.length > 0) {
         const record = ids.map((id) => byId.get(id)).find((r) => r !== undefined);
         if (!record) {
-          if (ids[0]) unknown.push({ containerId: ids[0], copy: c });
+          unknown.push({ containerId: ids[0] as string, copy: c });
           continue;
         }
         this.noteInitExec(record, c);
-        scope = this.scopeOf(record, posture, lookup)?.scope ?? this.scopeFromInitExec(record, posture, lookup);
+        scope = this.scopeOf(record, posture, lookup, checked)?.scope ?? this.scopeFromInitExec(record, posture, lookup);
         if (!scope) continue; // its init is gone and was never seen: nothing to compare with
       }
       const p = snapshotFromCapture(c);

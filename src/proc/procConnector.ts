@@ -41,6 +41,8 @@ export interface ProcEventBatch {
   /** Cumulative fork/exec/uid outcomes: copied, host processes with nothing to judge, gone before read. */
   copied: number;
   skipped: number;
+  /** Cumulative: container fork children in the namespaces of their parent's last copy (not copied). */
+  unchanged: number;
   gone: number;
   /** Exit events are subscribed (kernels before 6.6, which cannot filter them out). */
   exitEvents: boolean;
@@ -57,9 +59,11 @@ export interface ProcConnectorAddon {
   /**
    * Host processes are copied only when their exe or command line contains one of the storage
    * prefixes; processes started by an executable with one of the runtime names (basenames) are
-   * always read in full, since a runtime moves its children into containers.
+   * always read in full, since a runtime moves its children into containers; a container process's
+   * fork child in its parent's namespaces, none of them among the host's (inode numbers in NS_KINDS
+   * order, 0 = unknown), is not copied again.
    */
-  setFilter(storagePrefixes: string[], runtimeNames: string[]): void;
+  setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[]): void;
 }
 
 /** The addon, or why it is unavailable. Built by `npm run build:native` (node-gyp). */

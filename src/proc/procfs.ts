@@ -176,3 +176,9 @@ export function parseStatus(pid: number, text: string): ProcStatus {
   }
   return { pid, ppid, name, uids, capEff, nspid };
 }
+
+/** The inode number in a namespace link ("mnt:[4026531841]"); 0 when there is none. */
+export function namespaceInode(link: string | undefined): number {
+  const m = link ? /\[(\d+)\]$/.exec(link) : null;
+  return m ? Number(m[1]) : 0;
+}

@@ -28,7 +28,7 @@ describe('process connector addon', function () {
     // exiting or in the middle of another exec shows an empty one).
     copyFileSync('/bin/sh', join(dir, 'sh'));
     spawnSync('chmod', ['755', join(dir, 'sh')]);
-    addon.setFilter([dir], [...RUNTIME_EXECUTABLES]);
+    addon.setFilter([dir], [...RUNTIME_EXECUTABLES], []);
     addon.open(() => wakes++);
   });
 
@@ -79,19 +79,19 @@ describe('process connector addon', function () {
   });
 
   it('follows new prefixes: with none set, the storage binary is no longer copied', async () => {
-    addon.setFilter([], [...RUNTIME_EXECUTABLES]);
+    addon.setFilter([], [...RUNTIME_EXECUTABLES], []);
     try {
       const before = addon.drain();
       const r = spawnSync(join(dir, 'sh'), ['-c', ':']);
       const { snaps } = await collect((_, b) => b.counts.exec > before.counts.exec && b.skipped + b.gone > before.skipped + before.gone);
       assert.deepEqual(snaps.filter((c) => c.pid === r.pid), []);
     } finally {
-      addon.setFilter([dir], [...RUNTIME_EXECUTABLES]);
+      addon.setFilter([dir], [...RUNTIME_EXECUTABLES], []);
     }
   });
 
-  it('rejects a filter that is not two arrays with a type error', () => {
-    assert.throws(() => (addon.setFilter as (x: unknown, y: unknown) => void)('/var/lib/docker', []), /setFilter/);
+  it('rejects a filter that is not three arrays with a type error', () => {
+    assert.throws(() => (addon.setFilter as (x: unknown, y: unknown, z: unknown) => void)('/var/lib/docker', [], []), /setFilter/);
   });
 });
 
@@ -105,7 +105,7 @@ describe('process connector addon under a fork storm, with a tiny socket buffer'
       this.skip();
     }
     addon = loaded.addon;
-    addon.setFilter([], [...RUNTIME_EXECUTABLES]);
+    addon.setFilter([], [...RUNTIME_EXECUTABLES], []);
     // The kernel's smallest receive buffer holds a couple of events: a storm from another CPU overruns it.
     addon.open(() => undefined, 1);
   });

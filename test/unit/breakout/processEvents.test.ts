@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
-import { COUNTER_INTERVAL_MS, ProcessEventSource, storagePrefixes, type ProcessEventSink } from '../../../src/breakout/processEvents.js';
+import { BATCH_DELAY_MS, COUNTER_INTERVAL_MS, ProcessEventSource, storagePrefixes, type ProcessEventSink } from '../../../src/breakout/processEvents.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { PROC_EVENT_TYPES, type ProcConnectorAddon, type ProcEventBatch, type ProcEventName, type RawProcessCapture } from '../../../src/proc/procConnector.js';
 
@@ -12,7 +12,8 @@ class FakeAddon implements ProcConnectorAddon {
   open(cb: () => void): void { this.wake = cb; }
   drain(): ProcEventBatch { return this.queue.shift() ?? batch({}); }
   close(): void { this.wake = null; }
-  setFilter(p: string[], runtimes: string[]): void { assert.ok(runtimes.includes('runc')); this.prefixes.push(p); }
+  setFilter(p: string[], runtimes: string[], hostNs: number[]): void { assert.ok(runtimes.includes('runc')); this.prefixes.push(p); this.hostNs.push(hostNs); }
+  hostNs: number[][] = [];
 }
 
 interface Calls { examined: number[][]; scans: string[]; counted: Partial<Record<ProcEventName, number>>; dropped: number }
@@ -25,7 +26,7 @@ function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: Calls } {
     fullScan: (r) => calls.scans.push(r),
     counted: (t, n) => (calls.counted[t] = (calls.counted[t] ?? 0) + n),
     dropped: (n) => (calls.dropped += n),
-    storagePrefixes: () => [],
+    filter: () => ({ storagePrefixes: [], hostNamespaces: [] }),
   };
   const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
   assert.equal(src.start(), null);
@@ -39,24 +40,37 @@ function capture(pid: number): RawProcessCapture {
 function batch(counts: Partial<Record<ProcEventName, number>>, more: Partial<ProcEventBatch> = {}): ProcEventBatch {
   const all = Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, counts[t] ?? 0])) as Record<ProcEventName, number>;
   const received = Object.values(all).reduce((a, b) => a + b, 0);
-  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, gone: 0, exitEvents: true, ...more };
+  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, exitEvents: true, ...more };
 }
 
 describe('process event source', () => {
   it('counts events by type from the cumulative counters, once each', () => {
     const { addon, src, calls } = setup();
     addon.queue.push(batch({ exec: 2, fork: 1, exit: 1 }), batch({ exec: 5, fork: 1, exit: 3, other: 1 }));
-    addon.wake?.();
-    addon.wake?.();
+    src.sync();
+    src.sync();
     assert.deepEqual(calls.counted, { exec: 5, fork: 1, exit: 3, other: 1 });
     assert.deepEqual(calls.examined, []);
+    src.stop();
+  });
+
+  it('judges the copies of a burst of wake-ups in one batch, a few milliseconds later', async () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ exec: 3 }, { snapshots: [capture(1), capture(2), capture(3)], copied: 3 }));
+    addon.wake?.();
+    addon.wake?.();
+    addon.wake?.();
+    assert.deepEqual(calls.examined, [], 'not judged synchronously');
+    await new Promise((r) => setTimeout(r, BATCH_DELAY_MS + 20));
+    assert.deepEqual(calls.examined, [[1, 2, 3]]);
+    assert.equal(addon.queue.length, 0);
     src.stop();
   });
 
   it('hands the copies to the detectors in one call per batch', () => {
     const { addon, src, calls } = setup();
     addon.queue.push(batch({ exec: 3 }, { snapshots: [capture(100), capture(200)], copied: 2, skipped: 1 }));
-    addon.wake?.();
+    src.sync();
     assert.deepEqual(calls.examined, [[100, 200]]);
     src.stop();
   });
@@ -64,8 +78,8 @@ describe('process event source', () => {
   it("kernel losses are counted from the socket's drop counter, not from the number of overrun incidents, and trigger one full scan", () => {
     const { addon, src, calls } = setup();
     addon.queue.push(batch({ exec: 1 }, { overruns: 1, lost: 5000 }), batch({ exec: 2 }, { overruns: 1, lost: 5000 }));
-    addon.wake?.();
-    addon.wake?.();
+    src.sync();
+    src.sync();
     assert.equal(calls.dropped, 5000);
     assert.equal(calls.scans.length, 1);
     src.stop();
@@ -74,7 +88,7 @@ describe('process event source', () => {
   it('an overrun without a sequence gap still counts as a loss', () => {
     const { addon, src, calls } = setup();
     addon.queue.push(batch({}, { overruns: 2 }));
-    addon.wake?.();
+    src.sync();
     assert.equal(calls.dropped, 2);
     assert.equal(calls.scans.length, 1);
     src.stop();
@@ -83,7 +97,7 @@ describe('process event source', () => {
   it('copies the ring had no room for are losses too: counted and followed by a full scan', () => {
     const { addon, src, calls } = setup();
     addon.queue.push(batch({ exec: 3000 }, { snapshotsDropped: 952 }));
-    addon.wake?.();
+    src.sync();
     assert.equal(calls.dropped, 952);
     assert.match(calls.scans[0] ?? '', /952 copies/);
     src.stop();
@@ -92,7 +106,7 @@ describe('process event source', () => {
   it('hands the storage prefixes to the addon at start and on its timer, only when they change', async () => {
     const addon = new FakeAddon();
     let prefixes = ['/var/lib/docker'];
-    const sink = { examine() {}, fullScan() {}, counted() {}, dropped() {}, storagePrefixes: () => prefixes };
+    const sink = { examine() {}, fullScan() {}, counted() {}, dropped() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
     const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
     assert.equal(src.start(), null);
     await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
@@ -100,10 +114,11 @@ describe('process event source', () => {
     await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
     src.stop();
     assert.deepEqual(addon.prefixes, [[], ['/var/lib/docker'], ['/srv/zfs/a', '/var/lib/docker']]);
+    assert.deepEqual(addon.hostNs.at(-1), [4026531841, 0, 0, 0, 0, 0, 0]);
   });
 
   it('says why when the addon is unavailable', () => {
-    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, dropped() {}, storagePrefixes: () => [] }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
+    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, dropped() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
     assert.equal(src.start(), 'native addon not built');
     assert.equal(src.active, false);
   });
