@@ -15,20 +15,23 @@
 //      under systemd, log level debug), 10 idle containers plus the (idle) breakout container;
 //      /proc/<pid>/stat utime+stime (and per thread) over an idle window and over 30 s of ~1,000
 //      execs/s on the host (paced `sh` loops of /bin/true in one session; their own count and the
-//      daemon's exec counter give the real rate); netlink and poll (process_events: off), interval 1 s.
+//      daemon's exec counter give the real rate), then the same loops inside one container (docker
+//      exec -d; every exec is then a container process, copied in full and judged); netlink and poll
+//      (process_events: off), interval 1 s. The daemon's config sits in a directory of its own: it
+//      watches that directory, and the generator's files there would cost it CPU no host would see.
 //   3. Fork storm (netlink daemon of part 2): 20,000 `( : ) &` forks from 4 parallel sh loops in one
 //      session; event counter deltas, dropped events, full-scan fallbacks (`full_scan` debug log
 //      lines and the scan count), RSS, /healthz every 20 ms throughout, thread states and schedstat
 //      (on a CPU vs waiting for one); then 100 execs and one breakout to show events still flow.
 //
-//   npx tsx bench/processEvents.ts        # or: npm run bench -- processEvents   (~3.5 min)
+//   npx tsx bench/processEvents.ts        # or: npm run bench -- processEvents   (~4.5 min)
 //   Knobs: BENCH_PE_RUNS=30 BENCH_PE_CATCH=30 BENCH_PE_POLL_LONG=10 BENCH_PE_CONTAINERS=10
 //   BENCH_PE_RATE=1000 BENCH_PE_WINDOW_S=30 BENCH_PE_IDLE_S=10 BENCH_PE_FORKS=20000 BENCH_PE_NICE=0
 //   (nice value of the child daemons, e.g. -10).
 //   dist/ is rebuilt (npm run build) when missing or older than src/; the addon must be built
 //   (npm run build:native).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -376,7 +379,12 @@ class ExecLoad {
   private last = { t: 0, batches: 0 };
   readonly stopCleanup: () => Promise<void>;
 
-  constructor(dir: string, private readonly rate: number, private readonly loops = 3, private readonly batch = 20) {
+  /**
+   * `inside`: run the loops in this container (started with `dir` bind-mounted at /load) through
+   * `docker exec -d`, so every exec is a container process; otherwise on the host.
+   */
+  constructor(dir: string, private readonly rate: number, private readonly inside: { engine: PrivateEngine; container: string } | null = null,
+    private readonly loops = 3, private readonly batch = 20) {
     this.ctl = join(dir, 'load.ctl');
     this.count = join(dir, 'load.count');
     // A first guess of ~1.3 ms per fork+exec; the controller corrects it.
@@ -413,7 +421,11 @@ class ExecLoad {
     const script = 'B=$1; C=$2; K=$3; L=$4; loop() { while :; do i=0; while [ $i -lt $B ]; do /bin/true; i=$((i+1)); done; read S < "$C"; '
       + 'if [ "$S" = 0.000 ]; then echo n >> "$K"; else sleep "$S"; echo s >> "$K"; fi; done; }; '
       + 'n=0; while [ $n -lt $L ]; do loop & n=$((n+1)); done; wait';
-    this.child = spawn('/bin/sh', ['-c', script, 'rwpe-load', String(this.batch), this.ctl, this.count, String(this.loops)], { stdio: 'ignore', detached: true });
+    if (this.inside) {
+      void this.inside.engine.cli('exec', '-d', this.inside.container, 'sh', '-c', script, 'rwpe-load', String(this.batch), '/load/load.ctl', '/load/load.count', String(this.loops));
+    } else {
+      this.child = spawn('/bin/sh', ['-c', script, 'rwpe-load', String(this.batch), this.ctl, this.count, String(this.loops)], { stdio: 'ignore', detached: true });
+    }
     this.last = { t: nowMs(), batches: 0 };
     this.timer = setInterval(() => this.adjust(), 500);
   }
@@ -457,7 +469,11 @@ interface ChildDaemon {
 async function startChildDaemon(engine: PrivateEngine, workDir: string, mode: 'netlink' | 'poll', expected: number): Promise<ChildDaemon> {
   const port = await freePort();
   checkpoint();
-  const config = join(workDir, `rootwatch-${mode}.yaml`);
+  // The config in a directory of its own: the daemon watches the config's directory, and writes to
+  // its log or to the load generator's files there would cost it CPU that no real host would see.
+  const configDir = join(workDir, `config-${mode}`);
+  mkdirSync(configDir, { recursive: true });
+  const config = join(configDir, 'rootwatch.yaml');
   writeFileSync(config, `log:\n  level: debug\nbreakout:\n  host_reference_pid: ${engine.pid()}\n  process_events: ${mode === 'netlink' ? 'auto' : 'off'}\n`);
   const logFile = join(workDir, `daemon-${mode}.log`);
   const fd = openSync(logFile, 'a');
@@ -541,7 +557,9 @@ async function cpuWindow(d: ChildDaemon, seconds: number, hz: number): Promise<C
 
 interface LoadResult {
   mode: 'netlink' | 'poll';
-  idle: CpuWindow;
+  where: 'host' | 'container';
+  /** Measured before the host load only. */
+  idle: CpuWindow | null;
   load: CpuWindow;
   /** Execs per second by the generator's own count. */
   generatorRate: number;
@@ -566,13 +584,23 @@ function detectionsTotal(body: string): number {
   return body.split('\n').filter((l) => l.startsWith('rootwatch_breakout_detections_total{')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
-async function loadPhase(d: ChildDaemon, mode: 'netlink' | 'poll', workDir: string, hz: number): Promise<LoadResult> {
-  await sleep(3000);
-  progress(`${mode}: idle CPU for ${IDLE_S} s`);
-  const idle = await cpuWindow(d, IDLE_S, hz);
+async function loadPhase(d: ChildDaemon, mode: 'netlink' | 'poll', workDir: string, hz: number, engine: PrivateEngine, where: 'host' | 'container'): Promise<LoadResult> {
+  let idle: CpuWindow | null = null;
+  if (where === 'host') {
+    await sleep(3000);
+    progress(`${mode}: idle CPU for ${IDLE_S} s`);
+    idle = await cpuWindow(d, IDLE_S, hz);
+  }
   checkpoint();
-  progress(`${mode}: ${RATE} execs/s on the host (3 s ramp, then ${WINDOW_S} s measured)`);
-  const gen = new ExecLoad(workDir, RATE);
+  progress(`${mode}: ${RATE} execs/s ${where === 'host' ? 'on the host' : 'inside a container'} (3 s ramp, then ${WINDOW_S} s measured)`);
+  const loadDir = join(workDir, `load-${where}`);
+  mkdirSync(loadDir, { recursive: true });
+  const name = `rwpe-load-${mode}`;
+  if (where === 'container') {
+    await engine.cli('run', '-d', '--name', name, '-v', `${loadDir}:/load`, TEST_IMAGE, 'sleep', '3600');
+    onCleanup(async () => void (await engine.cli('rm', '-f', name).catch(() => '')));
+  }
+  const gen = new ExecLoad(loadDir, RATE, where === 'container' ? { engine, container: name } : null);
   try {
     gen.start();
     await sleep(3000);
@@ -592,6 +620,7 @@ async function loadPhase(d: ChildDaemon, mode: 'netlink' | 'poll', workDir: stri
     const scans = diffHistogram(parseHistogram(after, SCAN_HIST), parseHistogram(before, SCAN_HIST));
     return {
       mode,
+      where,
       idle,
       load,
       generatorRate: r((g1 - g0) / secs, 0),
@@ -606,6 +635,7 @@ async function loadPhase(d: ChildDaemon, mode: 'netlink' | 'poll', workDir: stri
     };
   } finally {
     await gen.stopCleanup();
+    if (where === 'container') await engine.cli('rm', '-f', name).catch(() => '');
   }
 }
 
@@ -864,13 +894,17 @@ export async function main(): Promise<Record<string, unknown>> {
     });
     // The breakout container stays (idle) for the check after the storm: CONTAINERS + 1 in all.
     const dn = await startChildDaemon(engine, workDir, 'netlink', CONTAINERS + 1);
-    const loadN = await loadPhase(dn, 'netlink', workDir, hz);
+    const loadN = await loadPhase(dn, 'netlink', workDir, hz, engine, 'host');
+    checkpoint();
+    const loadNc = await loadPhase(dn, 'netlink', workDir, hz, engine, 'container');
     checkpoint();
     const storm = await stormPhase(dn, hz, engine, esc);
     const stoppedN = await dn.stop();
     checkpoint();
     const dp = await startChildDaemon(engine, workDir, 'poll', CONTAINERS + 1);
-    const loadP = await loadPhase(dp, 'poll', workDir, hz);
+    const loadP = await loadPhase(dp, 'poll', workDir, hz, engine, 'host');
+    checkpoint();
+    const loadPc = await loadPhase(dp, 'poll', workDir, hz, engine, 'container');
     const stoppedP = await dp.stop();
 
     // ---- figures
@@ -879,6 +913,7 @@ export async function main(): Promise<Record<string, unknown>> {
     const col = (a: string, b: string): string => `${a.padEnd(58)} | ${b}`;
     const pass = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
     const catchStr = (c: CatchResult): string => `${c.caught}/${c.attempts} attempts, ${c.processes} escaped processes`;
+    const idleStr = (w: CpuWindow | null): string => (w ? `${cpuStr(w)} over ${w.seconds} s` : 'n/a');
     const cpuStr = (w: CpuWindow): string => `${w.cpuPercent} % (per-second median ${w.perSecond.median}, max ${w.perSecond.max})`;
     const thr = (t: CpuWindow['threads']): string => `${t.mainPercent} / ${t.busiestOtherPercent} / ${t.restPercent} %`;
     const states = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${v}%`).join(' ');
@@ -893,15 +928,20 @@ export async function main(): Promise<Record<string, unknown>> {
       ['  daemon part (alert − request − baseline median)', col(`${fmtMs(L.daemonMs)}: ${pass(L.daemonMs.median < LATENCY_GOAL_MS)} (< ${LATENCY_GOAL_MS} ms)`, '')],
       ['catch rate, nsenter … true (few ms)', col(catchStr(netlink.catch), catchStr(poll.catch))],
       ['  one attempt, start → exec exited', col(fmtMs(netlink.catch.execMs), fmtMs(poll.catch.execMs))],
-      [`daemon CPU, ${CONTAINERS}+1 idle containers, idle`, col(`${cpuStr(loadN.idle)} over ${loadN.idle.seconds} s`, `${cpuStr(loadP.idle)} over ${loadP.idle.seconds} s`)],
+      [`daemon CPU, ${CONTAINERS}+1 idle containers, idle`, col(idleStr(loadN.idle), idleStr(loadP.idle))],
       [`daemon CPU, ${RATE} execs/s target`, col(`${cpuStr(loadN.load)}: ${pass(loadN.load.cpuPercent < CPU_GOAL_PCT)}`, `${cpuStr(loadP.load)}: ${pass(loadP.load.cpuPercent < CPU_GOAL_PCT)}`)],
       ['  by thread: JS main / busiest other / rest', col(thr(loadN.load.threads), thr(loadP.load.threads))],
       ['  exec rate: generator / daemon counter', col(`${loadN.generatorRate} / ${loadN.daemonExecRate} per s`, `${loadP.generatorRate} / (no counter)`)],
       ['  events per second (daemon counter)', col(ev(loadN), ev(loadP))],
       ['  breakout scans, mean duration', col(`${loadN.scans} scans, ${loadN.scanMeanMs} ms`, `${loadP.scans} scans, ${loadP.scanMeanMs} ms`)],
       ['  dropped / detections / RSS / load1', col(`${loadN.droppedDelta} / ${loadN.detections} / ${loadN.rssMiB} MiB / ${loadN.load1}`, `${loadP.droppedDelta} / ${loadP.detections} / ${loadP.rssMiB} MiB / ${loadP.load1}`)],
+      [`daemon CPU, ${RATE} execs/s inside one container`, col(cpuStr(loadNc.load), cpuStr(loadPc.load))],
+      ['  by thread: JS main / busiest other / rest', col(thr(loadNc.load.threads), thr(loadPc.load.threads))],
+      ['  exec rate: generator / daemon counter', col(`${loadNc.generatorRate} / ${loadNc.daemonExecRate} per s`, `${loadPc.generatorRate} / (no counter)`)],
+      ['  breakout scans, mean duration', col(`${loadNc.scans} scans, ${loadNc.scanMeanMs} ms`, `${loadPc.scans} scans, ${loadPc.scanMeanMs} ms`)],
+      ['  dropped / detections / RSS / load1', col(`${loadNc.droppedDelta} / ${loadNc.detections} / ${loadNc.rssMiB} MiB / ${loadNc.load1}`, `${loadPc.droppedDelta} / ${loadPc.detections} / ${loadPc.rssMiB} MiB / ${loadPc.load1}`)],
       ['fork storm (netlink daemon)', `${storm.forks} forks from ${storm.loops} sh loops in ${storm.stormMs} ms (${storm.forksPerSecond}/s)`],
-      ['  events counted (delta)', `${Object.entries(storm.eventDeltas).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}; at least ${storm.forks - (storm.eventDeltas.fork ?? 0)} forks never counted`],
+      ['  events counted (delta)', `${Object.entries(storm.eventDeltas).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}; ${storm.forks - (storm.eventDeltas.fork ?? 0) > 0 ? `at least ${storm.forks - (storm.eventDeltas.fork ?? 0)} forks never counted` : 'every fork counted'}`],
       ['  dropped / full-scan fallbacks', `${storm.droppedDelta} dropped; ${storm.fullScanLogs} full_scan log events; ${storm.scans} scans in all (mean ${storm.scanMeanMs} ms, all ≤ ${storm.scanMaxBucketMs} ms)`],
       ['  daemon CPU during storm + 1.5 s', `${storm.cpuSeconds} s (by thread: JS main / busiest other / rest ${thr(storm.threads)})`],
       ['  RSS before / after / peak', `${storm.rssBeforeMiB} / ${storm.rssAfterMiB} / ${storm.peakRssMiB} MiB${storm.peakReset ? ' (peak since storm start)' : ' (peak since daemon start)'}`],
@@ -921,6 +961,7 @@ export async function main(): Promise<Record<string, unknown>> {
       latency: { netlink: L, poll: poll.long },
       catchRate: { netlink: netlink.catch, poll: poll.catch },
       cpu: { containers: CONTAINERS, targetRate: RATE, windowS: WINDOW_S, nice: NICE, netlink: loadN, poll: loadP },
+      cpuInContainer: { netlink: loadNc, poll: loadPc },
       storm,
       dist,
     };

@@ -9,7 +9,7 @@ import { loadProcConnector, PROC_EVENT_TYPES, type ProcConnectorAddon, type Proc
 /** How often the event counters are read when nothing else wakes JavaScript. */
 export const COUNTER_INTERVAL_MS = 1000;
 /** How long copies may wait to be judged together. */
-export const BATCH_DELAY_MS = 5;
+export const BATCH_DELAY_MS = 2;
 
 export interface ProcessEventSink {
   /** Judge these processes now, from the facts copied at event time (they may be gone). */
