@@ -260,6 +260,12 @@ static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
   memcpy(e->ns, ns, sizeof e->ns);
 }
 
+// A pid whose namespaces were not read this time: its slot must not speak for it any more.
+static void forget_ns(source_t *s, int32_t pid) {
+  ns_entry_t *e = ns_slot(s, pid);
+  if (e && e->pid == pid) e->pid = 0;
+}
+
 // Is this a container process's ordinary state: its own mnt, pid, net, ipc and uts namespaces,
 // none of them the host's? (The host's must be known; user and cgroup are often shared by design.)
 static int away_from_host(const uint32_t ns[7]) {
@@ -287,7 +293,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   // Nothing to read: the child of a PLAIN process is PLAIN (it starts as a copy), and kthreadd's
   // children are kernel threads until they exec (usermode helpers: read then).
   if ((kind == EV_FORK && (known == VERDICT_PLAIN || parent == KTHREADD_PID)) || (kind == EV_UID && known == VERDICT_PLAIN)) {
-    if (kind == EV_FORK) set_verdict(s, pid, known == VERDICT_PLAIN ? VERDICT_PLAIN : VERDICT_UNKNOWN);
+    if (kind == EV_FORK) {
+      set_verdict(s, pid, known == VERDICT_PLAIN ? VERDICT_PLAIN : VERDICT_UNKNOWN);
+      forget_ns(s, pid);
+    }
     pthread_mutex_lock(&s->lock);
     s->skipped++;
     pthread_mutex_unlock(&s->lock);
@@ -361,8 +370,13 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
             : kind == EV_UID && known == VERDICT_RUNTIME_CHILD ? VERDICT_RUNTIME_CHILD
             : VERDICT_PLAIN;
   set_verdict(s, pid, v);
+  if (!(alive && container)) forget_ns(s, pid);
   // A parent never seen before (it predates us) is what its fresh copy shows.
-  if (kind == EV_FORK && known == VERDICT_UNKNOWN && alive) set_verdict(s, parent, v);
+  if (kind == EV_FORK && known == VERDICT_UNKNOWN && alive) {
+    set_verdict(s, parent, v);
+    if (container) remember_ns(s, parent, tmp->ns);
+    else forget_ns(s, parent);
+  }
   pthread_mutex_lock(&s->lock);
   if (!alive) {
     s->gone++;  // exited before we looked: nothing left to read, by us or by JavaScript
