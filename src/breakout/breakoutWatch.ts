@@ -65,6 +65,7 @@ export class BreakoutWatch {
         examine: (captured) => this.examine(captured),
         fullScan: (reason) => this.requestFullScan(reason),
         counted: (type, n) => this.metrics.processEvents.inc({ type }, n),
+        examined: (outcome, n) => this.metrics.processEventsExamined.inc({ outcome }, n),
         dropped: (n) => this.metrics.processEventsDropped.inc(n),
         filter: () => {
           const containers = [...this.inputs.containers()];

@@ -17,6 +17,8 @@ export interface ProcessEventSink {
   /** Events were lost: run a full scan now. */
   fullScan(reason: string): void;
   counted(type: ProcEventName, n: number): void;
+  /** What the addon did with the process of fork, exec and uid events. */
+  examined(outcome: ExamineOutcome, n: number): void;
   dropped(n: number): void;
   /** What the addon filters with; read at start and every COUNTER_INTERVAL_MS. */
   filter(): AddonFilter;
@@ -36,12 +38,23 @@ export interface AddonFilter {
   hostNamespaces: readonly number[];
 }
 
-type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost'>;
+/**
+ * copied: facts copied for the detectors; skipped: a host process with nothing to judge; unchanged:
+ * a container fork child in its parent's namespaces (its parent's copy again); gone: exited before
+ * it could be read (a process the events could not judge).
+ */
+export const EXAMINE_OUTCOMES = ['copied', 'skipped', 'unchanged', 'gone'] as const;
+export type ExamineOutcome = (typeof EXAMINE_OUTCOMES)[number];
+
+type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost' | ExamineOutcome>;
 
 export class ProcessEventSource {
   private addon: ProcConnectorAddon | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private last: Cumulative = { counts: Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, 0])) as Record<ProcEventName, number>, snapshotsDropped: 0, overruns: 0, lost: 0 };
+  private last: Cumulative = {
+    counts: Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, 0])) as Record<ProcEventName, number>,
+    snapshotsDropped: 0, overruns: 0, lost: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
+  };
   private filterKey = '';
   private draining = false;
   private drainSoon: NodeJS.Timeout | null = null;
@@ -132,6 +145,10 @@ export class ProcessEventSource {
         const n = (batch.counts[t] ?? 0) - this.last.counts[t];
         if (n > 0) this.sink.counted(t, n);
       }
+      for (const o of EXAMINE_OUTCOMES) {
+        const n = (batch[o] ?? 0) - this.last[o];
+        if (n > 0) this.sink.examined(o, n);
+      }
       if (batch.snapshots.length > 0) this.sink.examine(batch.snapshots);
       // Events lost: in the kernel (the socket's drop counter; at least one per overrun), and copies
       // the ring had no room for. Either way a full scan looks at what is left.
@@ -139,7 +156,10 @@ export class ProcessEventSource {
       const overruns = batch.overruns - this.last.overruns;
       const copiesLost = batch.snapshotsDropped - this.last.snapshotsDropped;
       const lost = Math.max(kernelLost, overruns) + copiesLost;
-      this.last = { counts: { ...batch.counts }, snapshotsDropped: batch.snapshotsDropped, overruns: batch.overruns, lost: batch.lost };
+      this.last = {
+        counts: { ...batch.counts }, snapshotsDropped: batch.snapshotsDropped, overruns: batch.overruns, lost: batch.lost,
+        copied: batch.copied, skipped: batch.skipped, unchanged: batch.unchanged, gone: batch.gone,
+      };
       if (lost > 0) {
         this.sink.dropped(lost);
         this.sink.fullScan(`${lost} process events lost in a burst (${Math.max(kernelLost, overruns)} by the kernel, ${copiesLost} copies)`);

@@ -37,6 +37,7 @@ export class Metrics {
   readonly configReloadFailures: Counter;
   readonly processEvents: Counter;
   readonly processEventsDropped: Counter;
+  readonly processEventsExamined: Counter;
   readonly processSource: Gauge;
   readonly configLastReloadSuccess: Gauge;
   /**
@@ -123,6 +124,7 @@ export class Metrics {
     const sync = (): void => this.syncProcessEvents?.();
     this.processEvents = new Counter({ ...counterOptions(METRICS.processEvents), registers: [r], collect: sync });
     this.processEventsDropped = new Counter({ ...counterOptions(METRICS.processEventsDropped), registers: [r], collect: sync });
+    this.processEventsExamined = new Counter({ ...counterOptions(METRICS.processEventsExamined), registers: [r], collect: sync });
     this.processSource = new Gauge({ name: METRICS.processSource.name, help: METRICS.processSource.help, labelNames: [...METRICS.processSource.labels], registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });
     this.configLastReloadSuccess.setToCurrentTime();

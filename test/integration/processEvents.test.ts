@@ -116,16 +116,22 @@ describe('real-time process events', function () {
     });
 
     it('stays silent on benign exec bursts, restarts and short-lived containers', async () => {
+      const outcome = async (o: string): Promise<number> => sample(await d.metrics(), 'rootwatch_process_events_examined_total', { outcome: o }) ?? 0;
+      const [copied0, unchanged0] = [await outcome('copied'), await outcome('unchanged')];
       const before = (await d.metrics()).split('\n').filter((l) => l.startsWith('rootwatch_breakout_detections_total{')).join('\n');
       const alertsBefore = d.alerts().filter((a) => (BREAKOUT_REASONS as readonly string[]).includes(String(a.rule))).length;
       await eng.cli('run', '-d', '--name', 'pe-benign', TEST_IMAGE, 'sleep', '600');
-      for (let i = 0; i < 10; i++) await eng.cli('exec', 'pe-benign', 'sh', '-c', 'for i in 1 2 3 4 5; do true; done');
+      for (let i = 0; i < 10; i++) await eng.cli('exec', 'pe-benign', 'sh', '-c', 'for i in 1 2 3 4 5; do /bin/true; done');
       await Promise.all(Array.from({ length: 10 }, () => eng.cli('run', '--rm', TEST_IMAGE, 'true')));
       await eng.cli('restart', '-t', '0', 'pe-benign');
       await sleep(500);
       const after = (await d.metrics()).split('\n').filter((l) => l.startsWith('rootwatch_breakout_detections_total{')).join('\n');
       assert.deepEqual(d.alerts().filter((a) => (BREAKOUT_REASONS as readonly string[]).includes(String(a.rule))).slice(alertsBefore), []);
       assert.equal(after, before);
+      // The shells' execs were copied and judged; the forks of `true` from a shell in its own
+      // namespaces were recognised as copies of their parent and not copied again.
+      assert.ok((await outcome('copied')) > copied0, 'container execs copied');
+      assert.ok((await outcome('unchanged')) > unchanged0, 'container forks in their parent\'s namespaces not copied again');
     });
   });
 

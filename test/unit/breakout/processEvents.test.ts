@@ -16,15 +16,16 @@ class FakeAddon implements ProcConnectorAddon {
   hostNs: number[][] = [];
 }
 
-interface Calls { examined: number[][]; scans: string[]; counted: Partial<Record<ProcEventName, number>>; dropped: number }
+interface Calls { examined: number[][]; examined2: Record<string, number>; scans: string[]; counted: Partial<Record<ProcEventName, number>>; dropped: number }
 
 function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: Calls } {
   const addon = new FakeAddon();
-  const calls: Calls = { examined: [], scans: [], counted: {}, dropped: 0 };
+  const calls: Calls = { examined: [], examined2: {}, scans: [], counted: {}, dropped: 0 };
   const sink: ProcessEventSink = {
     examine: (captured) => calls.examined.push(captured.map((c) => c.pid)),
     fullScan: (r) => calls.scans.push(r),
     counted: (t, n) => (calls.counted[t] = (calls.counted[t] ?? 0) + n),
+    examined: (o, n) => (calls.examined2[o] = (calls.examined2[o] ?? 0) + n),
     dropped: (n) => (calls.dropped += n),
     filter: () => ({ storagePrefixes: [], hostNamespaces: [] }),
   };
@@ -67,6 +68,15 @@ describe('process event source', () => {
     src.stop();
   });
 
+  it('counts what the addon did with each process, from its cumulative outcome counters', () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ exec: 10, fork: 10 }, { copied: 2, skipped: 15, unchanged: 1, gone: 2 }), batch({ exec: 11, fork: 10 }, { copied: 2, skipped: 15, unchanged: 1, gone: 3 }));
+    src.sync();
+    src.sync();
+    assert.deepEqual(calls.examined2, { copied: 2, skipped: 15, unchanged: 1, gone: 3 });
+    src.stop();
+  });
+
   it('hands the copies to the detectors in one call per batch', () => {
     const { addon, src, calls } = setup();
     addon.queue.push(batch({ exec: 3 }, { snapshots: [capture(100), capture(200)], copied: 2, skipped: 1 }));
@@ -106,7 +116,7 @@ describe('process event source', () => {
   it('hands the storage prefixes to the addon at start and on its timer, only when they change', async () => {
     const addon = new FakeAddon();
     let prefixes = ['/var/lib/docker'];
-    const sink = { examine() {}, fullScan() {}, counted() {}, dropped() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
+    const sink = { examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
     const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
     assert.equal(src.start(), null);
     await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
@@ -118,7 +128,7 @@ describe('process event source', () => {
   });
 
   it('says why when the addon is unavailable', () => {
-    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, dropped() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
+    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
     assert.equal(src.start(), 'native addon not built');
     assert.equal(src.active, false);
   });
