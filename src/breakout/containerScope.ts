@@ -58,6 +58,21 @@ export interface InitNamespaces {
   ns: Namespaces;
 }
 
+/**
+ * Where container filesystems live on the host: Docker's data root plus every container storage path
+ * outside it (another graph driver's directory, say); paths under a listed one add nothing, and a
+ * data root of "/" is no prefix. The process-event addon filters host processes with these; the
+ * tripwires use the data root alone.
+ */
+export function storagePrefixes(dockerRootDir: string | null, storagePaths: Iterable<string>): string[] {
+  const roots = dockerRootDir ? [dockerRootDir.replace(/\/+$/, '')].filter((r) => r !== '') : [];
+  const out = [...roots];
+  for (const p of storagePaths) {
+    if (!out.some((r) => p === r || p.startsWith(`${r}/`))) out.push(p);
+  }
+  return out;
+}
+
 export function scopeContainer(
   r: ContainerRecord,
   posture: DaemonPosture,

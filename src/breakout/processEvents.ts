@@ -26,7 +26,7 @@ export interface ProcessEventSink {
 
 export interface AddonFilter {
   /**
-   * Where container filesystems live on the host (see storagePrefixes()). The addon copies a host
+   * Where container filesystems live on the host (see containerScope.ts storagePrefixes()). The addon copies a host
    * process only when its exe or command line names one of them: the host-process detectors flag
    * nothing else, and copying every host exec was most of the cost.
    */
@@ -85,7 +85,7 @@ export class ProcessEventSource {
     // The addon wakes JavaScript only for copies and losses; plain counts are collected here.
     this.timer = setInterval(() => {
       this.refreshFilter();
-      this.drain();
+      this.sync();
     }, COUNTER_INTERVAL_MS);
     this.timer.unref();
     return null;
@@ -127,16 +127,12 @@ export class ProcessEventSource {
     if (this.drainSoon) return;
     this.drainSoon = setTimeout(() => {
       this.drainSoon = null;
-      this.drain();
+      this.sync();
     }, BATCH_DELAY_MS);
   }
 
-  /** Read the addon now (counters, copies, losses); the metrics call it at scrape time. */
+  /** Read the addon now (counters, copies, losses); also called by the metrics at scrape time. */
   sync(): void {
-    this.drain();
-  }
-
-  private drain(): void {
     if (!this.addon || this.draining) return;
     this.draining = true;
     try {
@@ -170,17 +166,4 @@ export class ProcessEventSource {
       this.draining = false;
     }
   }
-}
-
-/**
- * The prefixes the addon filters host processes with: Docker's data root plus every container
- * storage path outside it (another graph driver's directory, say). Paths under a listed one add nothing.
- */
-export function storagePrefixes(dockerRootDir: string | null, storagePaths: Iterable<string>): string[] {
-  const roots = dockerRootDir ? [dockerRootDir.replace(/\/+$/, '')].filter((r) => r !== '') : [];
-  const out = [...roots];
-  for (const p of storagePaths) {
-    if (!out.some((r) => p === r || p.startsWith(`${r}/`))) out.push(p);
-  }
-  return out;
 }

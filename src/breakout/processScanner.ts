@@ -10,7 +10,7 @@ import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, type Namespaces, t
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
 import { isRuntimeCopyExe } from './runtimeHelpers.js';
-import { describeContainer, scopeContainer, type InitNamespaces, type ScopedContainer } from './containerScope.js';
+import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
@@ -238,8 +238,7 @@ export class ProcessScanner {
 
     // 3. Kernel escape hooks and modules.
     const tw = this.readTripwires();
-    const storagePrefixes = dockerRootDir ? [`${dockerRootDir.replace(/\/+$/, '')}`] : [];
-    for (const hit of judgeTripwires(tw, this.tripwireBaseline ?? new Map(), scopes, storagePrefixes)) {
+    for (const hit of judgeTripwires(tw, this.tripwireBaseline ?? new Map(), scopes, storagePrefixes(dockerRootDir, []))) {
       note(hit, `${hit.reason}:${String(hit.evidence.file)}:${String(hit.evidence.value ?? hit.evidence.after)}`, null, null);
     }
     // A change is reported once; the new value becomes the baseline (the container-path check keeps

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
-import { BATCH_DELAY_MS, COUNTER_INTERVAL_MS, ProcessEventSource, storagePrefixes, type ProcessEventSink } from '../../../src/breakout/processEvents.js';
+import { BATCH_DELAY_MS, COUNTER_INTERVAL_MS, ProcessEventSource, type ProcessEventSink } from '../../../src/breakout/processEvents.js';
+import { storagePrefixes } from '../../../src/breakout/containerScope.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { PROC_EVENT_TYPES, type ProcConnectorAddon, type ProcEventBatch, type ProcEventName, type RawProcessCapture } from '../../../src/proc/procConnector.js';
 
