@@ -210,12 +210,6 @@ static uint16_t read_link_at(int dir, const char *name, char *buf, size_t cap) {
   return n > 0 ? (uint16_t)n : 0;
 }
 
-static uint16_t read_link(int32_t pid, const char *name, char *buf, size_t cap) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
-  ssize_t n = readlink(path, buf, cap);
-  return n > 0 ? (uint16_t)n : 0;
-}
 
 // Does the cgroup text name a container (a run of 64 hex digits, as every Docker cgroup driver
 // writes the id)? Only decides how much to copy: all judging happens in TypeScript.
@@ -358,7 +352,9 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     char *pp = is_runtime_exe(tmp->exe, tmp->len_exe) ? memmem(tmp->status, tmp->len_status, "\nPPid:\t", 7) : NULL;
     if (pp) {
       int32_t ppid = (int32_t)strtol(pp + 7, NULL, 10);
-      if (ppid > 0) tmp->len_pexe = read_link(ppid, "exe", tmp->pexe, sizeof tmp->pexe);
+      char pexe[32];
+      snprintf(pexe, sizeof pexe, "/proc/%d/exe", ppid);
+      if (ppid > 0) tmp->len_pexe = read_link_at(AT_FDCWD, pexe, tmp->pexe, sizeof tmp->pexe);
     }
   }
   if (dir >= 0) close(dir);
