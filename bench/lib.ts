@@ -13,7 +13,7 @@ import type Docker from 'dockerode';
 import { startDaemon, type Daemon } from '../src/cli/run.js';
 import { validateConfig } from '../src/config/load.js';
 import { parseEndpoint } from '../src/docker/endpoint.js';
-import { createLogger } from '../src/log/logger.js';
+import { createLogger, type LogLevel } from '../src/log/logger.js';
 import { ensureTestImage, startPrivateDockerd, type PrivateEngine } from '../test/harness/privateDockerd.js';
 
 export { TEST_IMAGE } from '../test/harness/privateDockerd.js';
@@ -194,17 +194,22 @@ export interface BenchDaemon {
  * The breakout scanner's host reference is the private engine's dockerd. `overrides` are merged into
  * the (otherwise empty) YAML config; BENCH_BREAKOUT_INTERVAL (e.g. `1h`) sets breakout.interval.
  */
-export async function startBenchDaemon(engine: PrivateEngine, overrides: Record<string, unknown> = {}): Promise<BenchDaemon> {
-  const devnull = new Writable({ write: (_c, _e, cb) => cb() });
+export async function startBenchDaemon(
+  engine: PrivateEngine,
+  overrides: Record<string, unknown> = {},
+  /** Where its JSON log lines go, and from which level (default: nowhere). */
+  log: { level: LogLevel; stream: Writable } = { level: 'emerg', stream: new Writable({ write: (_c, _e, cb) => cb() }) },
+): Promise<BenchDaemon> {
   const breakout: Record<string, unknown> = { host_reference_pid: engine.pid() };
   if (process.env.BENCH_BREAKOUT_INTERVAL) breakout.interval = process.env.BENCH_BREAKOUT_INTERVAL;
+  const extra = (overrides.breakout ?? {}) as Record<string, unknown>;
   const daemon = await startDaemon({
-    config: validateConfig({ breakout, ...overrides }, 'bench'),
+    config: validateConfig({ ...overrides, breakout: { ...breakout, ...extra } }, 'bench'),
     endpoint: parseEndpoint(engine.dockerHost, {}),
     configFile: '/dev/null',
     configExplicit: false,
     listen: '127.0.0.1:0',
-    logger: createLogger({ level: 'emerg', stream: devnull }),
+    logger: createLogger({ level: log.level, stream: log.stream }),
   });
   const stop = onCleanup(() => daemon.stop());
   const base = `http://127.0.0.1:${daemon.address.port}`;

@@ -36,17 +36,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import { startDaemon } from '../src/cli/run.js';
-import { validateConfig } from '../src/config/load.js';
-import { parseEndpoint } from '../src/docker/endpoint.js';
-import { createLogger } from '../src/log/logger.js';
 import { loadProcConnector } from '../src/proc/procConnector.js';
 import type { PrivateEngine } from '../test/harness/privateDockerd.js';
 import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
   progress, r, roundSummary, runCleanups, runStandalone, sample, samplesByLabels, scrape, sleep, startBenchEngine,
   summarize, type Summary,
-  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS,
+  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS, startBenchDaemon,
   checkpoint, clockTicks,
 } from './lib.js';
 
@@ -149,7 +145,7 @@ interface LoggedDaemon {
   stop(): Promise<void>;
 }
 
-/** The daemon in this process (as test/harness/testDaemon.ts), each JSON log line stamped with nowMs() as it is written. */
+/** The daemon in this process (startBenchDaemon), each JSON log line stamped with nowMs() as it is written. */
 async function startLoggedDaemon(engine: PrivateEngine, breakout: Record<string, unknown>): Promise<LoggedDaemon> {
   const lines: LogLine[] = [];
   let partial = '';
@@ -169,21 +165,7 @@ async function startLoggedDaemon(engine: PrivateEngine, breakout: Record<string,
       cb();
     },
   });
-  const daemon = await startDaemon({
-    config: validateConfig({ breakout: { host_reference_pid: engine.pid(), ...breakout } }, 'bench'),
-    endpoint: parseEndpoint(engine.dockerHost, {}),
-    configFile: '/dev/null',
-    configExplicit: false,
-    listen: '127.0.0.1:0',
-    logger: createLogger({ level: 'debug', stream }),
-  });
-  const stop = onCleanup(() => daemon.stop());
-  const base = `http://127.0.0.1:${daemon.address.port}`;
-  const deadline = Date.now() + 30_000;
-  while ((await fetch(`${base}/ready`).then((x) => x.status, () => 0)) !== 200) {
-    if (Date.now() > deadline) throw new Error('daemon not ready after 30 s');
-    await sleep(20);
-  }
+  const { base, stop } = await startBenchDaemon(engine, { breakout }, { level: 'debug', stream });
   return { base, lines, stop };
 }
 
