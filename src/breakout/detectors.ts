@@ -27,9 +27,19 @@ function processEvidence(p: ProcessSnapshot): Record<string, string | number | s
   };
 }
 
+/**
+ * A process past exit_mm() and exit_task_namespaces(): no executable and no mount namespace any more,
+ * only the pid and user namespaces it dies in. It runs no more user code, and what is left of it says
+ * nothing about where it ran (runc's short-lived `runc:[1:CHILD]`, copied as it exits, still shows the
+ * host's pid namespace and runc's full capabilities). A live process always has both links.
+ */
+export function isExiting(p: ProcessSnapshot): boolean {
+  return p.exe === null && p.ns.mnt === undefined;
+}
+
 /** Checks for one process that is a member of a container's cgroup. */
 export function judgeContainerProcess(p: ProcessSnapshot, c: ContainerScope, host: HostReference): BreakoutHit[] {
-  if (isRuntimeHelper(p.exe, p.parentExe ?? null)) return [];
+  if (isRuntimeHelper(p.exe, p.parentExe ?? null) || isExiting(p)) return [];
   const hits: BreakoutHit[] = [];
   const who = identity(c);
 

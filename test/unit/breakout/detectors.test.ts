@@ -33,6 +33,14 @@ describe('breakout detectors', () => {
     assert.deepEqual(judgeContainerProcess(proc({ ns: { ...C_NS, pid: HOST.ns.pid } }), scope({ sharesHost: new Set(['pid', 'cgroup', 'user']), initNs: { ...C_NS, pid: HOST.ns.pid } }), HOST), []);
   });
 
+  it('a process copied as it exits (no exe, only pid and user namespaces left) is not judged; a live one with those facts is', () => {
+    // As copied from runc's `runc:[1:CHILD]` during a container restart: host pid namespace, runc's capabilities.
+    const exiting = proc({ name: 'runc:[1:CHILD]', exe: null, cmdline: [], capEff: (1n << 41n) - 1n, ns: { pid: HOST.ns.pid, user: HOST.ns.user } });
+    assert.deepEqual(judgeContainerProcess(exiting, scope(), HOST), []);
+    const live = proc({ name: 'runc:[1:CHILD]', exe: null, cmdline: [], capEff: (1n << 41n) - 1n, ns: { ...C_NS, pid: HOST.ns.pid } });
+    assert.deepEqual(judgeContainerProcess(live, scope(), HOST).map((h) => h.reason), ['host_namespace_process', 'capability_escalation']);
+  });
+
   it('runc init is benign only with a runtime parent; a fake memfd name with a container parent is not', () => {
     const runcInit = proc({ exe: '/', ns: { ...C_NS, mnt: HOST.ns.mnt }, parentExe: '/usr/sbin/runc' });
     assert.deepEqual(judgeContainerProcess(runcInit, scope(), HOST), []);
