@@ -5,6 +5,8 @@ import { containerImage, containerName } from './audit/context.js';
 import { ExceptionSet } from './audit/exceptions.js';
 import type { Config } from './config/schema.js';
 import type { DockerWatchSink } from './docker/dockerWatcher.js';
+import type { DockerOp } from './docker/dockerOps.js';
+import { RateLimitedLog } from './log/rateLimitedLog.js';
 import type { ContainerInspect, ExecInspect } from './model/dockerTypes.js';
 import { severityRank, type Finding, type Severity } from './model/finding.js';
 import { ContainerInventory, type ContainerRecord } from './model/inventory.js';
@@ -34,11 +36,15 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   /** Hooks for sources that follow Docker's state (host exposure re-evaluates on these). */
   onConnected: ((posture: DaemonPosture) => void) | null = null;
   onReconciled: (() => void) | null = null;
+  /** Lines an outside party can make repeat (engine errors, malformed events, reconnects). */
+  readonly repeated: RateLimitedLog;
 
   constructor(
     private readonly log: Logger,
     config: Config,
+    summaryIntervalMs?: number,
   ) {
+    this.repeated = new RateLimitedLog(log, summaryIntervalMs);
     this.exceptions = new ExceptionSet(config.exceptions);
     this.alertSeverity = config.audit.alert_severity;
     this.metrics = new Metrics(this);
@@ -105,7 +111,7 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   connected(posture: DaemonPosture): void {
     this.dockerConnected = true;
     this.posture = posture;
-    this.log.notice('connected to Docker', {
+    this.repeated.log('notice', 'docker_connected', 'connected to Docker', {
       event: 'docker_connected', version: posture.version, api_version: posture.apiVersion,
       userns_remap: posture.usernsRemap, rootless: posture.rootless,
     });
@@ -118,7 +124,7 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   disconnected(reason: string): void {
     if (this.dockerConnected) {
       this.metrics.dockerReconnects.inc();
-      this.log.warning('lost connection to Docker; reconnecting', { event: 'docker_disconnected', reason: sanitize(reason) });
+      this.repeated.log('warning', 'docker_disconnected', 'lost connection to Docker; reconnecting', { event: 'docker_disconnected', reason: sanitize(reason) });
     } else if (reason !== this.lastUnreachable) {
       // Say it once per distinct reason; the retries themselves are debug noise.
       this.log.warning('Docker not reachable; retrying', { event: 'docker_unreachable', reason: sanitize(reason) });
@@ -129,9 +135,10 @@ export class Monitor implements DockerWatchSink, MetricsSource {
     this.dockerConnected = false;
   }
 
-  reconciled(running: ContainerInspect[]): void {
+  reconciled(running: ContainerInspect[], unresolved: ReadonlySet<string> = new Set()): void {
     const live = new Set(running.map((c) => c.Id));
-    for (const id of this.inventory.ids()) if (!live.has(id)) this.containerGone(id);
+    // A container whose inspect failed is still running: what is known of it stays until a retry.
+    for (const id of this.inventory.ids()) if (!live.has(id) && !unresolved.has(id)) this.containerGone(id);
     // Audit in two passes so `container:<id>` lookups see every running container.
     for (const c of running) this.inventory.set(this.recordFor(c, this.inventory.get(c.Id)?.findings ?? []));
     for (const c of running) this.audit(c, null);
@@ -167,12 +174,12 @@ export class Monitor implements DockerWatchSink, MetricsSource {
 
   malformedEvent(reason: string): void {
     this.metrics.dockerEventErrors.inc();
-    this.log.warning('dropped malformed Docker event', { event: 'docker_event_malformed', reason });
+    this.repeated.log('warning', 'docker_event_malformed', 'dropped malformed Docker event', { event: 'docker_event_malformed', reason: sanitize(reason) });
   }
 
-  warn(message: string): void {
-    this.metrics.auditErrors.inc();
-    this.log.warning(sanitize(message), { event: 'docker_error' });
+  dockerError(op: DockerOp, message: string): void {
+    this.metrics.dockerErrors.inc({ op });
+    this.repeated.log('warning', `docker_error/${op}`, sanitize(message), { event: 'docker_error', op });
   }
 
   // ---- config reload ----

@@ -133,6 +133,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       stopping ??= (async () => {
         breakout.stop();
         await Promise.all([watcher.stop(), http.stop(), hostExposure.close(), configWatch.close()]);
+        monitor.repeated.close();
         log.notice('rootwatch stopped', { event: 'stopped' });
       })();
       return stopping;

@@ -1,29 +1,44 @@
 // The Docker Engine API calls rootwatch makes, through dockerode, with typed results.
 // Two clients: request/response calls get a timeout; the event stream must not (a quiet stream is idle).
+// The timeout is ours, on the whole call: docker-modem's own is a socket idle timeout (a server that
+// drips a byte a second never trips it) and, when it trips, surfaces as "socket hang up".
 import Docker from 'dockerode';
 import type { ContainerInspect, DockerInfo, DockerVersion, ExecInspect } from '../model/dockerTypes.js';
 import type { Endpoint } from './endpoint.js';
+import { sanitize } from '../log/sanitize.js';
 
 export class DockerApi {
   private readonly requests: Docker;
   private readonly stream: Docker;
 
-  constructor(readonly endpoint: Endpoint, requestTimeoutMs: number) {
-    this.requests = new Docker({ ...endpoint.options, timeout: requestTimeoutMs });
+  constructor(readonly endpoint: Endpoint, private readonly requestTimeoutMs: number) {
+    // The socket idle timeout stays as a backstop that frees the socket after ours has fired.
+    this.requests = new Docker({ ...endpoint.options, timeout: requestTimeoutMs + 1000 });
     this.stream = new Docker({ ...endpoint.options });
   }
 
+  /** Run one request with a deadline on the whole call; a late answer becomes a DockerTimeoutError. */
+  private timed<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DockerTimeoutError(what, this.requestTimeoutMs)), this.requestTimeoutMs);
+      call().then(
+        (v) => { clearTimeout(timer); resolve(v); },
+        (e: unknown) => { clearTimeout(timer); reject(e); },
+      );
+    });
+  }
+
   async info(): Promise<DockerInfo> {
-    return (await this.requests.info()) as DockerInfo;
+    return (await this.timed('GET /info', () => this.requests.info())) as DockerInfo;
   }
 
   async version(): Promise<DockerVersion> {
-    return (await this.requests.version()) as unknown as DockerVersion;
+    return (await this.timed('GET /version', () => this.requests.version())) as unknown as DockerVersion;
   }
 
   /** Ids of running containers. */
   async runningContainerIds(): Promise<string[]> {
-    const list: unknown = await this.requests.listContainers({ all: false });
+    const list: unknown = await this.timed('GET /containers/json', () => this.requests.listContainers({ all: false }));
     if (!Array.isArray(list)) throw new Error('GET /containers/json did not return a JSON array');
     return list.map((c: { Id?: unknown }) => c?.Id).filter((id): id is string => typeof id === 'string' && /^[0-9a-f]{64}$/.test(id));
   }
@@ -31,7 +46,7 @@ export class DockerApi {
   /** Inspect a container; null when it vanished in the meantime (404), which is normal under churn. */
   async inspect(id: string): Promise<ContainerInspect | null> {
     try {
-      const c = (await this.requests.getContainer(id).inspect()) as unknown;
+      const c = (await this.timed(`GET /containers/${id.slice(0, 12)}/json`, () => this.requests.getContainer(id).inspect())) as unknown;
       if (!c || typeof c !== 'object' || typeof (c as ContainerInspect).Id !== 'string') throw new Error(`inspect of ${id.slice(0, 12)} is not a container object`);
       return c as ContainerInspect;
     } catch (e) {
@@ -42,7 +57,7 @@ export class DockerApi {
 
   async inspectExec(id: string): Promise<ExecInspect | null> {
     try {
-      return (await this.requests.getExec(id).inspect()) as unknown as ExecInspect;
+      return (await this.timed(`GET /exec/${id.slice(0, 12)}/json`, () => this.requests.getExec(id).inspect())) as unknown as ExecInspect;
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;
@@ -56,7 +71,16 @@ export class DockerApi {
       abortSignal: signal,
     };
     if (since !== undefined) opts.since = since;
-    return (await this.stream.getEvents(opts)) as NodeJS.ReadableStream;
+    // Only the answer's headers are timed: the stream itself may rightly stay quiet for hours.
+    return (await this.timed('GET /events', () => this.stream.getEvents(opts))) as NodeJS.ReadableStream;
+  }
+}
+
+/** A request that got no complete answer within docker.request_timeout. */
+export class DockerTimeoutError extends Error {
+  override name = 'DockerTimeoutError';
+  constructor(readonly what: string, readonly ms: number) {
+    super(`${what} got no answer within ${ms} ms`);
   }
 }
 
@@ -67,11 +91,13 @@ export function isNotFound(e: unknown): boolean {
 /** A one-line description of a Docker error for logs and CLI messages. */
 export function describeDockerError(e: unknown, endpoint: string): string {
   const err = e as NodeJS.ErrnoException & { statusCode?: number; reason?: string };
+  if (e instanceof DockerTimeoutError) return `Docker at ${endpoint} timed out: ${e.message}`;
   if (err?.code === 'ENOENT') return `Docker socket not found at ${endpoint}`;
   if (err?.code === 'ECONNREFUSED') return `connection refused by Docker at ${endpoint}`;
   if (err?.code === 'EACCES') return `permission denied on Docker socket ${endpoint}`;
   if (err?.code === 'ENOTSOCK') return `${endpoint} is not a socket`;
   if (err?.statusCode) return `Docker at ${endpoint} answered HTTP ${err.statusCode}${err.reason ? ` (${err.reason})` : ''}`;
-  const msg = (err?.message ?? String(e)).split('\n')[0];
+  // The message can carry text from the far end: one line, no control characters, bounded.
+  const msg = sanitize((err?.message ?? String(e)).split('\n')[0] ?? '', 300);
   return `cannot talk to Docker at ${endpoint}: ${msg}`;
 }

@@ -17,15 +17,19 @@ export class EventLineSplitter {
   constructor(private readonly sink: EventLineSink) {}
 
   push(chunk: Buffer | string): void {
-    this.buffer += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    let text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    if (this.discarding) {
+      // The rest of an over-long line: drop it up to its newline, without a warning per chunk.
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      this.discarding = false;
+      text = text.slice(nl + 1);
+    }
+    this.buffer += text;
     let nl: number;
     while ((nl = this.buffer.indexOf('\n')) >= 0) {
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
-      if (this.discarding) {
-        this.discarding = false;
-        continue;
-      }
       this.line(line);
     }
     if (this.buffer.length > MAX_EVENT_BYTES) {

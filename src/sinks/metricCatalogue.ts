@@ -18,6 +18,7 @@ export const METRICS = {
   dockerUp: { name: 'rootwatch_docker_up', type: 'gauge', help: '1 when the Docker event stream is connected, 0 while rootwatch is reconnecting.', labels: [] },
   dockerReconnects: { name: 'rootwatch_docker_reconnects_total', type: 'counter', help: 'Times the connection to Docker was lost and rootwatch started reconnecting.', labels: [] },
   dockerEvents: { name: 'rootwatch_docker_events_total', type: 'counter', help: 'Docker container events received, by action (bounded set; unknown actions count as "other").', labels: ['action'] },
+  dockerErrors: { name: 'rootwatch_docker_errors_total', type: 'counter', help: 'Failed or unusable answers of the Docker API, by operation (info, version, list, inspect, inspect_exec, events); a failed inspect is retried with backoff.', labels: ['op'] },
   dockerEventErrors: { name: 'rootwatch_docker_event_errors_total', type: 'counter', help: 'Malformed lines on the Docker event stream, dropped.', labels: [] },
   containers: { name: 'rootwatch_containers', type: 'gauge', help: 'Running containers monitored.', labels: [] },
   containerFinding: { name: 'rootwatch_container_finding', type: 'gauge', help: '1 per current non-excepted finding of a running container.', labels: ['container_id', 'container_name', 'image', 'rule', 'severity'] },

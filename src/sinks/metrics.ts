@@ -5,6 +5,7 @@ import type { ContainerRecord } from '../model/inventory.js';
 import type { Finding } from '../model/finding.js';
 import { METRICS, type MetricSpec } from './metricCatalogue.js';
 import { VERSION } from '../version.js';
+import { DOCKER_OPS } from '../docker/dockerOps.js';
 import { BREAKOUT_REASONS, type BreakoutHit } from '../breakout/types.js';
 
 /** What the gauges read at scrape time. */
@@ -19,9 +20,16 @@ export interface MetricsSource {
   breakoutActive(): readonly { hit: BreakoutHit }[];
 }
 
-/** Label values come from containers: cap their length so one hostile name cannot bloat every scrape. */
+/**
+ * Label values come from outside (containers, the engine, the host): cap their length so one hostile
+ * name or version string cannot bloat every scrape.
+ */
 export function labelValue(s: string): string {
   return s.length > 256 ? `${s.slice(0, 255)}…` : s;
+}
+
+function labelValues(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, labelValue(v)]));
 }
 
 export class Metrics {
@@ -29,6 +37,7 @@ export class Metrics {
   readonly dockerReconnects: Counter;
   readonly dockerEvents: Counter;
   readonly dockerEventErrors: Counter;
+  readonly dockerErrors: Counter;
   readonly auditDuration: Histogram;
   readonly auditErrors: Counter;
   readonly breakoutDetections: Counter;
@@ -100,12 +109,12 @@ export class Metrics {
     gauge(METRICS.exceptionsExpired, (g) => g.set(source.expiredExceptions()));
     gauge(METRICS.hostFinding, (g) => {
       for (const f of source.hostFindings()) {
-        if (!f.excepted) g.set({ rule: f.rule, severity: f.severity, cve: f.cve ?? '' }, 1);
+        if (!f.excepted) g.set({ rule: f.rule, severity: f.severity, cve: labelValue(f.cve ?? '') }, 1);
       }
     });
     gauge(METRICS.hostInfo, (g) => {
       const info = source.hostInfo();
-      if (info) g.set({ ...info }, 1);
+      if (info) g.set(labelValues(info), 1);
     });
     gauge(METRICS.breakoutProcesses, (g) => {
       for (const { hit } of source.breakoutActive()) {
@@ -131,6 +140,8 @@ export class Metrics {
     this.dockerReconnects = counter(METRICS.dockerReconnects);
     this.dockerEvents = counter(METRICS.dockerEvents);
     this.dockerEventErrors = counter(METRICS.dockerEventErrors);
+    this.dockerErrors = counter(METRICS.dockerErrors);
+    for (const op of DOCKER_OPS) this.dockerErrors.inc({ op }, 0);
     this.auditErrors = counter(METRICS.auditErrors);
     this.auditDuration = new Histogram({
       name: METRICS.auditDuration.name, help: METRICS.auditDuration.help, buckets: METRICS.auditDuration.buckets, registers: [r],

@@ -30,7 +30,7 @@ class RecordingSink implements DockerWatchSink {
   exec(x: ExecInspect): void { this.execs.push(x); }
   event(a: string): void { this.actions.push(a); }
   malformedEvent(): void {}
-  warn(): void {}
+  dockerError(): void {}
 }
 
 describe('Docker watcher against a private engine', function () {

@@ -33,6 +33,15 @@ describe('Docker event stream splitting', () => {
     assert.deepEqual(events.map((e) => e.Action), ['stop']);
   });
 
+  it('warns once for a 50 MB line that arrives in 64 KiB chunks, and reads the event after it', () => {
+    const { events, bad, s } = collect();
+    const chunk = 'y'.repeat(64 * 1024);
+    for (let sent = 0; sent < 50 * 1024 * 1024; sent += chunk.length) s.push(chunk);
+    s.push('tail of the long line\n{"Action":"start"}\n');
+    assert.deepEqual(bad, [`event line longer than ${MAX_EVENT_BYTES} bytes dropped`]);
+    assert.deepEqual(events.map((e) => e.Action), ['start']);
+  });
+
   it('normalises actions to a bounded set', () => {
     assert.equal(baseAction('exec_start: sh -c id'), 'exec_start');
     assert.equal(baseAction('health_status: healthy'), 'health_status');
