@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT } from './cli/exitCodes.js';
 import { configPath, loadSettings, type GlobalOptions } from './cli/setup.js';
 import { VERSION } from './version.js';
+import { sanitize } from './log/sanitize.js';
 
 /** Hard deadline for shutdown: systemd and tests expect the process gone within 5 s of SIGTERM. */
 const SHUTDOWN_DEADLINE_MS = 4500;
@@ -76,12 +77,13 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     if (e instanceof CliError) {
-      process.stderr.write(`rootwatch: ${e.message}\n`);
+      // The message may quote a config file or the engine: one line, no control characters.
+      process.stderr.write(`rootwatch: ${sanitize(e.message.split('\n')[0] ?? '', 1000)}\n`);
       process.exitCode = e.exitCode;
       return;
     }
-    process.stderr.write(`rootwatch: internal error: ${(e as Error).message}\n`);
-    process.exitCode = 70;
+    process.stderr.write(`rootwatch: internal error: ${sanitize((e as Error).message.split('\n')[0] ?? '', 1000)}\n`);
+    process.exitCode = EXIT.INTERNAL;
   }
 }
 
@@ -89,11 +91,11 @@ async function main(argv: string[]): Promise<void> {
 // is logged and the daemon goes on; an uncaught exception leaves the process in an unknown state, so
 // it exits and systemd (Restart=on-failure) starts it afresh.
 process.on('unhandledRejection', (reason) => {
-  process.stderr.write(`rootwatch: internal error (unhandled rejection): ${String((reason as Error)?.message ?? reason).split('\n')[0]}\n`);
+  process.stderr.write(`rootwatch: internal error (unhandled rejection): ${sanitize(String((reason as Error)?.message ?? reason).split('\n')[0] ?? '', 1000)}\n`);
 });
 process.on('uncaughtException', (e) => {
-  process.stderr.write(`rootwatch: internal error: ${e.message.split('\n')[0]}\n`);
-  process.exit(70);
+  process.stderr.write(`rootwatch: internal error: ${sanitize(e.message.split('\n')[0] ?? '', 1000)}\n`);
+  process.exit(EXIT.INTERNAL);
 });
 
 await main(process.argv);

@@ -11,11 +11,12 @@ import { containerImage, containerName } from '../audit/context.js';
 import { ExceptionSet, exceptionTarget } from '../audit/exceptions.js';
 import type { Config } from '../config/schema.js';
 import { DockerApi, describeDockerError } from '../docker/dockerApi.js';
+import { infoProblem } from '../docker/infoProblem.js';
 import type { Endpoint } from '../docker/endpoint.js';
 import type { ContainerInspect } from '../model/dockerTypes.js';
 import { compareFindings, severityRank, type Finding, type Severity } from '../model/finding.js';
 import { postureFrom, type DaemonPosture } from '../model/posture.js';
-import { sanitize } from '../log/logger.js';
+import { sanitize, terminalSafeJson } from '../log/sanitize.js';
 import { CliError, EXIT } from './exitCodes.js';
 
 export interface AuditReport {
@@ -80,12 +81,30 @@ export function reachesThreshold(report: AuditReport, threshold: Severity): bool
   return all.some((f) => !f.excepted && severityRank(f.severity) >= severityRank(threshold));
 }
 
-export async function collectSnapshot(api: DockerApi, concurrency: number): Promise<{ posture: DaemonPosture; containers: ContainerInspect[] }> {
+/**
+ * /info, /version and every running container's inspect. A container whose inspect fails is left out
+ * and named in `warnings`, as is a malformed /info: the rest of the host is still audited.
+ */
+export async function collectSnapshot(api: DockerApi, concurrency: number): Promise<{ posture: DaemonPosture; containers: ContainerInspect[]; warnings: string[] }> {
   const [info, version] = await Promise.all([api.info(), api.version()]);
   const ids = await api.runningContainerIds();
   const limit = pLimit(concurrency);
-  const inspected = await Promise.all(ids.map((id) => limit(() => api.inspect(id))));
-  return { posture: postureFrom(info, version), containers: inspected.filter((c): c is ContainerInspect => c !== null) };
+  const warnings: string[] = [];
+  const problem = infoProblem(info);
+  if (problem) warnings.push(`malformed answer to GET /info (${problem}); daemon posture unknown`);
+  const inspected = await Promise.all(
+    ids.map((id) =>
+      limit(async () => {
+        try {
+          return await api.inspect(id);
+        } catch (e) {
+          warnings.push(`container ${id.slice(0, 12)} not audited: ${describeDockerError(e, api.endpoint.url)}`);
+          return null;
+        }
+      }),
+    ),
+  );
+  return { posture: postureFrom(info, version), containers: inspected.filter((c): c is ContainerInspect => c !== null), warnings };
 }
 
 const SEV_LABEL: Record<Severity, string> = { critical: 'CRITICAL', high: 'HIGH', medium: 'MEDIUM', low: 'LOW', info: 'INFO' };
@@ -93,7 +112,10 @@ const SEV_LABEL: Record<Severity, string> = { critical: 'CRITICAL', high: 'HIGH'
 export function renderTable(report: AuditReport): string {
   const d = report.host.docker;
   const lines: string[] = [];
-  lines.push(`Host ${sanitize(report.host.hostname)}  kernel ${sanitize(report.host.kernel)}  Docker ${d.version ?? '?'} (API ${d.apiVersion ?? '?'})  runc ${d.runc ?? '?'}  containerd ${d.containerd ?? '?'}`);
+  // Everything printed comes from the engine, containers or the host: no control characters reach
+  // the terminal (a forged "all clear" line, a cleared screen), and no field is longer than a line.
+  const v = (x: string | null): string => (x === null ? '?' : sanitize(x, 80));
+  lines.push(`Host ${sanitize(report.host.hostname, 80)}  kernel ${sanitize(report.host.kernel, 80)}  Docker ${v(d.version)} (API ${v(d.apiVersion)})  runc ${v(d.runc)}  containerd ${v(d.containerd)}`);
   lines.push(`User namespaces: ${d.rootless ? 'rootless daemon' : d.usernsRemap ? 'userns-remap on' : 'NOT remapped: container root is host root'}`);
   const table = new Table({ head: ['SEVERITY', 'CONTAINER', 'RULE', 'FINDING'], wordWrap: true, colWidths: [10, 24, 24, 70], style: { head: [], border: [] } });
   const rows: { f: Finding; who: string }[] = [
@@ -104,7 +126,7 @@ export function renderTable(report: AuditReport): string {
   // Known CVEs name their id in the rule column so the table says which bug it is.
   for (const { f, who } of rows) {
     const msg = sanitize(f.message) + (f.excepted ? `\n(excepted: ${sanitize(f.excepted.reason)})` : '');
-    table.push([f.excepted ? `(${f.severity})` : SEV_LABEL[f.severity], who, f.cve ? `${f.rule}\n${f.cve}` : f.rule, msg]);
+    table.push([f.excepted ? `(${f.severity})` : SEV_LABEL[f.severity], who, f.cve ? `${f.rule}\n${sanitize(f.cve, 40)}` : f.rule, msg]);
   }
   const counts = new Map<Severity, number>();
   for (const { f } of rows) if (!f.excepted) counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
@@ -120,7 +142,7 @@ export interface AuditOptions {
 }
 
 /** Returns the exit code. */
-export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const failOn = (opts.failOn ?? config.audit.fail_on) as Severity | undefined;
   if (failOn !== undefined && !['critical', 'high', 'medium', 'low', 'info'].includes(failOn)) {
     throw new CliError(`--fail-on "${failOn}": expected one of critical, high, medium, low, info`, EXIT.USAGE);
@@ -132,6 +154,7 @@ export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOp
   } catch (e) {
     throw new CliError(describeDockerError(e, endpoint.url), EXIT.DOCKER_UNREACHABLE);
   }
+  for (const w of snapshot.warnings) err.write(`rootwatch: warning: ${sanitize(w, 1000)}\n`);
   let cves;
   try {
     cves = loadCveData({ operatorPath: config.host.cve_file });
@@ -144,6 +167,6 @@ export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOp
   const now = Date.now();
   const host = evaluateHostExposure(snapshot.posture, facts, cves, now);
   const report = buildReport(snapshot.posture, snapshot.containers, new ExceptionSet(config.exceptions), host, now);
-  out.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTable(report)}\n`);
+  out.write(opts.json ? `${terminalSafeJson(report, 2)}\n` : `${renderTable(report)}\n`);
   return failOn && reachesThreshold(report, failOn) ? EXIT.FINDINGS : EXIT.OK;
 }

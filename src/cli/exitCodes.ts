@@ -7,6 +7,8 @@ export const EXIT = {
   USAGE: 2,
   /** Docker unreachable for a one-shot command. */
   DOCKER_UNREACHABLE: 3,
+  /** A bug: an error rootwatch did not expect (EX_SOFTWARE of sysexits.h). */
+  INTERNAL: 70,
 } as const;
 
 /** An error that the CLI prints as one line and turns into an exit code, without a stack trace. */

@@ -1,7 +1,7 @@
 // Loading the YAML config: read, parse, validate. Every failure becomes a ConfigError whose message is
 // one line naming the file and the key, so the CLI can print it and exit 2 without a stack trace.
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { sanitize } from '../log/sanitize.js';
+import { readYamlFile } from './yamlFile.js';
 import { configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/rootwatch/rootwatch.yaml';
@@ -16,10 +16,11 @@ export function validateConfig(raw: unknown, source: string): Config {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (!issue) throw new ConfigError(`${source}: invalid configuration`);
-  const key = issue.path.join('.');
-  let what = issue.message;
+  // Keys and messages can quote the file's own text: one line, no control characters.
+  const key = sanitize(issue.path.join('.'), 200);
+  let what = sanitize(issue.message, 300);
   if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => (key ? `${key}.${k}` : k));
+    const keys = issue.keys.map((k) => sanitize(key ? `${key}.${k}` : k, 200));
     what = `unknown key ${keys.map((k) => `"${k}"`).join(', ')}`;
     throw new ConfigError(`${source}: ${what}`);
   }
@@ -31,22 +32,12 @@ export function validateConfig(raw: unknown, source: string): Config {
  * (a missing default config is fine); a file named on the command line must exist.
  */
 export function loadConfig(path: string, explicit: boolean): Config {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !explicit) return validateConfig({}, path);
-    throw new ConfigError(`${path}: cannot read config file (${code ?? (e as Error).message})`);
+  const read = readYamlFile(path, 'config file');
+  if (!read.ok) {
+    if (read.missing && !explicit) return validateConfig({}, path);
+    throw new ConfigError(read.message);
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0];
-    const line = err?.linePos?.[0]?.line;
-    const msg = (err?.message ?? "invalid YAML").split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
-    throw new ConfigError(`${path}: invalid YAML${line ? ` at line ${line}` : ''}: ${msg}`);
-  }
-  const raw: unknown = doc.toJS();
+  const raw = read.value;
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError(`${path}: the top level must be a mapping of keys`);
   }

@@ -1,9 +1,9 @@
 // The CVE data file (config/cves.yaml) and the operator's file of extra entries and acknowledgements:
 // read, parse, validate, merge. Every failure is a CveDataError whose message is one line naming the
 // file and the key, so the CLI can print it without a stack trace (same convention as config/load.ts).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument } from 'yaml';
+import { parseYaml, readYamlFile, type YamlFileResult } from '../config/yamlFile.js';
 import { z } from 'zod';
 import {
   CVE_COMPONENTS,
@@ -127,31 +127,21 @@ export function validateCveData(raw: unknown, source: string): CveData {
 
 /** Parse and validate YAML text. */
 export function parseCveData(text: string, source: string): CveData {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0];
-    const line = err ? lineCounter.linePos(err.pos[0]).line : undefined;
-    const msg = (err?.message ?? 'invalid YAML').split('\n')[0];
-    throw new CveDataError(`${source}: invalid YAML${line ? ` at line ${line}` : ''}: ${msg}`);
-  }
-  const raw: unknown = doc.toJS();
-  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
-    throw new CveDataError(`${source}: the top level must be a mapping with cves and acknowledgements`);
-  }
-  return validateCveData(raw, source);
+  return validateParsed(parseYaml(text, source), source);
 }
 
 /** Read one CVE file. */
 export function loadCveFile(path: string): CveData {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CveDataError(`${path}: cannot read CVE data file (${code ?? (e as Error).message})`);
+  return validateParsed(readYamlFile(path, 'CVE data file'), path);
+}
+
+function validateParsed(read: YamlFileResult, source: string): CveData {
+  if (!read.ok) throw new CveDataError(read.message);
+  const raw = read.value;
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new CveDataError(`${source}: the top level must be a mapping with cves and acknowledgements`);
   }
-  return parseCveData(text, path);
+  return validateCveData(raw, source);
 }
 
 /**

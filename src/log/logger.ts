@@ -3,16 +3,12 @@
 import winston from 'winston';
 import { hostname } from 'node:os';
 import type { Finding } from '../model/finding.js';
+import { sanitize } from './sanitize.js';
+
+export { sanitize } from './sanitize.js';
 
 export type LogLevel = 'emerg' | 'alert' | 'crit' | 'error' | 'warning' | 'notice' | 'info' | 'debug';
 export type Logger = winston.Logger;
-
-/** Strip control characters so container-controlled text can never forge extra log lines. */
-export function sanitize(text: string, max = 512): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
 
 /** `ts` first, as the alert event schema names it (winston's own timestamp format adds "timestamp"). */
 const ts = winston.format((info) => {
@@ -20,10 +16,28 @@ const ts = winston.format((info) => {
   return info;
 });
 
+/** Longest string in any log field: a megabyte-long value from outside must not become a megabyte line. */
+export const MAX_LOG_FIELD = 2048;
+
+/** Cut every string (message and fields, nested too) to MAX_LOG_FIELD characters. */
+function capStrings(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return value.length > MAX_LOG_FIELD ? `${value.slice(0, MAX_LOG_FIELD)}…` : value;
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.slice(0, 256).map((v) => capStrings(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capStrings(v, depth + 1)]));
+}
+
+const capFields = winston.format((info) => {
+  // winston keeps its level and message under symbols too; only the visible fields are rewritten.
+  for (const key of Object.keys(info)) (info as Record<string, unknown>)[key] = capStrings(info[key], 0);
+  return info;
+});
+
 const textLine = winston.format.printf((info) => {
   const { level, message, ts: time, ...rest } = info as Record<string, unknown>;
   const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-  return `${String(time)} ${String(level).toUpperCase()} ${String(message)}${extra}`;
+  // JSON escapes control characters in fields; the message is printed as it is, so clean it here.
+  return `${String(time)} ${String(level).toUpperCase()} ${sanitize(String(message), MAX_LOG_FIELD)}${extra}`;
 });
 
 export function createLogger(opts: { level: LogLevel; format?: 'json' | 'text'; stream?: NodeJS.WritableStream }): Logger {
@@ -34,6 +48,7 @@ export function createLogger(opts: { level: LogLevel; format?: 'json' | 'text'; 
     format: winston.format.combine(
       ts(),
       winston.format.errors({ stack: false }),
+      capFields(),
       opts.format === 'text' ? textLine : winston.format.json(),
     ),
     transports: [

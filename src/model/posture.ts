@@ -1,6 +1,7 @@
 // The Docker daemon's security posture, derived from GET /info and GET /version.
 // Pure: the Docker source fetches the JSON, this turns it into facts the rules can use.
 import type { DockerInfo, DockerVersion } from './dockerTypes.js';
+import { sanitize } from '../log/sanitize.js';
 
 export interface DaemonPosture {
   /** False when /info had no SecurityOptions at all (API < 1.24): unknown, not "off". */
@@ -48,12 +49,18 @@ export function parseSecurityOptions(entries: readonly string[]): Map<string, Re
   return out;
 }
 
-/** The JSON is untrusted: a field of the wrong type counts as absent. */
+/** Longest string kept from /info or /version: versions, paths and names are far shorter. */
+const MAX_FIELD = 256;
+
+/**
+ * The JSON is untrusted: a field of the wrong type counts as absent, and a string keeps no control
+ * characters and at most MAX_FIELD characters (it reaches labels, logs and terminals).
+ */
 function str(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
+  return typeof v === 'string' ? sanitize(v, MAX_FIELD) : null;
 }
 function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, 100).map((x) => sanitize(x, MAX_FIELD)) : [];
 }
 
 function componentVersion(version: DockerVersion, name: string): string | null {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ConfigError, loadConfig, validateConfig } from '../../../src/config/load.js';
 import { parseDuration } from '../../../src/config/duration.js';
+import { MAX_YAML_BYTES } from '../../../src/config/yamlFile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rw-config-'));
 function file(name: string, text: string): string {
@@ -49,6 +50,29 @@ describe('config', () => {
   it('reports an unreadable path (a directory) in one line', () => {
     // Root can read any file whatever its mode, so a directory stands in for "unreadable".
     assert.throws(() => loadConfig(dir, true), (e: Error) => e.message === `${dir}: cannot read config file (EISDIR)`);
+  });
+
+  it('rejects a YAML alias bomb in one line (exit 2 path), without expanding it', () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    const p = file('bomb.yaml', `${lines.join('\n')}\n`);
+    const t0 = Date.now();
+    assert.throws(() => loadConfig(p, true), (e: Error) => e instanceof ConfigError && /invalid YAML: .*alias/i.test(e.message) && !e.message.includes('\n'));
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('rejects a config larger than 1 MiB before parsing it', () => {
+    const p = file('huge.yaml', `# ${'x'.repeat(MAX_YAML_BYTES)}\n`);
+    assert.throws(() => loadConfig(p, true), (e: Error) => e instanceof ConfigError && e.message === `${p}: config file is larger than ${MAX_YAML_BYTES} bytes`);
+  });
+
+  it('reads a character device only up to the cap (/dev/zero never ends)', () => {
+    assert.throws(() => loadConfig('/dev/zero', true), (e: Error) => e instanceof ConfigError && /cannot read config file \(EFBIG\)/.test(e.message));
+  });
+
+  it('names an unknown key with control characters without printing them', () => {
+    const p = file('ctl.yaml', '"evil\\e[2J\\nkey": 1\n');
+    assert.throws(() => loadConfig(p, true), (e: Error) => /unknown key "evil\?\[2J\?key"/.test(e.message) && ![...e.message].some((c) => c.charCodeAt(0) < 0x20));
   });
 
   it('validates exceptions: reason is mandatory, a match is needed, dates are dates', () => {
