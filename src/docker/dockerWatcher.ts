@@ -18,7 +18,7 @@ export interface DockerWatchSink {
    * The full set of running containers after a (re)connect or periodic re-list. `unresolved`: ids the
    * engine listed as running whose inspect failed; what is known of them stays as it was.
    */
-  reconciled(running: ContainerInspect[], unresolved: ReadonlySet<string>): void;
+  reconciled(running: ContainerInspect[], unresolved: ReadonlySet<string>): void | Promise<void>;
   /** A container started (or changed); `receivedAt` is the event's arrival (performance.now()). */
   containerUpdated(container: ContainerInspect, receivedAt: number): void;
   containerGone(id: string): void;
@@ -155,7 +155,8 @@ export class DockerWatcher {
       stream.on('close', () => resolve('Docker event stream closed'));
       stream.on('error', (e: Error) => {
         const message = describeDockerError(e, this.api.endpoint.url);
-        this.sink.dockerError('events', message);
+        // Our own abort at the end of a session is no error of the engine's.
+        if (!abort.signal.aborted) this.sink.dockerError('events', message);
         resolve(message);
       });
     });
@@ -224,7 +225,7 @@ export class DockerWatcher {
       const listed = new Set(ids);
       for (const id of [...this.unresolved]) if (!listed.has(id)) this.unresolved.delete(id);
       for (const id of failed) this.unresolved.add(id);
-      this.sink.reconciled(
+      await this.sink.reconciled(
         inspected.filter((c): c is ContainerInspect => c !== null && c.State?.Running === true && !gone.has(c.Id)),
         failed,
       );
