@@ -16,6 +16,9 @@ import { logAlert, sanitize, type Logger } from './log/logger.js';
 import { Metrics, type MetricsSource } from './sinks/metrics.js';
 import type { BreakoutHit } from './breakout/types.js';
 
+/** Longest a reconcile audits before it lets other work (HTTP, process events, signals) run. */
+const RECONCILE_SLICE_MS = 20;
+
 /** Findings of execs are kept per container and rule (latest one), so a busy container cannot grow them. */
 type ExecFindings = Map<string, Finding>;
 
@@ -36,6 +39,8 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   /** Hooks for sources that follow Docker's state (host exposure re-evaluates on these). */
   onConnected: ((posture: DaemonPosture) => void) | null = null;
   onReconciled: (() => void) | null = null;
+  /** Containers an event updated or removed while a reconcile is auditing in slices. */
+  private touchedDuringReconcile: Set<string> | null = null;
   /** Lines an outside party can make repeat (engine errors, malformed events, reconnects). */
   readonly repeated: RateLimitedLog;
 
@@ -135,23 +140,42 @@ export class Monitor implements DockerWatchSink, MetricsSource {
     this.dockerConnected = false;
   }
 
-  reconciled(running: ContainerInspect[], unresolved: ReadonlySet<string> = new Set()): void {
+  async reconciled(running: ContainerInspect[], unresolved: ReadonlySet<string> = new Set()): Promise<void> {
     const live = new Set(running.map((c) => c.Id));
     // A container whose inspect failed is still running: what is known of it stays until a retry.
     for (const id of this.inventory.ids()) if (!live.has(id) && !unresolved.has(id)) this.containerGone(id);
     // Audit in two passes so `container:<id>` lookups see every running container.
     for (const c of running) this.inventory.set(this.recordFor(c, this.inventory.get(c.Id)?.findings ?? []));
-    for (const c of running) this.audit(c, null);
+    // The audits run in slices that yield to the event loop: with thousands of containers, /healthz,
+    // scrapes, process events and SIGTERM must not wait for the whole list. A container that an event
+    // updated or removed in the meantime keeps what the event said.
+    const touched = new Set<string>();
+    this.touchedDuringReconcile = touched;
+    try {
+      let slice = performance.now();
+      for (const c of running) {
+        if (touched.has(c.Id)) continue;
+        this.audit(c, null);
+        if (performance.now() - slice > RECONCILE_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          slice = performance.now();
+        }
+      }
+    } finally {
+      if (this.touchedDuringReconcile === touched) this.touchedDuringReconcile = null;
+    }
     this.reconciledOnce = true;
     this.onReconciled?.();
-    this.log.info('reconciled running containers', { event: 'reconciled', containers: running.length });
+    this.log.info('reconciled running containers', { event: 'reconciled', containers: running.length, unresolved: unresolved.size });
   }
 
   containerUpdated(container: ContainerInspect, receivedAt: number): void {
+    this.touchedDuringReconcile?.add(container.Id);
     this.audit(container, receivedAt);
   }
 
   containerGone(id: string): void {
+    this.touchedDuringReconcile?.add(id);
     const r = this.inventory.delete(id);
     this.execFindings.delete(id);
     if (r) this.log.debug('container gone', { event: 'container_gone', container: { id: r.id, name: r.name, image: r.image } });

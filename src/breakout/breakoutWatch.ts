@@ -32,6 +32,8 @@ export interface BreakoutWatchOptions {
 /** What the watch needs from the rest of the daemon, read at every scan. */
 export interface BreakoutInputs {
   containers(): Iterable<ContainerRecord>;
+  /** Whether a container is in the inventory (by full id), without walking all of them. */
+  knows(id: string): boolean;
   posture(): DaemonPosture | null;
 }
 
@@ -146,9 +148,8 @@ export class BreakoutWatch {
 
   /** Judge the waiting copies whose container has been inspected since; stop when none wait. */
   private retryPending(): void {
-    const known = new Set([...this.inputs.containers()].map((r) => r.id));
     const discarded = this.pending.discarded;
-    const ready = this.pending.take((id) => known.has(id), Date.now());
+    const ready = this.pending.take((id) => this.inputs.knows(id), Date.now());
     if (this.pending.discarded > discarded) {
       this.log.debug(`${this.pending.discarded - discarded} process copies dropped: their container was never inspected`, { event: 'copies_expired' });
     }

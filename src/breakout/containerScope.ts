@@ -84,12 +84,14 @@ export function scopeContainer(
   const initPid = r.inspect.State?.Pid;
   if (typeof initPid !== 'number' || initPid <= 0) return null;
   const initStartTime = proc.startTime(initPid);
+  // No such process (a stale or foreign pid): one failed read, not a dozen.
+  if (initStartTime === null) return null;
   // The init's namespaces now, unless they were seen at its first exec: an entrypoint that nsenters
   // into the host moves the init itself, and judged against its moved self it would look legitimate.
   const live = proc.namespaces(initPid);
   const ns = live && atExec && atExec.pid === initPid && atExec.startTime === initStartTime ? { ...live, ...atExec.ns } : live;
   const lines = proc.cgroups(initPid);
-  if (!ns || !lines || initStartTime === null) return null; // the container died in the meantime
+  if (!ns || !lines) return null; // the container died in the meantime
   // Inspect data can be stale (a restarting container's old pid, reused by another process), and a
   // dying init can show "/" in some hierarchies: only cgroups whose path names the container id
   // (/docker/<id>, docker-<id>.scope, with every driver) are the container's. Never a hierarchy root.

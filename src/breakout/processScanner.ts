@@ -14,6 +14,10 @@ import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
+/** First and longest wait before a scan reads a container's unreadable init again. */
+const MIN_UNSCOPED_DELAY_MS = 1000;
+const MAX_UNSCOPED_DELAY_MS = 60_000;
+
 export interface ActiveDetection {
   key: string;
   hit: BreakoutHit;
@@ -37,6 +41,12 @@ export interface ScannerOptions {
 
 export class ProcessScanner {
   private readonly scoped = new Map<string, ScopedContainer>();
+  /**
+   * Containers whose init could not be read (a stale or foreign pid in the inspect data), by id: the
+   * scan tries again after a delay that doubles up to MAX_UNSCOPED_DELAY_MS, not every second. Keyed
+   * by the inspect's pid as well, so a restarted container (a new pid) is read at once.
+   */
+  private readonly unscoped = new Map<string, { pid: number | undefined; retryAt: number; delayMs: number }>();
   /** Each container's init namespaces from the copy of its first exec, by container id. */
   private readonly initAtExec = new Map<string, InitNamespaces>();
   private knownPids: Set<number> | null = null;
@@ -86,7 +96,9 @@ export class ProcessScanner {
    * The container's scope, cached while its init lives. `checked`: containers whose cached scope was
    * already confirmed in this pass (one /proc read per container per batch, not per process).
    */
-  private scopeOf(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined, checked?: Set<string>): ScopedContainer | null {
+  private scopeOf(
+    r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined, checked?: Set<string>, now?: number,
+  ): ScopedContainer | null {
     const cached = this.scoped.get(r.id);
     if (cached && checked?.has(r.id)) return cached;
     if (cached && cached.initPid === r.inspect.State?.Pid && this.proc.startTime(cached.initPid) === cached.initStartTime) {
@@ -94,10 +106,18 @@ export class ProcessScanner {
       return cached;
     }
     this.scoped.delete(r.id);
+    // Periodic scans (`now` given) back off from a container whose init could not be read; process
+    // events name a live container process, so they always try.
+    const miss = this.unscoped.get(r.id);
+    if (now !== undefined && miss && miss.pid === r.inspect.State?.Pid && now < miss.retryAt) return null;
     const s = scopeContainer(r, posture, this.proc, this.cgroups, lookup, this.initAtExec.get(r.id));
     if (s) {
       this.scoped.set(r.id, s);
+      this.unscoped.delete(r.id);
       checked?.add(r.id);
+    } else if (now !== undefined) {
+      const delayMs = miss && miss.pid === r.inspect.State?.Pid ? Math.min(miss.delayMs * 2, MAX_UNSCOPED_DELAY_MS) : MIN_UNSCOPED_DELAY_MS;
+      this.unscoped.set(r.id, { pid: r.inspect.State?.Pid, retryAt: now + delayMs, delayMs });
     }
     return s;
   }
@@ -199,13 +219,15 @@ export class ProcessScanner {
     const { byId, lookup } = containerLookup(containers);
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
     for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
+    for (const id of this.unscoped.keys()) if (!byId.has(id)) this.unscoped.delete(id);
+    const now = Date.now();
 
     // 1. Processes in container cgroups.
     const scopes: ContainerScope[] = [];
     const memberOf = new Map<number, ContainerScope>();
     if (posture) {
       for (const r of containers) {
-        const s = this.scopeOf(r, posture, lookup);
+        const s = this.scopeOf(r, posture, lookup, undefined, now);
         if (!s) continue;
         scopes.push(s.scope);
         const members = new Set<number>();

@@ -64,7 +64,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       processEvents: config.breakout.process_events,
       hostReference: { pid: config.breakout.host_reference_pid, pidfile: config.breakout.docker_pidfile, processName: config.breakout.docker_process_name },
     },
-    { containers: () => monitor.containers(), posture: () => monitor.currentPosture() },
+    { containers: () => monitor.containers(), knows: (id) => monitor.inventory.get(id) !== undefined, posture: () => monitor.currentPosture() },
     monitor.metrics,
     log,
   );
