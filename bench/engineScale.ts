@@ -28,6 +28,8 @@ interface SizeFigures {
   scrapeMs: number[];
   scrapeBytes: number;
   idleCpuPct: number;
+  /** RSS 10 s after the first reconcile, and again after the idle window: bounded memory stays put. */
+  rssAfterReconcileMb: number;
   rssMb: number;
   sigtermMs: number;
   exit: string;
@@ -88,6 +90,7 @@ async function measure(size: number): Promise<SizeFigures> {
     scrapeBytes = s.body.length;
   }
   const pid = child.pid as number;
+  const rssAfterReconcile = rssMb(pid);
   const c0 = cpuSeconds(pid);
   const w0 = nowMs();
   await sleep(IDLE_S * 1000);
@@ -109,6 +112,7 @@ async function measure(size: number): Promise<SizeFigures> {
     scrapeMs: scrapes.map((x) => r(x)),
     scrapeBytes,
     idleCpuPct,
+    rssAfterReconcileMb: rssAfterReconcile,
     rssMb: rss,
     sigtermMs,
     exit,
@@ -127,7 +131,7 @@ export async function main(): Promise<SizeFigures[]> {
       [`/healthz while reconciling (${f.healthzSamples} samples)`, `${fmtSummary(f.healthz)}; max ${r(f.healthzMaxMs)} ms`],
       ['/metrics scrape, 3 in a row', `${f.scrapeMs.join(', ')} ms (${r(f.scrapeBytes / 1024)} KiB)`],
       [`idle CPU over ${IDLE_S} s after reconcile`, `${r(f.idleCpuPct, 2)} % of a core`],
-      ['RSS', `${r(f.rssMb)} MB`],
+      ['RSS after reconcile, after the idle window', `${r(f.rssAfterReconcileMb)} MB, ${r(f.rssMb)} MB`],
       ['SIGTERM → exit', `${r(f.sigtermMs)} ms (${f.exit})`],
       m.row,
     ]);

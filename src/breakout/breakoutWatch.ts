@@ -2,6 +2,7 @@
 // counter increment per new detection; the active set feeds rootwatch_breakout_processes.
 import type { Logger } from '../log/logger.js';
 import { logAlert, sanitize } from '../log/logger.js';
+import { RateLimitedLog } from '../log/rateLimitedLog.js';
 import type { Finding } from '../model/finding.js';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
@@ -53,6 +54,8 @@ export class BreakoutWatch {
   private lastFullScan = 0;
   private readonly pending = new PendingCopies();
   private pendingTimer: NodeJS.Timeout | null = null;
+  /** A scan that fails once per second (an unreadable /proc, a bug) must not flood the journal. */
+  private readonly repeated: RateLimitedLog;
 
   constructor(
     private readonly opts: BreakoutWatchOptions,
@@ -60,6 +63,7 @@ export class BreakoutWatch {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
+    this.repeated = new RateLimitedLog(log);
     this.proc = new ProcFs(opts.procfs);
     this.scanner = new ProcessScanner(this.proc, CgroupTree.fromProc(opts.procfs), { sysfs: opts.sysfs });
     this.events = new ProcessEventSource(
@@ -117,6 +121,7 @@ export class BreakoutWatch {
   }
 
   stop(): void {
+    this.repeated.close();
     void this.hookWatcher?.close();
     this.hookWatcher = null;
     this.events.stop();
@@ -142,7 +147,7 @@ export class BreakoutWatch {
       if (this.pending.size > 0 && !this.pendingTimer) this.pendingTimer = setInterval(() => this.retryPending(), PENDING_RETRY_MS);
     } catch (e) {
       this.metrics.procScanErrors.inc();
-      this.log.error(`process event examination failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
+      this.repeated.log('error', 'scan_error', `process event examination failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
     }
   }
 
@@ -202,7 +207,7 @@ export class BreakoutWatch {
     } catch (e) {
       // A scan must never take the daemon down; the next one runs as usual.
       this.metrics.procScanErrors.inc();
-      this.log.error(`breakout scan failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
+      this.repeated.log('error', 'scan_error', `breakout scan failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
     } finally {
       end();
     }
