@@ -55,7 +55,7 @@ export function alertTable(): string {
   for (const r of doc.groups.flatMap((g) => g.rules)) {
     if (!r.alert) continue;
     const summary = (r.annotations?.description ?? '').split(/(?<=\.)\s/)[0] ?? '';
-    out.push(`| \`${r.alert}\` | ${r.labels?.severity ?? ''} | ${r.for ?? '0'} | ${cell(summary)} |`);
+    out.push(`| [\`${r.alert}\`](docs/runbooks.md#${r.alert.toLowerCase()}) | ${r.labels?.severity ?? ''} | ${r.for ?? '0'} | ${cell(summary)} |`);
   }
   return out.join('\n');
 }

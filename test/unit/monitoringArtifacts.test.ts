@@ -35,7 +35,8 @@ const RULES_FILE = 'rootwatch.rules.yml';
 const RULES_TEST_FILE = 'rootwatch.rules.test.yml';
 const SCRAPE_CONFIG_FILE = 'prometheus.yml';
 const DASHBOARD_FILE = path.join(ROOT, 'config/grafana/rootwatch-dashboard.json');
-const RUNBOOK_PREFIX = 'https://github.com/rootwatch/rootwatch/blob/main/README.md#';
+const RUNBOOK_PREFIX = 'https://github.com/rootwatch/rootwatch/blob/main/docs/runbooks.md#';
+const RUNBOOKS_FILE = 'docs/runbooks.md';
 const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -355,6 +356,27 @@ describe('monitoring artefacts', () => {
           }
         }
       }
+    });
+
+    it('gives every alert its own runbook section with the five parts, and its runbook_url points there', () => {
+      const text = readFileSync(RUNBOOKS_FILE, 'utf8');
+      const sections = new Map<string, string>();
+      for (const part of text.split(/^## /m).slice(1)) {
+        const [title = '', ...body] = part.split('\n');
+        sections.set(title.trim(), body.join('\n'));
+      }
+      const alerts = alertingRules(loadRules());
+      for (const a of alerts) {
+        const body = sections.get(a.alert);
+        assert.ok(body !== undefined, `${a.alert}: no "## ${a.alert}" section in ${RUNBOOKS_FILE}`);
+        for (const part of ['**What fired.**', '**Confirm.**', '**Contain.**', '**Except or silence.**']) {
+          assert.ok(body.includes(part), `${a.alert}: its runbook section lacks ${part}`);
+        }
+        // GitHub's anchor for "## RootwatchX" is "#rootwatchx".
+        assert.equal(a.annotations?.runbook_url, `${RUNBOOK_PREFIX}${a.alert.toLowerCase()}`, `${a.alert}: runbook_url`);
+      }
+      const names = new Set(alerts.map((a) => a.alert));
+      for (const title of sections.keys()) assert.ok(names.has(title), `${RUNBOOKS_FILE} has a section "${title}" for no alert`);
     });
 
     it('pages on breakouts immediately and de-duplicates findings', () => {
