@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the system packages rootwatch's tests need (Debian/Ubuntu, as root): a Docker engine with
-# containerd and runc, a static busybox for the test image, and Prometheus (promtool + server).
+# Install the system packages rootwatch's build and tests need (Debian/Ubuntu, as root): a Docker
+# engine with containerd and runc, a static busybox for the test image, Prometheus (promtool + server),
+# and the C toolchain node-gyp builds the process-connector addon with.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 
@@ -10,6 +11,11 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The process-connector addon is built with node-gyp: a C compiler, make and python3.
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
