@@ -593,6 +593,12 @@ describe('monitoring artefacts', () => {
       assert.match(out, /SUCCESS/);
     });
 
+    it('promtool checks and tests the fleet recording rules, and accepts the federation example', async () => {
+      assert.match(await assertPromtool(['check', 'rules', 'rootwatch.recording.yml'], PROM_DIR), /SUCCESS: 10 rules found/);
+      assert.match(await assertPromtool(['test', 'rules', 'rootwatch.recording.test.yml'], PROM_DIR), /SUCCESS/);
+      assert.match(await assertPromtool(['check', 'config', 'federation.yml'], PROM_DIR), /SUCCESS/);
+    });
+
     it('promtool check config accepts the example scrape config', async () => {
       const out = await assertPromtool(['check', 'config', SCRAPE_CONFIG_FILE], PROM_DIR);
       assert.match(out, /SUCCESS/);

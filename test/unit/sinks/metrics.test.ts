@@ -57,7 +57,9 @@ describe('metrics exposition', () => {
   });
 
   it('caps long label values', () => {
-    const line = text.split('\n').find((l) => l.includes(`container_id="${'b'.repeat(12)}"`)) ?? '';
+    const line = text.split('\n').find((l) => l.includes(`container_id="${'b'.repeat(12)}"`));
+    assert.ok(line, 'the long-named container has its series');
+    assert.ok(line.includes(`container_name="${'x'.repeat(255)}…"`), 'its name is cut at 256 characters');
     assert.ok(line.length < 600, `line length ${line.length}`);
   });
 
