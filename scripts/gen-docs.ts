@@ -1,11 +1,12 @@
-// Regenerates the README sections that come from code: the rule table (from the rule catalogue) and
-// the metric table (from the metric catalogue). `--check` fails when the README is out of date (CI).
+// Regenerates the README sections that come from code: the rule, breakout reason, metric, alert and
+// log-event tables, each from its catalogue. `--check` fails when the README is out of date (CI).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { allRules } from '../src/rules/catalogue.js';
 import { ALL_METRICS } from '../src/sinks/metricCatalogue.js';
 import { BREAKOUT_REASON_DOCS } from '../src/breakout/reasons.js';
 import { BREAKOUT_REASONS } from '../src/breakout/types.js';
 import { parse } from 'yaml';
+import { LOG_EVENTS, type LogEventSpec } from '../src/log/logEvents.js';
 
 const README = new URL('../README.md', import.meta.url);
 
@@ -60,6 +61,15 @@ export function alertTable(): string {
   return out.join('\n');
 }
 
+export function logEventTable(): string {
+  const out = ['| event | level | logged when | fields |', '|---|---|---|---|'];
+  for (const [name, spec] of Object.entries(LOG_EVENTS) as [string, LogEventSpec][]) {
+    const when = spec.rateLimited ? `${spec.when} First-then-summary (field \`repeated\`).` : spec.when;
+    out.push(`| \`${name}\` | ${spec.levels.join(', ')} | ${cell(when)} | ${spec.fields ? cell(spec.fields) : ''} |`);
+  }
+  return out.join('\n');
+}
+
 function replaceBetween(text: string, name: string, body: string): string {
   const begin = `<!-- BEGIN GENERATED ${name} (npm run docs) -->`;
   const end = `<!-- END GENERATED ${name} -->`;
@@ -74,6 +84,7 @@ let next = replaceBetween(current, 'RULES', ruleTable());
 next = replaceBetween(next, 'METRICS', metricTable());
 next = replaceBetween(next, 'REASONS', reasonTable());
 next = replaceBetween(next, 'ALERTS', alertTable());
+next = replaceBetween(next, 'LOG EVENTS', logEventTable());
 if (process.argv.includes('--check')) {
   if (next !== current) {
     console.error('README.md is out of date with the rule/metric catalogues: run `npm run docs` and commit.');
