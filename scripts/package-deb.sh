@@ -102,9 +102,7 @@ libs=$( { ldd "$LIB/node"; ldd "$APP/native/build/Release/proc_events.node"; } |
 depends=$(for l in $libs; do dpkg -S "$(readlink -f "$l")" 2>/dev/null || dpkg -S "$l" 2>/dev/null || true; done |
   cut -d: -f1 | sort -u | grep -v '^rootwatch$' | paste -sd, | sed 's/,/, /g')
 [ -n "$depends" ] || die "could not work out the package's library dependencies (ldd/dpkg -S)"
-# The unit's ExecReload is /bin/kill -HUP $MAINPID: /bin/kill comes from procps. deb-systemd-helper
-# (maintainer scripts) from init-system-helpers, which every Debian system has.
-depends="$depends, procps"
+# deb-systemd-helper (maintainer scripts) comes from init-system-helpers, which every Debian system has.
 size=$(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)
 cat > "$ROOT/DEBIAN/control" <<EOF
 Package: rootwatch

@@ -2,7 +2,7 @@
 // the dist/ and addon the suite already built, into a directory of its own. Shared by the package,
 // image and systemd tests.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,8 @@ let built: Promise<string> | null = null;
 export function debPackage(): Promise<string> {
   built ??= (async () => {
     const out = mkdtempSync(join(tmpdir(), 'rw-deb-'));
+    // 26 MB a run: gone when the test process ends, whatever happened.
+    process.once('exit', () => rmSync(out, { recursive: true, force: true }));
     const { stdout } = await execFileP('bash', ['scripts/package-deb.sh'], {
       env: { ...process.env, ROOTWATCH_PKG_OUT: out, ROOTWATCH_PKG_SKIP_BUILD: '1' },
       maxBuffer: 16 * 1024 * 1024,
