@@ -37,6 +37,15 @@ export interface BreakoutInputs {
   posture(): DaemonPosture | null;
 }
 
+/**
+ * Where each new detection goes besides the alert log (the response, when configured). Called before
+ * the alert is logged and must do no I/O there: it returns fields for the alert event and the work to
+ * start once the alert is out.
+ */
+export interface DetectionListener {
+  detected(d: ActiveDetection): { alertFields: Record<string, unknown>; afterAlert(): void } | null;
+}
+
 export function breakoutFinding(hit: BreakoutHit): Finding {
   return { rule: hit.reason, severity: 'critical', message: hit.message, evidence: hit.evidence };
 }
@@ -59,6 +68,7 @@ export class BreakoutWatch {
     private readonly inputs: BreakoutInputs,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly listener: DetectionListener | null = null,
   ) {
     this.proc = new ProcFs(opts.procfs);
     this.scanner = new ProcessScanner(this.proc, CgroupTree.fromProc(opts.procfs), { sysfs: opts.sysfs });
@@ -85,6 +95,11 @@ export class BreakoutWatch {
   /** Which source tells about new processes: the kernel's process connector, or polling only. */
   get source(): 'netlink' | 'poll' {
     return this.events.active ? 'netlink' : 'poll';
+  }
+
+  /** The kernel escape hook files the scanner watches (for evidence bundles). */
+  tripwireFiles(): string[] {
+    return this.scanner.tripwireFiles();
   }
 
   active(): readonly ActiveDetection[] {
@@ -174,7 +189,14 @@ export class BreakoutWatch {
   private report(fresh: readonly ActiveDetection[]): void {
     for (const d of fresh) {
       this.metrics.breakoutDetections.inc({ reason: d.hit.reason });
-      logAlert(this.log, breakoutFinding(d.hit), d.hit.container);
+      let next: ReturnType<DetectionListener['detected']> = null;
+      try {
+        next = this.listener?.detected(d) ?? null;
+      } catch (e) {
+        this.log.error(`detection listener failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
+      }
+      logAlert(this.log, breakoutFinding(d.hit), d.hit.container, next?.alertFields);
+      next?.afterAlert();
     }
   }
 
