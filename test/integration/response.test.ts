@@ -219,6 +219,38 @@ describe('response to breakouts (private engine)', function () {
     }
   });
 
+  it('reload: an invalid response block is rejected in one line naming the key and the old one stays; a valid one applies', async () => {
+    const file = join(evidenceDir, '..', 'rootwatch.yaml');
+    const yaml = (response: string): string => `breakout:\n  interval: 200ms\n  host_reference_pid: ${eng.pid()}\nresponse:\n  evidence_dir: ${evidenceDir}\n${response}`;
+    writeFileSync(file, yaml('  rules:\n    - reasons: [host_namespace_process]\n      action: pause\n      match: { name: "resp-reload-*" }\n'));
+    d = await startTestDaemon(eng.dockerHost, {}, { configFile: file });
+    const ids: string[] = [];
+    try {
+      writeFileSync(file, yaml('  mode: enforce\n  rules:\n    - reasons: [host_namespace_process]\n      action: pause\n      actoin: kill\n'));
+      await waitFor(() => d!.logs.some((l) => l.event === 'config_reload_failed'), 'reload rejected');
+      const line = d.logs.find((l) => l.event === 'config_reload_failed') as Record<string, unknown>;
+      assert.match(String(line.message), /unknown key "response\.rules\.0\.actoin"/);
+      assert.ok(!String(line.message).includes('\n'));
+      // The old config (dry_run) is in force: a breakout is only logged.
+      ids.push(await eng.cli('run', '-d', '--name', 'resp-reload-1', ...ESCAPABLE, TEST_IMAGE, 'sleep', '600'));
+      await waitFor(async () => (await d!.metrics()).includes((ids[0] as string).slice(0, 12)), 'container audited');
+      await nsenter(eng, ids[0] as string);
+      await waitFor(() => responses(d!, ids[0]).length > 0, 'response event');
+      assert.equal(responses(d, ids[0])[0]?.outcome, 'dry_run');
+      // A valid reload switches to enforce for the next breakout.
+      writeFileSync(file, yaml('  mode: enforce\n  rules:\n    - reasons: [host_namespace_process]\n      action: pause\n      match: { name: "resp-reload-*" }\n'));
+      await waitFor(() => d!.logs.some((l) => l.event === 'config_reloaded'), 'reload applied');
+      ids.push(await eng.cli('run', '-d', '--name', 'resp-reload-2', ...ESCAPABLE, TEST_IMAGE, 'sleep', '600'));
+      await waitFor(async () => (await d!.metrics()).includes((ids[1] as string).slice(0, 12)), 'container audited');
+      await nsenter(eng, ids[1] as string);
+      await waitFor(() => responses(d!, ids[1]).some((r) => r.outcome === 'done'), 'paused after the reload');
+      assert.equal((await inspectState(eng, ids[1] as string)).Paused, true);
+      assert.equal((await inspectState(eng, ids[0] as string)).Paused, false);
+    } finally {
+      if (ids.length) await eng.cli('rm', '-f', ...ids);
+    }
+  });
+
   describe('cgroup v1 release_agent escape with action stop', function () {
     const memoryRoot = '/sys/fs/cgroup/memory';
     let savedAgent: string | null = null;
