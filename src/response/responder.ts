@@ -41,7 +41,10 @@ export interface ResponderOptions {
   procfs: string;
 }
 
-/** How long a container acted on is left alone by later detections (its other processes, the same escape). */
+/**
+ * How long a container acted on is left alone by later detections (its other processes, the same
+ * escape). A failed action is forgotten at once, so the next detection tries again.
+ */
 const ACTED_MEMORY_MS = 60_000;
 /** How long the evidence waits for a fresh `docker inspect` before it takes the inventory's copy. */
 const INSPECT_WAIT_MS = 1000;
@@ -174,6 +177,8 @@ export class Responder implements DetectionListener {
       else await this.docker.kill(rec.id);
     } catch (e) {
       const failure = this.inputs.describeError(e);
+      // Not contained: a later detection in this container may try again (within the budget).
+      if (this.acted.get(rec.id) === detectedAt) this.acted.delete(rec.id);
       this.inputs.count(action, d.hit.reason, 'failed');
       this.log.error(`response failed: could not ${action} container ${who.name} (${d.hit.reason}): ${failure}`, { ...base, ...evidenceFields, ...hostFields, outcome: 'failed', failure });
       return;

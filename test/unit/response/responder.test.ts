@@ -97,6 +97,10 @@ describe('responder', () => {
     const failed = h.logs.find((l) => l.event === 'response' && l.outcome === 'failed');
     assert.match(String(failed?.failure), /ECONNREFUSED/);
     assert.equal(h.logs.find((l) => l.event === 'response' && l.outcome === 'skipped')?.skip_reason, 'already_acted');
+    // The failed one is not contained: its next detection tries again.
+    h.fire(detection(OTHER));
+    await h.settle();
+    assert.equal(h.counts.filter((c) => c.endsWith('/failed')).length, 2);
   });
 
   it('stop waits the container\'s own stop timeout (Docker\'s default 10 s)', async () => {
