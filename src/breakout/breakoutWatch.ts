@@ -43,7 +43,13 @@ export interface BreakoutInputs {
  * start once the alert is out.
  */
 export interface DetectionListener {
-  detected(d: ActiveDetection): { alertFields: Record<string, unknown>; afterAlert(): void } | null;
+  detected(d: ActiveDetection, context: DetectionContext): { alertFields: Record<string, unknown>; afterAlert(): void } | null;
+}
+
+/** What the watch tells a listener beside the detection. */
+export interface DetectionContext {
+  /** The kernel escape hook files the scanner reads (their values go into evidence). */
+  tripwireFiles: readonly string[];
 }
 
 export function breakoutFinding(hit: BreakoutHit): Finding {
@@ -95,11 +101,6 @@ export class BreakoutWatch {
   /** Which source tells about new processes: the kernel's process connector, or polling only. */
   get source(): 'netlink' | 'poll' {
     return this.events.active ? 'netlink' : 'poll';
-  }
-
-  /** The kernel escape hook files the scanner watches (for evidence bundles). */
-  tripwireFiles(): string[] {
-    return this.scanner.tripwireFiles();
   }
 
   active(): readonly ActiveDetection[] {
@@ -191,7 +192,7 @@ export class BreakoutWatch {
       this.metrics.breakoutDetections.inc({ reason: d.hit.reason });
       let next: ReturnType<DetectionListener['detected']> = null;
       try {
-        next = this.listener?.detected(d) ?? null;
+        next = this.listener?.detected(d, { tripwireFiles: this.scanner.tripwireFiles() }) ?? null;
       } catch (e) {
         this.log.error(`detection listener failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
       }

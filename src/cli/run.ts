@@ -60,10 +60,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw new CliError(`cannot serve metrics on ${opts.listen ?? config.metrics.listen}: ${err.code ?? err.message}`, EXIT.USAGE);
   }
   // The response to breakouts (only with a `response:` block): detections in, Docker actions out.
-  let tripwireFiles: () => string[] = () => [];
   const responder = new Responder(config, { procfs: config.paths.procfs }, api, {
     container: (id) => monitor.inventory.get(id),
-    tripwireFiles: () => tripwireFiles(),
     count: (action, reason, result) => monitor.metrics.responseActions.inc({ action, reason, result }),
     describeError: (e) => describeDockerError(e, endpoint.url),
   }, log);
@@ -80,7 +78,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log,
     responder,
   );
-  tripwireFiles = () => breakout.tripwireFiles();
   monitor.attachBreakout(() => breakout.active());
 
   // Host exposure: re-evaluated on every (re)connect, after each reconciliation (host-network

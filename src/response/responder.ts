@@ -3,7 +3,7 @@
 // only). Fed by the breakout watch through DetectionListener; reports through a narrow counter port.
 import { readFile } from 'node:fs/promises';
 import { ExceptionSet } from '../audit/exceptions.js';
-import { breakoutFinding, type DetectionListener } from '../breakout/breakoutWatch.js';
+import { breakoutFinding, type DetectionContext, type DetectionListener } from '../breakout/breakoutWatch.js';
 import type { ActiveDetection } from '../breakout/processScanner.js';
 import type { Config, ResponseAction, ResponseConfig } from '../config/schema.js';
 import { sanitize, type Logger } from '../log/logger.js';
@@ -29,8 +29,6 @@ export interface ResponseDocker {
 export interface ResponseInputs {
   /** The inventory's record of a running container, by full id. */
   container(id: string): ContainerRecord | undefined;
-  /** Kernel escape hook files, read into each bundle. */
-  tripwireFiles(): string[];
   /** One outcome, for rootwatch_response_actions_total. */
   count(action: ResponseAction, reason: string, result: ResponseResult): void;
   /** One line describing a Docker failure. */
@@ -94,7 +92,7 @@ export class Responder implements DetectionListener {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  detected(d: ActiveDetection): { alertFields: Record<string, unknown>; afterAlert(): void } | null {
+  detected(d: ActiveDetection, context: DetectionContext): { alertFields: Record<string, unknown>; afterAlert(): void } | null {
     const config = this.config;
     if (!config) return null;
     const now = Date.now();
@@ -126,7 +124,7 @@ export class Responder implements DetectionListener {
     return {
       alertFields: { evidence_bundle: bundle, response: { action: decision.action, mode: config.mode } },
       afterAlert: () => {
-        const p = this.respond(d, target, decision.action, config.mode, bundle, now).catch((e: Error) => {
+        const p = this.respond(d, target, decision.action, config.mode, bundle, now, context.tripwireFiles).catch((e: Error) => {
           // respond() reports its own failures; this is the last guard against a crash.
           this.log.error(`response failed unexpectedly: ${sanitize(e.message)}`, { event: 'response', outcome: 'failed' });
         });
@@ -145,14 +143,16 @@ export class Responder implements DetectionListener {
     });
   }
 
-  private async respond(d: ActiveDetection, rec: ContainerRecord, action: ResponseAction, mode: 'dry_run' | 'enforce', bundlePath: string, detectedAt: number): Promise<void> {
+  private async respond(
+    d: ActiveDetection, rec: ContainerRecord, action: ResponseAction, mode: 'dry_run' | 'enforce', bundlePath: string, detectedAt: number, tripwireFiles: readonly string[],
+  ): Promise<void> {
     const who = { id: rec.id, name: sanitize(rec.name, 256), image: sanitize(rec.image, 256) };
     const base = { event: 'response', action, reason: d.hit.reason, mode, container: who, detection_pid: d.pid, evidence_bundle: bundlePath };
     // 1. Evidence first. A failure to write it is reported, and does not hold back the containment.
     let inspect: ContainerInspect | null = null;
     let evidenceError: string | undefined;
     try {
-      inspect = await this.captureEvidence(d, rec, action, mode, bundlePath);
+      inspect = await this.captureEvidence(d, rec, action, mode, bundlePath, tripwireFiles);
     } catch (e) {
       evidenceError = sanitize((e as Error).message);
       this.log.error(`evidence bundle not written: ${evidenceError}`, { event: 'evidence_error', evidence_bundle: bundlePath });
@@ -190,7 +190,9 @@ export class Responder implements DetectionListener {
   }
 
   /** Write the bundle; returns the fresh inspect (null when Docker did not answer in time). */
-  private async captureEvidence(d: ActiveDetection, rec: ContainerRecord, action: ResponseAction, mode: string, path: string): Promise<ContainerInspect | null> {
+  private async captureEvidence(
+    d: ActiveDetection, rec: ContainerRecord, action: ResponseAction, mode: string, path: string, tripwireFiles: readonly string[],
+  ): Promise<ContainerInspect | null> {
     let fresh: ContainerInspect | null = null;
     let inspectError: string | undefined;
     try {
@@ -207,7 +209,7 @@ export class Responder implements DetectionListener {
     for (const pid of chosen) processes.push(await processRecord(this.proc, pid, pid === d.pid));
     if (d.pid !== null && !chosen.includes(d.pid)) processes.unshift(await processRecord(this.proc, d.pid, true));
     const tripwires: Record<string, string | null> = {};
-    for (const f of this.inputs.tripwireFiles()) tripwires[f] = await readOptional(f);
+    for (const f of tripwireFiles) tripwires[f] = await readOptional(f);
     const bundle: EvidenceBundle = {
       written_at: new Date().toISOString(),
       detection: { reason: d.hit.reason, message: d.hit.message, evidence: d.hit.evidence, container: d.hit.container, pid: d.pid, start_time: d.startTime },

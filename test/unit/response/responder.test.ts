@@ -46,13 +46,12 @@ function harness(response: unknown, docker: Partial<ResponseDocker>, extra: Reco
   const containers = new Map([[ID, record(ID, 'tenant')], [OTHER, record(OTHER, 'other')]]);
   const r = new Responder(config, { procfs: '/proc' }, fake, {
     container: (id) => containers.get(id),
-    tripwireFiles: () => ['/proc/sys/kernel/core_pattern'],
     count: (a, reason, result) => counts.push(`${a}/${reason}/${result}`),
     describeError: (e) => `cannot talk to Docker: ${(e as Error).message}`,
   }, createLogger({ level: 'debug', stream }));
   /** What BreakoutWatch.report does: ask, log the alert, then start the work. */
   const fire = (d: ActiveDetection): Record<string, unknown> | null => {
-    const next = r.detected(d);
+    const next = r.detected(d, { tripwireFiles: ['/proc/sys/kernel/core_pattern'] });
     next?.afterAlert();
     return next?.alertFields ?? null;
   };
@@ -62,7 +61,7 @@ function harness(response: unknown, docker: Partial<ResponseDocker>, extra: Reco
 describe('responder', () => {
   it('without a response block, never acts and says nothing', async () => {
     const h = harness(undefined, {});
-    assert.equal(h.r.detected(detection()), null);
+    assert.equal(h.r.detected(detection(), { tripwireFiles: [] }), null);
     await h.settle();
     assert.deepEqual([h.counts, h.calls, h.logs], [[], [], []]);
   });
@@ -80,6 +79,7 @@ describe('responder', () => {
     const b = JSON.parse(readFileSync(path, 'utf8')) as EvidenceBundle;
     assert.equal(b.action.mode, 'dry_run');
     assert.ok(b.processes.some((p) => p.pid === process.pid && p.offending && p.mountinfo), 'offending process with its mountinfo');
+    assert.equal(typeof b.tripwires['/proc/sys/kernel/core_pattern'], 'string');
     assert.equal(h.logs.find((l) => l.event === 'response')?.outcome, 'dry_run');
   });
 
