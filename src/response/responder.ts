@@ -126,7 +126,7 @@ export class Responder implements DetectionListener {
       afterAlert: () => {
         const p = this.respond(d, target, decision.action, config.mode, bundle, now, context.tripwireFiles).catch((e: Error) => {
           // respond() reports its own failures; this is the last guard against a crash.
-          this.log.error(`response failed unexpectedly: ${sanitize(e.message)}`, { event: 'response', outcome: 'failed' });
+          this.log.error(`response failed unexpectedly: ${sanitize(e.message)}`, { event: 'response', outcome: 'failed', action: decision.action, reason: d.hit.reason });
         });
         this.running.add(p);
         void p.finally(() => this.running.delete(p));
