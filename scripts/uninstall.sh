@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Remove rootwatch installed by scripts/install.sh: stops and disables the service (when systemd
 # runs), removes the unit and $PREFIX (/opt/rootwatch). /etc/rootwatch (the operator's config) and
-# drop-ins in /etc/systemd/system/rootwatch.service.d are kept unless --purge is given.
+# drop-ins in /etc/systemd/system/rootwatch.service.d and /var/lib/rootwatch (the state directory:
+# evidence bundles of breakout responses) are kept unless --purge is given.
 # Same DESTDIR and PREFIX environment as install.sh; safe to run again. Also installed as
 # $PREFIX/scripts/uninstall.sh.
 set -euo pipefail
@@ -9,6 +10,7 @@ set -euo pipefail
 DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/opt/rootwatch}
 CONFDIR=/etc/rootwatch
+STATEDIR=/var/lib/rootwatch
 UNITDIR=/etc/systemd/system
 UNIT=rootwatch.service
 
@@ -34,6 +36,7 @@ fi
 
 target=$DESTDIR$PREFIX
 conf=$DESTDIR$CONFDIR
+state=$DESTDIR$STATEDIR
 unit_path=$DESTDIR$UNITDIR/$UNIT
 systemd_live=0
 [ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && systemd_live=1
@@ -87,5 +90,11 @@ if [ "$purge" = 1 ]; then
   fi
 elif [ -e "$conf" ]; then
   say "kept $CONFDIR (your config; --purge removes it)"
+fi
+if [ "$purge" = 1 ] && [ -e "$state" ]; then
+  rm -rf "$state"
+  say "removed $STATEDIR (--purge)"
+elif [ -e "$state" ]; then
+  say "kept $STATEDIR (evidence of breakout responses; --purge removes it)"
 fi
 say "done"

@@ -19,11 +19,36 @@ export interface ExceptionTarget {
   labels: Record<string, string>;
 }
 
+/** What an exception (or a response rule) matches on; every given field must match. */
+export interface TargetMatch {
+  name?: string | undefined;
+  image?: string | undefined;
+  label?: Record<string, string> | undefined;
+}
+
+/**
+ * Compile a match: name and image are globs, labels must all be present with equal values; an empty
+ * match matches every target. Exceptions and response rules share it, so they match alike.
+ */
+export function targetMatcher(m: TargetMatch): (t: ExceptionTarget) => boolean {
+  const name = m.name ? globMatcher(m.name) : null;
+  const image = m.image ? globMatcher(m.image) : null;
+  const label = m.label ?? null;
+  return (t) => {
+    if (name && !name(t.name)) return false;
+    if (image && !image(t.image)) return false;
+    if (label) {
+      for (const [k, v] of Object.entries(label)) {
+        if (!Object.prototype.hasOwnProperty.call(t.labels, k) || t.labels[k] !== v) return false;
+      }
+    }
+    return true;
+  };
+}
+
 interface CompiledException {
   rules: Set<string>;
-  name: ((s: string) => boolean) | null;
-  image: ((s: string) => boolean) | null;
-  label: Record<string, string> | null;
+  matches: (t: ExceptionTarget) => boolean;
   reason: string;
   expires: string | undefined;
   /** End of the expiry day (UTC), ms since epoch. */
@@ -36,9 +61,7 @@ export class ExceptionSet {
   constructor(config: readonly ExceptionConfig[]) {
     this.list = config.map((e) => ({
       rules: new Set(e.rules),
-      name: e.match.name ? globMatcher(e.match.name) : null,
-      image: e.match.image ? globMatcher(e.match.image) : null,
-      label: e.match.label ?? null,
+      matches: targetMatcher(e.match),
       reason: e.reason,
       expires: e.expires,
       expiresAt: e.expires ? Date.parse(`${e.expires}T23:59:59.999Z`) : Infinity,
@@ -56,21 +79,10 @@ export class ExceptionSet {
       .map((e) => ({ rules: [...e.rules], reason: e.reason, expires: e.expires ?? '' }));
   }
 
-  private matches(e: CompiledException, t: ExceptionTarget): boolean {
-    if (e.name && !e.name(t.name)) return false;
-    if (e.image && !e.image(t.image)) return false;
-    if (e.label) {
-      for (const [k, v] of Object.entries(e.label)) {
-        if (!Object.prototype.hasOwnProperty.call(t.labels, k) || t.labels[k] !== v) return false;
-      }
-    }
-    return true;
-  }
-
   /** Mark findings accepted by a live exception; returns new objects, inputs untouched. */
   apply(findings: readonly Finding[], target: ExceptionTarget, now: number): Finding[] {
     return findings.map((f) => {
-      const e = this.list.find((x) => x.rules.has(f.rule) && x.expiresAt >= now && this.matches(x, target));
+      const e = this.list.find((x) => x.rules.has(f.rule) && x.expiresAt >= now && x.matches(target));
       if (!e) return f;
       return { ...f, excepted: e.expires ? { reason: e.reason, expires: e.expires } : { reason: e.reason } };
     });

@@ -38,6 +38,21 @@ export interface BreakoutInputs {
   posture(): DaemonPosture | null;
 }
 
+/**
+ * Where each new detection goes besides the alert log (the response, when configured). Called before
+ * the alert is logged and must do no I/O there: it returns fields for the alert event and the work to
+ * start once the alert is out.
+ */
+export interface DetectionListener {
+  detected(d: ActiveDetection, context: DetectionContext): { alertFields: Record<string, unknown>; afterAlert(): void } | null;
+}
+
+/** What the watch tells a listener beside the detection. */
+export interface DetectionContext {
+  /** The kernel escape hook files the scanner reads (their values go into evidence). */
+  tripwireFiles: readonly string[];
+}
+
 export function breakoutFinding(hit: BreakoutHit): Finding {
   return { rule: hit.reason, severity: 'critical', message: hit.message, evidence: hit.evidence };
 }
@@ -62,6 +77,7 @@ export class BreakoutWatch {
     private readonly inputs: BreakoutInputs,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly listener: DetectionListener | null = null,
   ) {
     this.repeated = new RateLimitedLog(log);
     this.proc = new ProcFs(opts.procfs);
@@ -179,7 +195,14 @@ export class BreakoutWatch {
   private report(fresh: readonly ActiveDetection[]): void {
     for (const d of fresh) {
       this.metrics.breakoutDetections.inc({ reason: d.hit.reason });
-      logAlert(this.log, breakoutFinding(d.hit), d.hit.container);
+      let next: ReturnType<DetectionListener['detected']> = null;
+      try {
+        next = this.listener?.detected(d, { tripwireFiles: this.scanner.tripwireFiles() }) ?? null;
+      } catch (e) {
+        this.log.error(`detection listener failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
+      }
+      logAlert(this.log, breakoutFinding(d.hit), d.hit.container, next?.alertFields);
+      next?.afterAlert();
     }
   }
 

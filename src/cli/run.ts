@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import chokidar from 'chokidar';
 import type { Config } from '../config/schema.js';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { DockerApi } from '../docker/dockerApi.js';
+import { DockerApi, describeDockerError } from '../docker/dockerApi.js';
 import type { Endpoint } from '../docker/endpoint.js';
 import { DockerWatcher } from '../docker/dockerWatcher.js';
 import { createLogger, type Logger, type LogLevel } from '../log/logger.js';
@@ -16,9 +16,12 @@ import { HostExposure } from '../host/hostExposure.js';
 import { CveDataError } from '../host/cveData.js';
 import { sanitize } from '../log/logger.js';
 import { CliError, EXIT } from './exitCodes.js';
+import { Responder } from '../response/responder.js';
 
 export interface Daemon {
   monitor: Monitor;
+  /** Responses under way finish before this resolves (tests). */
+  responsesIdle(): Promise<void>;
   address: { host: string; port: number };
   /** Re-read the config file; keeps the old config on error. Returns whether it applied. */
   reload(): boolean;
@@ -56,6 +59,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const err = e as NodeJS.ErrnoException;
     throw new CliError(`cannot serve metrics on ${opts.listen ?? config.metrics.listen}: ${err.code ?? err.message}`, EXIT.USAGE);
   }
+  // The response to breakouts (only with a `response:` block): detections in, Docker actions out.
+  const responder = new Responder(config, { procfs: config.paths.procfs }, api, {
+    container: (id) => monitor.inventory.get(id),
+    count: (action, reason, result) => monitor.metrics.responseActions.inc({ action, reason, result }),
+    describeError: (e) => describeDockerError(e, endpoint.url),
+  }, log);
   const breakout = new BreakoutWatch(
     {
       procfs: config.paths.procfs,
@@ -67,6 +76,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     { containers: () => monitor.containers(), knows: (id) => monitor.inventory.get(id) !== undefined, posture: () => monitor.currentPosture() },
     monitor.metrics,
     log,
+    responder,
   );
   monitor.attachBreakout(() => breakout.active());
 
@@ -106,6 +116,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const configWatch = watchConfigFile(opts.configFile, () => daemon.reload(), log);
   const daemon: Daemon = {
     monitor,
+    responsesIdle: () => responder.idle(),
     address,
     reload(): boolean {
       try {
@@ -118,6 +129,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         current = next;
         log.level = next.log.level;
         monitor.applyConfig(next);
+        responder.applyConfig(next);
         http.setUsers(next.metrics.web.basic_auth_users);
         monitor.metrics.configLastReloadSuccess.setToCurrentTime();
         log.notice('configuration reloaded', { event: 'config_reloaded', config_file: opts.configFile });
@@ -132,7 +144,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stop(): Promise<void> {
       stopping ??= (async () => {
         breakout.stop();
-        await Promise.all([watcher.stop(), http.stop(), hostExposure.close(), configWatch.close()]);
+        await Promise.all([responder.idle(), watcher.stop(), http.stop(), hostExposure.close(), configWatch.close()]);
         monitor.repeated.close();
         log.notice('rootwatch stopped', { event: 'stopped' });
       })();

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { SEVERITIES } from '../model/finding.js';
+import { BREAKOUT_REASONS } from '../breakout/types.js';
 
 const duration = z.string().transform((s, ctx) => {
   try {
@@ -17,15 +18,17 @@ const listenAddress = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:9796 or [::]:9796');
 
+/** Which containers an exception or a response rule applies to (see audit/exceptions.ts). */
+const matchSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  image: z.string().min(1).optional(),
+  label: z.record(z.string(), z.string()).optional(),
+});
+
 const exceptionSchema = z
   .strictObject({
     rules: z.array(z.string().min(1)).min(1),
-    match: z
-      .strictObject({
-        name: z.string().min(1).optional(),
-        image: z.string().min(1).optional(),
-        label: z.record(z.string(), z.string()).optional(),
-      })
+    match: matchSchema
       .refine((m) => m.name !== undefined || m.image !== undefined || m.label !== undefined, {
         message: 'an exception needs at least one of name, image or label to match',
       }),
@@ -35,6 +38,33 @@ const exceptionSchema = z
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
       .optional(),
   });
+
+export const RESPONSE_ACTIONS = ['pause', 'stop', 'kill'] as const;
+export type ResponseAction = (typeof RESPONSE_ACTIONS)[number];
+
+const responseRuleSchema = z.strictObject({
+  reasons: z.array(z.enum(BREAKOUT_REASONS)).min(1),
+  action: z.enum(RESPONSE_ACTIONS),
+  /** Absent: every container. Present: same matching as exceptions; an empty match is refused. */
+  match: matchSchema
+    .refine((m) => m.name !== undefined || m.image !== undefined || m.label !== undefined, {
+      message: 'a match needs at least one of name, image or label (leave match out to match every container)',
+    })
+    .optional(),
+});
+
+/** Absent: rootwatch never acts on anything. */
+const responseSchema = z.strictObject({
+  mode: z.enum(['dry_run', 'enforce']).default('dry_run'),
+  /** Actions (dry-run ones included) in any 60 s window; past it, detections are logged and skipped. */
+  max_actions_per_minute: z.number().int().min(1).max(1000).default(5),
+  evidence_dir: z.string().regex(/^\/./, 'expected an absolute path').default('/var/lib/rootwatch/evidence'),
+  /** Bundles kept; the oldest go first. */
+  evidence_max_bundles: z.number().int().min(1).max(100_000).default(100),
+  /** Total size of the kept bundles, MiB; the oldest go first. */
+  evidence_max_mb: z.number().int().min(1).max(1_000_000).default(256),
+  rules: z.array(responseRuleSchema).min(1),
+});
 
 export const configSchema = z.strictObject({
   docker: z
@@ -103,7 +133,10 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   exceptions: z.array(exceptionSchema).default([]),
+  response: responseSchema.optional(),
 });
 
 export type Config = z.output<typeof configSchema>;
 export type ExceptionConfig = z.output<typeof exceptionSchema>;
+export type ResponseConfig = z.output<typeof responseSchema>;
+export type ResponseRuleConfig = z.output<typeof responseRuleSchema>;

@@ -64,6 +64,38 @@ export class DockerApi {
     }
   }
 
+  /** Freeze every process of the container's cgroup (POST /containers/{id}/pause). */
+  async pause(id: string): Promise<void> {
+    await this.timed(`POST /containers/${id.slice(0, 12)}/pause`, () => this.requests.getContainer(id).pause());
+  }
+
+  /** SIGKILL the container's processes, as `docker kill` (POST /containers/{id}/kill). */
+  async kill(id: string): Promise<void> {
+    await this.timed(`POST /containers/${id.slice(0, 12)}/kill`, () => this.requests.getContainer(id).kill({ signal: 'SIGKILL' }));
+  }
+
+  /**
+   * Stop as `docker stop` does: the container's stop signal, then SIGKILL after its own stop timeout
+   * (`graceSeconds`, Docker's default 10). The call may rightly take that long: its deadline is the
+   * grace plus the request timeout, and it goes over the client without a socket idle timeout.
+   */
+  async stop(id: string, graceSeconds: number): Promise<void> {
+    const what = `POST /containers/${id.slice(0, 12)}/stop`;
+    const ms = this.requestTimeoutMs + graceSeconds * 1000;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DockerTimeoutError(what, ms)), ms);
+      this.stream.getContainer(id).stop().then(
+        () => { clearTimeout(timer); resolve(); },
+        (e: unknown) => {
+          clearTimeout(timer);
+          // 304: already stopped, which is what was asked.
+          if (typeof e === 'object' && e !== null && (e as { statusCode?: number }).statusCode === 304) resolve();
+          else reject(e);
+        },
+      );
+    });
+  }
+
   /** Subscribe to container events; the stream has no idle timeout. */
   async containerEvents(since: number | undefined, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
     const opts: Docker.GetEventsOptions & { abortSignal?: AbortSignal } = {

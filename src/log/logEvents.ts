@@ -42,6 +42,8 @@ export const LOG_EVENTS = {
   scan_error: { levels: ['error'], when: 'A breakout scan or an examination of process events failed; the next runs as usual.', rateLimited: true },
   full_scan: { levels: ['debug'], when: 'A full scan runs early (process events were lost, an escape hook changed).' },
   hook_watch_error: { levels: ['debug'], when: 'inotify on an escape hook failed (the scan still reads it).' },
+  response: { levels: ['warning', 'error'], when: 'A breakout detection matched a response rule: acted on, dry run, skipped (and why) or failed.', fields: 'outcome, action, reason, container, skip_reason, failure, latency_ms, evidence_bundle, host_process' },
+  evidence_error: { levels: ['error'], when: 'An evidence bundle could not be written (the response goes on).', fields: 'evidence_bundle' },
   copies_pending: { levels: ['debug'], when: 'Process copies wait for a container not inspected yet.', fields: 'container_id' },
   copies_expired: { levels: ['debug'], when: 'Waiting process copies were dropped: their container was never inspected.' },
 } as const satisfies Record<string, LogEventSpec>;

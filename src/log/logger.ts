@@ -73,7 +73,8 @@ export interface AlertContainer {
  * {ts, level, event: "alert", host, rule, severity, container: {id, name, image}, message, evidence}.
  * Syslog level follows severity so journald priorities page-sort correctly.
  */
-export function logAlert(logger: Logger, finding: Finding, container: AlertContainer | null): void {
+/** `extra`: fields a listener adds to the event (the response's evidence bundle path). */
+export function logAlert(logger: Logger, finding: Finding, container: AlertContainer | null, extra: Record<string, unknown> = {}): void {
   const level: LogLevel =
     finding.severity === 'critical' ? 'crit' : finding.severity === 'high' ? 'error' : finding.severity === 'medium' ? 'warning' : 'notice';
   logger.log(level, sanitize(finding.message), {
@@ -84,5 +85,6 @@ export function logAlert(logger: Logger, finding: Finding, container: AlertConta
     container: container ? { id: container.id, name: sanitize(container.name, 256), image: sanitize(container.image, 256) } : null,
     evidence: finding.evidence,
     ...(finding.cve ? { cve: finding.cve } : {}),
+    ...extra,
   });
 }

@@ -7,6 +7,8 @@ import { METRICS, type MetricSpec } from './metricCatalogue.js';
 import { VERSION } from '../version.js';
 import { DOCKER_OPS } from '../docker/dockerOps.js';
 import { BREAKOUT_REASONS, type BreakoutHit } from '../breakout/types.js';
+import { RESPONSE_ACTIONS } from '../config/schema.js';
+import { RESPONSE_RESULTS } from '../response/decide.js';
 
 /** What the gauges read at scrape time. */
 export interface MetricsSource {
@@ -41,6 +43,7 @@ export class Metrics {
   readonly auditDuration: Histogram;
   readonly auditErrors: Counter;
   readonly breakoutDetections: Counter;
+  readonly responseActions: Counter;
   readonly procScanDuration: Histogram;
   readonly procScanErrors: Counter;
   readonly configReloadFailures: Counter;
@@ -125,6 +128,11 @@ export class Metrics {
     this.breakoutDetections = counter(METRICS.breakoutDetections);
     // Every reason exists from the start at 0, so increase() sees the first detection.
     for (const reason of BREAKOUT_REASONS) this.breakoutDetections.inc({ reason }, 0);
+    this.responseActions = counter(METRICS.responseActions);
+    // Every series exists from the start at 0, so increase() sees the first failure.
+    for (const action of RESPONSE_ACTIONS) {
+      for (const reason of BREAKOUT_REASONS) for (const result of RESPONSE_RESULTS) this.responseActions.inc({ action, reason, result }, 0);
+    }
     this.procScanDuration = new Histogram({
       name: METRICS.procScanDuration.name, help: METRICS.procScanDuration.help, buckets: METRICS.procScanDuration.buckets, registers: [r],
     });

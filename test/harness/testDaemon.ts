@@ -1,7 +1,7 @@
 // Runs the real daemon in-process against a private engine, capturing its JSON log lines.
 import { PassThrough } from 'node:stream';
 import { startDaemon, type Daemon } from '../../src/cli/run.js';
-import { validateConfig } from '../../src/config/load.js';
+import { loadConfig, validateConfig } from '../../src/config/load.js';
 import { parseEndpoint } from '../../src/docker/endpoint.js';
 import { createLogger } from '../../src/log/logger.js';
 import { waitFor } from './waitFor.js';
@@ -15,7 +15,8 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export async function startTestDaemon(dockerHost: string, config: Record<string, unknown> = {}, opts: { waitReady?: boolean } = {}): Promise<TestDaemon> {
+/** `configFile`: read the config from this file instead (and reload when it changes), ignoring `config`. */
+export async function startTestDaemon(dockerHost: string, config: Record<string, unknown> = {}, opts: { waitReady?: boolean; configFile?: string } = {}): Promise<TestDaemon> {
   const logs: Record<string, unknown>[] = [];
   const stream = new PassThrough();
   let partial = '';
@@ -25,10 +26,10 @@ export async function startTestDaemon(dockerHost: string, config: Record<string,
     for (const l of lines) if (l.trim()) logs.push(JSON.parse(l) as Record<string, unknown>);
   });
   const daemon = await startDaemon({
-    config: validateConfig(config, 'test'),
+    config: opts.configFile ? loadConfig(opts.configFile, true) : validateConfig(config, 'test'),
     endpoint: parseEndpoint(dockerHost, {}),
-    configFile: '/dev/null',
-    configExplicit: false,
+    configFile: opts.configFile ?? '/dev/null',
+    configExplicit: opts.configFile !== undefined,
     listen: '127.0.0.1:0',
     logger: createLogger({ level: 'debug', stream }),
   });

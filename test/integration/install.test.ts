@@ -2,7 +2,7 @@
 // systemd-analyze (verify, and the offline security rating), and the npm tarball's contents.
 import { strict as assert } from 'node:assert';
 import { execFile, execFileSync, type ExecFileException } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,9 +145,14 @@ describe('install.sh / uninstall.sh into a DESTDIR', function () {
     assert.ok(existsSync(`${conf}.dist`));
   });
 
-  it('uninstall removes the program and the unit, keeps /etc/rootwatch; --purge removes it', async () => {
+  it('uninstall removes the program and the unit, keeps /etc/rootwatch and /var/lib/rootwatch; --purge removes them', async () => {
+    const evidence = join(dest, 'var/lib/rootwatch/evidence');
+    mkdirSync(evidence, { recursive: true, mode: 0o700 });
+    writeFileSync(join(evidence, 'bundle.json'), '{}\n');
     const r = ok(await uninstall(), 'uninstall.sh');
     assert.match(r.stdout, /kept \/etc\/rootwatch/);
+    assert.match(r.stdout, /kept \/var\/lib\/rootwatch/);
+    assert.ok(existsSync(join(evidence, 'bundle.json')));
     assert.ok(!existsSync(prefix));
     assert.ok(!existsSync(unit));
     assert.match(readFileSync(conf, 'utf8'), /marker-7f3a/);
@@ -155,6 +160,8 @@ describe('install.sh / uninstall.sh into a DESTDIR', function () {
     const p = ok(await uninstall('--purge'), 'uninstall.sh --purge');
     assert.match(p.stdout, /removed \/etc\/rootwatch \(--purge\)/);
     assert.ok(!existsSync(join(dest, 'etc/rootwatch')));
+    assert.match(p.stdout, /removed \/var\/lib\/rootwatch \(--purge\)/);
+    assert.ok(!existsSync(join(dest, 'var/lib/rootwatch')));
     assert.equal((await uninstall('--bogus')).code, 2);
   });
 

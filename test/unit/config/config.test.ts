@@ -83,6 +83,36 @@ describe('config', () => {
     assert.equal(ok.exceptions[0]?.reason, 'r');
   });
 
+  it('validates the response block: absent by default, defaults inside, unknown keys and bad values named in one line', () => {
+    assert.equal(validateConfig({}, 'f').response, undefined);
+    const r = validateConfig({ response: { rules: [{ reasons: ['host_namespace_process'], action: 'pause' }] } }, 'f').response;
+    assert.deepEqual(r, {
+      mode: 'dry_run', max_actions_per_minute: 5, evidence_dir: '/var/lib/rootwatch/evidence', evidence_max_bundles: 100, evidence_max_mb: 256,
+      rules: [{ reasons: ['host_namespace_process'], action: 'pause' }],
+    });
+    const one = (config: unknown): string => {
+      try {
+        validateConfig(config, 'f');
+      } catch (e) {
+        assert.ok(!(e as Error).message.includes('\n'), 'one line');
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    const rule = { reasons: ['host_namespace_process'], action: 'pause' };
+    assert.match(one({ response: { rules: [rule], dryrun: true } }), /unknown key "response\.dryrun"/);
+    assert.match(one({ response: { rules: [{ ...rule, actoin: 'kill' }] } }), /unknown key "response\.rules\.0\.actoin"/);
+    assert.match(one({ response: { rules: [{ ...rule, match: { name: 'x', labels: {} } }] } }), /unknown key "response\.rules\.0\.match\.labels"/);
+    assert.match(one({ response: { rules: [{ ...rule, action: 'destroy' }] } }), /response\.rules\.0\.action/);
+    assert.match(one({ response: { rules: [{ ...rule, reasons: ['host_namespace'] }] } }), /response\.rules\.0\.reasons\.0/);
+    assert.match(one({ response: { rules: [{ ...rule, match: {} }] } }), /response\.rules\.0\.match.*at least one of name, image or label/);
+    assert.match(one({ response: { mode: 'on', rules: [rule] } }), /response\.mode/);
+    assert.match(one({ response: { max_actions_per_minute: 0, rules: [rule] } }), /response\.max_actions_per_minute/);
+    assert.match(one({ response: { evidence_dir: 'evidence', rules: [rule] } }), /response\.evidence_dir.*absolute/);
+    assert.match(one({ response: { rules: [] } }), /response\.rules/);
+    assert.match(one({ response: { mode: 'enforce' } }), /response\.rules/);
+  });
+
   it('parses durations like Prometheus', () => {
     assert.equal(parseDuration('500ms'), 500);
     assert.equal(parseDuration('1h30m'), 5_400_000);
