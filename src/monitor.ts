@@ -117,7 +117,7 @@ export class Monitor implements DockerWatchSink, MetricsSource {
     this.dockerConnected = true;
     this.posture = posture;
     this.repeated.log('notice', 'docker_connected', 'connected to Docker', {
-      event: 'docker_connected', version: posture.version, api_version: posture.apiVersion,
+      event: 'docker_connected', engine: posture.engine, version: posture.version, api_version: posture.apiVersion,
       userns_remap: posture.usernsRemap, rootless: posture.rootless,
     });
     // Posture findings at once; the full host evaluation (CVEs) follows from the host-exposure source.

@@ -23,11 +23,15 @@ export interface AuditReport {
   host: {
     hostname: string;
     kernel: string;
+    /** The engine answering the API: Docker, or Podman (whose compatible API is the same). */
     docker: {
+      engine: 'docker' | 'podman';
       version: string | null;
       apiVersion: string | null;
       runc: string | null;
       containerd: string | null;
+      /** Podman's OCI runtime (crun, runc) and its version; null for Docker. */
+      ociRuntime: { name: string; version: string | null } | null;
       usernsRemap: boolean;
       rootless: boolean;
     };
@@ -61,10 +65,12 @@ export function buildReport(posture: DaemonPosture, containers: ContainerInspect
       hostname: hostname(),
       kernel: host.info.kernel || posture.kernelVersion || release(),
       docker: {
+        engine: posture.engine,
         version: posture.version,
         apiVersion: posture.apiVersion,
         runc: posture.runc,
         containerd: posture.containerd,
+        ociRuntime: posture.ociRuntime,
         usernsRemap: posture.usernsRemap,
         rootless: posture.rootless,
       },
@@ -115,7 +121,10 @@ export function renderTable(report: AuditReport): string {
   // Everything printed comes from the engine, containers or the host: no control characters reach
   // the terminal (a forged "all clear" line, a cleared screen), and no field is longer than a line.
   const v = (x: string | null): string => (x === null ? '?' : sanitize(x, 80));
-  lines.push(`Host ${sanitize(report.host.hostname, 80)}  kernel ${sanitize(report.host.kernel, 80)}  Docker ${v(d.version)} (API ${v(d.apiVersion)})  runc ${v(d.runc)}  containerd ${v(d.containerd)}`);
+  const runtime = d.engine === 'podman'
+    ? `Podman ${v(d.version)} (API ${v(d.apiVersion)})  OCI runtime ${d.ociRuntime ? `${v(d.ociRuntime.name)} ${v(d.ociRuntime.version)}` : '?'}`
+    : `Docker ${v(d.version)} (API ${v(d.apiVersion)})  runc ${v(d.runc)}  containerd ${v(d.containerd)}`;
+  lines.push(`Host ${sanitize(report.host.hostname, 80)}  kernel ${sanitize(report.host.kernel, 80)}  ${runtime}`);
   lines.push(`User namespaces: ${d.rootless ? 'rootless daemon' : d.usernsRemap ? 'userns-remap on' : 'NOT remapped: container root is host root'}`);
   const table = new Table({ head: ['SEVERITY', 'CONTAINER', 'RULE', 'FINDING'], wordWrap: true, colWidths: [10, 24, 24, 70], style: { head: [], border: [] } });
   const rows: { f: Finding; who: string }[] = [

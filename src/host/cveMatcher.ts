@@ -21,7 +21,7 @@ import {
   type ParsedVersion,
 } from './versions.js';
 
-export const CVE_COMPONENTS = ['kernel', 'runc', 'containerd', 'engine'] as const;
+export const CVE_COMPONENTS = ['kernel', 'runc', 'containerd', 'engine', 'podman'] as const;
 export type CveComponent = (typeof CVE_COMPONENTS)[number];
 
 export const CVE_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -78,7 +78,10 @@ export interface CveAck {
 /** What the matcher needs to know about the host. Versions are null when they could not be read. */
 export interface CveHostFacts {
   kernelRelease: string | null;
+  /** The Docker Engine's version; null on a Podman host (its CVEs are not Podman's). */
   engineVersion: string | null;
+  /** Podman's version; null or absent on a Docker host. */
+  podmanVersion?: string | null;
   runcVersion: string | null;
   containerdVersion: string | null;
   cgroupV1Mounted: boolean;
@@ -281,6 +284,7 @@ const COMPONENT_LABEL: Record<CveComponent, string> = {
   runc: 'runc',
   containerd: 'containerd',
   engine: 'Docker Engine',
+  podman: 'Podman',
 };
 
 const DISTRO_LABEL: Record<KernelDistro, string> = {
@@ -307,6 +311,8 @@ function componentVersion(c: CveComponent, f: CveHostFacts): string | null {
       return f.containerdVersion;
     case 'engine':
       return f.engineVersion;
+    case 'podman':
+      return f.podmanVersion ?? null;
   }
 }
 

@@ -19,7 +19,12 @@ export const DEFAULT_OPERATOR_CVE_FILE = '/etc/rootwatch/cves.yaml';
 export interface HostInfoLabels {
   kernel: string;
   distro: string;
+  /** docker or podman: which engine answers the API rootwatch follows. */
+  engine: string;
   docker_version: string;
+  podman_version: string;
+  /** The OCI runtime Podman runs containers with (crun, runc); Docker's runc is runc_version. */
+  oci_runtime: string;
   runc_version: string;
   containerd_version: string;
   cgroup_version: string;
@@ -40,7 +45,10 @@ export function hostInfoLabels(posture: DaemonPosture, facts: HostFacts): HostIn
   return {
     kernel: facts.kernelRelease ?? posture.kernelVersion ?? '',
     distro: distro || (posture.operatingSystem ?? ''),
-    docker_version: facts.engineVersion ?? posture.version ?? '',
+    engine: posture.engine,
+    docker_version: posture.engine === 'docker' ? (facts.engineVersion ?? posture.version ?? '') : '',
+    podman_version: posture.engine === 'podman' ? (posture.version ?? '') : '',
+    oci_runtime: posture.ociRuntime ? [posture.ociRuntime.name, posture.ociRuntime.version].filter((x) => x).join(' ') : '',
     runc_version: facts.runcVersion ?? '',
     containerd_version: facts.containerdVersion ?? '',
     cgroup_version: facts.cgroupVersion !== null ? String(facts.cgroupVersion) : (posture.cgroupVersion ?? ''),

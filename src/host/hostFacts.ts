@@ -158,7 +158,9 @@ export async function collectHostFacts(opts: CollectHostFactsOptions): Promise<H
   const cgroup = cgroupVersion(procfs, sysfs, posture);
   return {
     kernelRelease: kernelRelease ?? null,
-    engineVersion: posture.version,
+    // An engine's own CVEs are matched against that engine only: Podman's version is no Docker version.
+    engineVersion: posture.engine === 'docker' ? posture.version : null,
+    podmanVersion: posture.engine === 'podman' ? posture.version : null,
     runcVersion: posture.runc,
     containerdVersion: posture.containerd,
     cgroupV1Mounted: cgroup === 1 || cgroup === 'hybrid',

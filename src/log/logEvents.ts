@@ -19,7 +19,7 @@ export const LOG_EVENTS = {
   alert: { levels: ['crit', 'error', 'warning', 'notice'], when: 'A finding (container, exec, host) at or above audit.alert_severity, or a breakout detection. Never rate-limited.', fields: 'host, rule, severity, container {id, name, image}, evidence, cve' },
   started: { levels: ['notice'], when: 'The daemon started.', fields: 'version, docker_host, listen, config_file' },
   stopped: { levels: ['notice'], when: 'The daemon stopped (SIGTERM/SIGINT).' },
-  docker_connected: { levels: ['notice'], when: 'A session with the Docker engine began.', fields: 'version, api_version, userns_remap, rootless', rateLimited: true },
+  docker_connected: { levels: ['notice'], when: 'A session with the Docker engine began.', fields: 'engine, version, api_version, userns_remap, rootless', rateLimited: true },
   docker_disconnected: { levels: ['warning'], when: 'A connected session ended; rootwatch reconnects with backoff.', fields: 'reason', rateLimited: true },
   docker_unreachable: { levels: ['warning', 'debug'], when: 'The engine cannot be reached (once per distinct reason; retries at debug).', fields: 'reason' },
   docker_error: { levels: ['warning'], when: 'A Docker API call failed or answered something unusable.', fields: 'op', rateLimited: true },

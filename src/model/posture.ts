@@ -3,7 +3,12 @@
 import type { DockerInfo, DockerVersion } from './dockerTypes.js';
 import { sanitize } from '../log/sanitize.js';
 
+/** Which engine answers the Docker-compatible API. */
+export type EngineKind = 'docker' | 'podman';
+
 export interface DaemonPosture {
+  /** Docker Engine or Podman (its `system service` speaks the same API): decides which CVEs apply. */
+  engine: EngineKind;
   /** False when /info had no SecurityOptions at all (API < 1.24): unknown, not "off". */
   securityOptionsKnown: boolean;
   usernsRemap: boolean;
@@ -23,8 +28,13 @@ export interface DaemonPosture {
   warnings: string[];
   version: string | null;
   apiVersion: string | null;
+  /** runc's version: Docker's `runc` component, or Podman's OCI runtime when that is runc. */
   runc: string | null;
   containerd: string | null;
+  /** The OCI runtime Podman reports (crun or runc) with its version; null for Docker (see runc). */
+  ociRuntime: { name: string; version: string | null } | null;
+  /** Podman's container monitor, conmon. */
+  conmon: string | null;
   dockerInit: string | null;
   kernelVersion: string | null;
   operatingSystem: string | null;
@@ -72,13 +82,46 @@ function componentVersion(version: DockerVersion, name: string): string | null {
   return str(c?.Version);
 }
 
+/** A component whose name matches, e.g. Podman's "OCI Runtime (crun)" or "Conmon". */
+function componentMatching(version: DockerVersion, name: RegExp): { name: string; version: string | null } | null {
+  const comps: unknown = version.Components;
+  if (!Array.isArray(comps)) return null;
+  for (const x of comps as unknown[]) {
+    const n = (x as { Name?: unknown })?.Name;
+    if (typeof n === 'string' && name.test(n)) return { name: n, version: str((x as { Version?: unknown }).Version) };
+  }
+  return null;
+}
+
+/**
+ * Podman writes whole tool banners as component versions ("crun version 1.8.1\ncommit: …",
+ * "conmon version 2.1.6, commit: unknown"): the version is the token after "version".
+ */
+export function bannerVersion(banner: string | null): string | null {
+  if (banner === null) return null;
+  const m = /\bversion\s+v?([0-9][0-9A-Za-z.+~_-]*)/.exec(banner);
+  return m ? (m[1] as string).replace(/[,;]$/, '') : banner.split(/[\s,]/)[0] || null;
+}
+
+/** Podman names itself in /version ("Podman Engine" component); anything else is Docker's API. */
+export function engineKind(version: DockerVersion): EngineKind {
+  if (componentMatching(version, /^podman\b/i)) return 'podman';
+  const platform = (version as { Platform?: { Name?: unknown } }).Platform?.Name;
+  return typeof platform === 'string' && /podman/i.test(platform) ? 'podman' : 'docker';
+}
+
 export function postureFrom(rawInfo: DockerInfo, rawVersion: DockerVersion): DaemonPosture {
   const info: DockerInfo = rawInfo && typeof rawInfo === 'object' ? rawInfo : {};
   const version: DockerVersion = rawVersion && typeof rawVersion === 'object' ? rawVersion : {};
   const known = Array.isArray(info.SecurityOptions);
   const opts = parseSecurityOptions(strings(info.SecurityOptions));
   const seccomp = opts.get('seccomp');
+  const engine = engineKind(version);
+  const oci = engine === 'podman' ? componentMatching(version, /^oci runtime\b/i) : null;
+  // "OCI Runtime (crun)": the runtime's name is in parentheses; the version is in its banner.
+  const ociRuntime = oci ? { name: /\(([^)]+)\)/.exec(oci.name)?.[1]?.toLowerCase() ?? 'unknown', version: bannerVersion(oci.version) } : null;
   return {
+    engine,
     securityOptionsKnown: known,
     usernsRemap: opts.has('userns'),
     rootless: opts.has('rootless'),
@@ -96,8 +139,10 @@ export function postureFrom(rawInfo: DockerInfo, rawVersion: DockerVersion): Dae
     warnings: strings(info.Warnings),
     version: str(version.Version) ?? componentVersion(version, 'Engine') ?? str(info.ServerVersion),
     apiVersion: str(version.ApiVersion),
-    runc: componentVersion(version, 'runc'),
-    containerd: componentVersion(version, 'containerd'),
+    runc: engine === 'podman' ? (ociRuntime?.name === 'runc' ? ociRuntime.version : null) : componentVersion(version, 'runc'),
+    containerd: engine === 'podman' ? null : componentVersion(version, 'containerd'),
+    ociRuntime,
+    conmon: engine === 'podman' ? bannerVersion(componentMatching(version, /^conmon$/i)?.version ?? null) : null,
     dockerInit: componentVersion(version, 'docker-init'),
     kernelVersion: str(info.KernelVersion) ?? str(version.KernelVersion),
     operatingSystem: str(info.OperatingSystem),

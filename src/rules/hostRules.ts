@@ -7,11 +7,14 @@ export const usernsRemapDisabled: HostRule = {
   severity: 'medium',
   title: 'User-namespace remapping disabled',
   why: 'Without userns-remap (or a rootless daemon), root in every container is uid 0 on the host, so any escape or writable host mount runs with full host privileges.',
-  remediation: 'Set "userns-remap": "default" in /etc/docker/daemon.json and restart dockerd (or run Docker in rootless mode); containers that truly need host root then opt out with --userns=host.',
+  remediation: 'Docker: set "userns-remap": "default" in /etc/docker/daemon.json and restart dockerd (or run Docker in rootless mode); containers that truly need host root then opt out with --userns=host. Podman: run it rootless, or set userns = "auto" in containers.conf.',
   references: { cis: '2.9' },
   check(p) {
     // Old daemons (API < 1.24) report no SecurityOptions: unknown, not "off".
     if (!p?.securityOptionsKnown || p.usernsRemap || p.rootless) return [];
+    if (p.engine === 'podman') {
+      return [{ message: 'rootful Podman: container root is host root unless a container runs with its own user namespace (--userns=auto)', evidence: { engine: 'podman', 'daemon.rootless': false } }];
+    }
     return [{ message: 'daemon runs without userns-remap and is not rootless', evidence: { 'daemon.usernsRemap': false, 'daemon.rootless': false } }];
   },
 };

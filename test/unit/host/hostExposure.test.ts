@@ -92,7 +92,10 @@ describe('host/hostExposure', () => {
       assert.deepEqual(r.info, {
         kernel: '6.18.44-fc-v782',
         distro: 'Debian GNU/Linux 12',
+        engine: 'docker',
         docker_version: '20.10.24+dfsg1',
+        podman_version: '',
+        oci_runtime: '',
         runc_version: '1.1.5+ds1',
         containerd_version: '1.6.20~ds1',
         cgroup_version: 'hybrid',
