@@ -21,6 +21,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v strip >/dev/null 2>&1 || need+=(binutils)
 command -v lintian >/dev/null 2>&1 || need+=(lintian)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+# Podman through its Docker-compatible API: a private rootful `podman system service` in the tests.
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v conmon >/dev/null 2>&1 || need+=(conmon)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -171,7 +171,7 @@ export async function startPrivateDockerd(name: string, opts: EngineOptions = {}
 }
 
 /** Unmount anything dockerd left mounted below dir (overlay merged dirs, netns files). */
-async function unmountUnder(dir: string): Promise<void> {
+export async function unmountUnder(dir: string): Promise<void> {
   let mounts: string[] = [];
   try {
     mounts = readFileSync('/proc/self/mounts', 'utf8')
