@@ -48,6 +48,8 @@ export class Monitor implements DockerWatchSink, MetricsSource {
     private readonly log: Logger,
     config: Config,
     summaryIntervalMs?: number,
+    /** Reads the host uid of a container init's uid 0 (its uid_map); the kernel's word on remapping. */
+    private readonly rootHostUid: (initPid: number) => number | null = () => null,
   ) {
     this.repeated = new RateLimitedLog(log, summaryIntervalMs);
     this.exceptions = new ExceptionSet(config.exceptions);
@@ -184,7 +186,7 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   exec(x: ExecInspect, receivedAt: number): void {
     const rec = this.inventory.get(x.ContainerID);
     if (!rec) return;
-    const found = auditExec(x, rec.inspect, this.context(), (m) => this.auditError(m));
+    const found = auditExec(x, rec.inspect, this.context(), (m) => this.auditError(m), { rootHostUid: rec.rootHostUid });
     if (found.length === 0) return;
     const map = this.execFindings.get(rec.id) ?? new Map<string, Finding>();
     for (const f of found) map.set(f.rule, f);
@@ -223,7 +225,9 @@ export class Monitor implements DockerWatchSink, MetricsSource {
 
   private recordFor(c: ContainerInspect, findings: Finding[]): ContainerRecord {
     const labels = c.Config?.Labels;
+    const pid = c.State?.Pid;
     return {
+      rootHostUid: typeof pid === 'number' && pid > 0 ? this.rootHostUid(pid) : null,
       id: c.Id,
       shortId: c.Id.slice(0, 12),
       name: containerName(c),
@@ -241,9 +245,9 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   private audit(c: ContainerInspect, receivedAt: number | null, newExec: Finding[] = []): void {
     if (!this.posture) return;
     const prev = this.inventory.get(c.Id);
-    const base = auditContainer(c, this.context(), (m) => this.auditError(m));
-    const all = [...base, ...(this.execFindings.get(c.Id)?.values() ?? [])];
     const rec = this.recordFor(c, []);
+    const base = auditContainer(c, this.context(), (m) => this.auditError(m), { rootHostUid: rec.rootHostUid });
+    const all = [...base, ...(this.execFindings.get(c.Id)?.values() ?? [])];
     rec.findings = this.exceptions.apply(all, { name: rec.name, image: rec.image, labels: rec.labels }, Date.now());
     this.inventory.set(rec);
     if (receivedAt !== null) this.metrics.auditDuration.observe((performance.now() - receivedAt) / 1000);

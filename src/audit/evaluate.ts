@@ -26,14 +26,22 @@ function safeCheck(rule: RuleDoc, run: () => RuleHit[], onError: (msg: string) =
   }
 }
 
-function downgradeReason(c: ContainerInspect, posture: DaemonPosture): string | null {
-  if (rootIsRemapped(c, posture)) return posture.rootless ? 'rootless daemon' : 'userns-remap';
+/** What the kernel says about a container that its inspect does not (read by the source layer). */
+export interface ContainerKernelFacts {
+  /** Host uid of the container's uid 0, from its init's uid_map; null or absent when not read. */
+  rootHostUid?: number | null;
+}
+
+function downgradeReason(c: ContainerInspect, posture: DaemonPosture, facts: ContainerKernelFacts): string | null {
+  if (rootIsRemapped(c, posture, facts.rootHostUid)) {
+    return posture.rootless ? 'rootless daemon' : posture.usernsRemap ? 'userns-remap' : `own user namespace (root is host uid ${facts.rootHostUid ?? '?'})`;
+  }
   if (runsSandboxed(c, posture)) return `sandboxed runtime ${c.HostConfig?.Runtime || posture.defaultRuntime}`;
   return null;
 }
 
-export function auditContainer(c: ContainerInspect, ctx: ContainerContext, onError: (msg: string) => void = () => {}): Finding[] {
-  const why = downgradeReason(c, ctx.posture);
+export function auditContainer(c: ContainerInspect, ctx: ContainerContext, onError: (msg: string) => void = () => {}, facts: ContainerKernelFacts = {}): Finding[] {
+  const why = downgradeReason(c, ctx.posture, facts);
   const out: Finding[] = [];
   for (const rule of containerRules) {
     for (const hit of safeCheck(rule, () => rule.check(c, ctx), onError)) out.push(toFinding(rule, hit, why !== null, why));
@@ -46,8 +54,9 @@ export function auditExec(
   c: ContainerInspect,
   ctx: ContainerContext,
   onError: (msg: string) => void = () => {},
+  facts: ContainerKernelFacts = {},
 ): Finding[] {
-  const why = downgradeReason(c, ctx.posture);
+  const why = downgradeReason(c, ctx.posture, facts);
   const out: Finding[] = [];
   for (const rule of execRules) {
     for (const hit of safeCheck(rule, () => rule.check(x, c, ctx), onError)) out.push(toFinding(rule, hit, why !== null, why));

@@ -36,7 +36,7 @@ export function sharedHostNamespaces(r: ContainerRecord, posture: DaemonPosture,
   if (hc.UTSMode === 'host') s.add('uts');
   // Empty CgroupnsMode: an old daemon, where the cgroup namespace was the host's.
   if (hc.CgroupnsMode === 'host' || !hc.CgroupnsMode) s.add('cgroup');
-  if (!rootIsRemapped(r.inspect, posture)) s.add('user');
+  if (!rootIsRemapped(r.inspect, posture, r.rootHostUid)) s.add('user');
   return s;
 }
 
@@ -117,7 +117,7 @@ export function describeContainer(r: ContainerRecord, posture: DaemonPosture, lo
     image: r.image,
     initNs,
     sharesHost: sharedHostNamespaces(r, posture, lookup),
-    rootRemapped: rootIsRemapped(r.inspect, posture),
+    rootRemapped: rootIsRemapped(r.inspect, posture, r.rootHostUid),
     privileged: caps.privileged,
     allowedCaps: caps.mask,
     storagePaths: storagePaths(r),

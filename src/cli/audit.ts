@@ -18,6 +18,7 @@ import { compareFindings, severityRank, type Finding, type Severity } from '../m
 import { postureFrom, type DaemonPosture } from '../model/posture.js';
 import { sanitize, terminalSafeJson } from '../log/sanitize.js';
 import { CliError, EXIT } from './exitCodes.js';
+import { ProcFs } from '../proc/procfs.js';
 
 export interface AuditReport {
   host: {
@@ -43,7 +44,10 @@ export interface AuditReport {
 }
 
 /** Pure: turn a snapshot of the engine and the host evaluation into the report. */
-export function buildReport(posture: DaemonPosture, containers: ContainerInspect[], exceptions: ExceptionSet, host: HostEvaluation, now: number): AuditReport {
+export function buildReport(
+  posture: DaemonPosture, containers: ContainerInspect[], exceptions: ExceptionSet, host: HostEvaluation, now: number,
+  rootHostUid: (c: ContainerInspect) => number | null = () => null,
+): AuditReport {
   const byRef = new Map<string, ContainerInspect>();
   for (const c of containers) {
     byRef.set(c.Id, c);
@@ -55,7 +59,7 @@ export function buildReport(posture: DaemonPosture, containers: ContainerInspect
   const rows = containers.map((c) => {
     const name = containerName(c);
     const image = containerImage(c);
-    const findings = exceptions.apply(auditContainer(c, ctx), exceptionTarget(name, image, c.Config?.Labels), now);
+    const findings = exceptions.apply(auditContainer(c, ctx, undefined, { rootHostUid: rootHostUid(c) }), exceptionTarget(name, image, c.Config?.Labels), now);
     return { id: c.Id, name, image, findings };
   });
   const worst = (fs: Finding[]): number => Math.max(-1, ...fs.filter((f) => !f.excepted).map((f) => severityRank(f.severity)));
@@ -175,7 +179,9 @@ export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOp
   const facts = await collectHostFacts({ procfs: config.paths.procfs, sysfs: config.paths.sysfs, posture: snapshot.posture, hostNetworkContainers: hostNetwork });
   const now = Date.now();
   const host = evaluateHostExposure(snapshot.posture, facts, cves, now);
-  const report = buildReport(snapshot.posture, snapshot.containers, new ExceptionSet(config.exceptions), host, now);
+  const proc = new ProcFs(config.paths.procfs);
+  const rootHostUid = (c: ContainerInspect): number | null => (typeof c.State?.Pid === 'number' && c.State.Pid > 0 ? proc.rootHostUid(c.State.Pid) : null);
+  const report = buildReport(snapshot.posture, snapshot.containers, new ExceptionSet(config.exceptions), host, now, rootHostUid);
   out.write(opts.json ? `${terminalSafeJson(report, 2)}\n` : `${renderTable(report)}\n`);
   return failOn && reachesThreshold(report, failOn) ? EXIT.FINDINGS : EXIT.OK;
 }

@@ -12,6 +12,7 @@ import { Monitor } from '../monitor.js';
 import { MetricsHttpServer } from '../sinks/httpServer.js';
 import { VERSION } from '../version.js';
 import { BreakoutWatch } from '../breakout/breakoutWatch.js';
+import { ProcFs } from '../proc/procfs.js';
 import { HostExposure } from '../host/hostExposure.js';
 import { CveDataError } from '../host/cveData.js';
 import { sanitize } from '../log/logger.js';
@@ -44,7 +45,8 @@ export interface DaemonOptions {
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const { config, endpoint } = opts;
   const log = opts.logger ?? createLogger({ level: config.log.level, format: config.log.format });
-  const monitor = new Monitor(log, config);
+  const procfs = new ProcFs(config.paths.procfs);
+  const monitor = new Monitor(log, config, undefined, (pid) => procfs.rootHostUid(pid));
   const api = new DockerApi(endpoint, config.docker.request_timeout);
   const watcher = new DockerWatcher(api, monitor, {
     relistIntervalMs: config.docker.relist_interval,

@@ -58,6 +58,8 @@ export interface WatcherOptions {
 }
 
 const DEFAULT_HEALTHY_AFTER_MS = 30_000;
+/** Longest re-list interval against Podman, whose event stream may miss events (journald backend). */
+const PODMAN_RELIST_MS = 60_000;
 /** First retry of a failed inspect; later retries back off up to the re-list interval. */
 const INSPECT_RETRY_BASE_MS = 1000;
 
@@ -166,14 +168,17 @@ export class DockerWatcher {
     });
     stream.on('data', (chunk: Buffer) => splitter.push(chunk));
     try {
-      this.sink.connected(postureFrom(this.usableInfo(info), version));
+      const posture = postureFrom(this.usableInfo(info), version);
+      this.sink.connected(posture);
       await this.reconcile();
       this.healthyTimer = setTimeout(() => this.backoff.reset(), this.opts.healthyAfterMs ?? DEFAULT_HEALTHY_AFTER_MS);
       this.healthyTimer.unref();
+      // Podman's journald event backend can lose or withhold events: re-list it at least every minute.
+      const relistMs = posture.engine === 'podman' ? Math.min(this.opts.relistIntervalMs, PODMAN_RELIST_MS) : this.opts.relistIntervalMs;
       this.relistTimer = setInterval(() => {
         // A failed re-list was reported by reconcile(); the session and the last good state go on.
         this.reconcile().catch(() => {});
-      }, this.opts.relistIntervalMs);
+      }, relistMs);
       this.relistTimer.unref();
       return await ended;
     } finally {

@@ -11,6 +11,8 @@ export interface ContainerRecord {
   image: string;
   labels: Record<string, string>;
   inspect: ContainerInspect;
+  /** Host uid of container uid 0 from the init's uid_map (the kernel's answer to "is root remapped?"); null when not read. */
+  rootHostUid?: number | null;
   /** Configuration findings plus exec findings, exceptions applied (excepted ones marked). */
   findings: Finding[];
 }

@@ -101,10 +101,25 @@ export class ProcFs {
     return text === null ? null : parseCgroupFile(text);
   }
 
-  uidMap(pid: number): string | null {
+  /** The host uid that uid 0 in the process's user namespace maps to; null when unreadable or unmapped. */
+  rootHostUid(pid: number): number | null {
     const t = this.read(pid, 'uid_map');
-    return t === null ? null : t.trim().replace(/\s+/g, ' ');
+    return t === null ? null : rootHostUidOf(t);
   }
+}
+
+/**
+ * From a uid_map ("inside outside count" per line, outside relative to the reader's user namespace):
+ * the uid that uid 0 inside maps to. The kernel's view, whatever the engine's API says: userns-remap,
+ * rootless Docker or Podman, --userns=auto, or none (0 0 4294967295).
+ */
+export function rootHostUidOf(uidMap: string): number | null {
+  for (const line of uidMap.split('\n')) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
+    if (inside === undefined || outside === undefined || count === undefined || [inside, outside, count].some((n) => !Number.isInteger(n))) continue;
+    if (inside <= 0 && 0 < inside + count) return outside - inside;
+  }
+  return null;
 }
 
 /** ppid and comm from /proc/<pid>/stat (fields 4 and 2). */

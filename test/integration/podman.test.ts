@@ -85,11 +85,28 @@ describe('Podman (rootful) through the Docker-compatible API', function () {
     assert.ok(r.host.findings.some((f) => f.cve === 'CVE-2024-1753'), 'Podman 4.3.1 predates the CVE-2024-1753 fix');
   });
 
+  it('judges remapping by the container init\'s uid_map: a Podman container with its own user namespace is remapped', async () => {
+    // --uidmap gives the container its own user namespace; its inspect still shows an empty UsernsMode.
+    await p.cli('run', '-d', '--name', 'rwp-mapped', '--uidmap', '0:200000:65536', PODMAN_TEST_IMAGE, 'sleep', '600');
+    await p.cli('run', '-d', '--name', 'rwp-plain', PODMAN_TEST_IMAGE, 'sleep', '600');
+    try {
+      const r = await audit(p.dockerHost);
+      const rootUser = (name: string): { severity: string; message: string } | undefined =>
+        r.containers.find((c) => c.name === name)?.findings.find((f) => f.rule === 'root_user') as { severity: string; message: string } | undefined;
+      assert.equal(rootUser('rwp-plain')?.severity, 'medium', 'rootful Podman: container root is host root');
+      const mapped = rootUser('rwp-mapped');
+      assert.ok(mapped && mapped.severity !== 'medium', `remapped root lowered: ${JSON.stringify(mapped)}`);
+      assert.match(JSON.stringify(mapped), /root is host uid 200000/);
+    } finally {
+      await p.cli('rm', '-f', '-t', '0', 'rwp-mapped', 'rwp-plain').catch(() => undefined);
+    }
+  });
+
   describe('breakout detection', () => {
     let d: TestDaemon;
     before(async () => {
-      // The Podman service is a host process in the host's namespaces: the reference, as dockerd is.
-      d = await startTestDaemon(p.dockerHost, { breakout: { interval: '200ms', host_reference_pid: p.pid() } });
+      // No pidfile, no configured pid: the reference is found by name (dockerd, else the Podman service).
+      d = await startTestDaemon(p.dockerHost, { breakout: { interval: '200ms' } });
     });
     after(async () => {
       await d?.stop();

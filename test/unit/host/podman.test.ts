@@ -11,6 +11,8 @@ import { evaluateCves, type CveHostFacts } from '../../../src/host/cveMatcher.js
 import { hostInfoLabels } from '../../../src/host/hostExposure.js';
 import type { ContainerInspect, DockerInfo, DockerVersion } from '../../../src/model/dockerTypes.js';
 import { bannerVersion, engineKind, postureFrom, type DaemonPosture } from '../../../src/model/posture.js';
+import { rootHostUidOf } from '../../../src/proc/procfs.js';
+import { rootIsRemapped } from '../../../src/audit/context.js';
 import { FIXTURES, posture as dockerPosture } from '../rules/fixtures.js';
 
 const json = <T>(...p: string[]): T => JSON.parse(readFileSync(join(FIXTURES, ...p), 'utf8')) as T;
@@ -86,4 +88,32 @@ describe('Podman', () => {
     assert.ok(caps.some((f) => f.rule === 'host_pid'));
   });
 
+});
+
+describe('remapping from the kernel (uid_map)', () => {
+  it('reads the host uid of container root', () => {
+    assert.equal(rootHostUidOf('         0          0 4294967295\n'), 0);
+    assert.equal(rootHostUidOf('         0     100000      65536\n'), 100000);
+    assert.equal(rootHostUidOf('0 1000 1\n1 231072 65536\n'), 1000, 'rootless Podman: root is the user');
+    assert.equal(rootHostUidOf('1 100000 65536\n'), null, 'uid 0 not mapped');
+    assert.equal(rootHostUidOf('garbage'), null);
+  });
+
+  it('the kernel\'s answer wins over the engine\'s: a Podman container in its own user namespace is remapped, --userns=host on a remapping daemon is not', () => {
+    const c = json<ContainerInspect>('podman', 'risky2.json');
+    assert.equal(rootIsRemapped(c, podman), false, 'rootful Podman, no uid_map read: host root');
+    assert.equal(rootIsRemapped(c, podman, 200000), true, '--uidmap/--userns=auto: root is host uid 200000');
+    const remappingDocker = dockerPosture(true);
+    assert.equal(rootIsRemapped({ ...c, HostConfig: {} }, remappingDocker, 0), false, 'uid_map says host root, whatever the daemon is set to');
+  });
+
+  it('lowers root-related severities for a container whose uid_map remaps root, and says why', () => {
+    const ctx = { posture: podman, lookup: () => undefined };
+    const c = json<ContainerInspect>('podman', 'risky2.json');
+    const plain = auditContainer(c, ctx).find((f) => f.rule === 'root_user');
+    const mapped = auditContainer(c, ctx, undefined, { rootHostUid: 200000 }).find((f) => f.rule === 'root_user');
+    assert.equal(plain?.severity, 'medium');
+    assert.ok(mapped && mapped.severity !== 'medium', `lowered: ${mapped?.severity}`);
+    assert.match(JSON.stringify(mapped), /own user namespace \(root is host uid 200000\)/);
+  });
 });
