@@ -24,6 +24,7 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 # Podman through its Docker-compatible API: a private rootful `podman system service` in the tests.
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v conmon >/dev/null 2>&1 || need+=(conmon)
+command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)   # rootless Podman (a throw-away test user)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

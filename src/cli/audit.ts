@@ -15,7 +15,7 @@ import { infoProblem } from '../docker/infoProblem.js';
 import type { Endpoint } from '../docker/endpoint.js';
 import type { ContainerInspect } from '../model/dockerTypes.js';
 import { compareFindings, severityRank, type Finding, type Severity } from '../model/finding.js';
-import { postureFrom, type DaemonPosture } from '../model/posture.js';
+import { engineKind, postureFrom, type DaemonPosture } from '../model/posture.js';
 import { sanitize, terminalSafeJson } from '../log/sanitize.js';
 import { CliError, EXIT } from './exitCodes.js';
 import { ProcFs } from '../proc/procfs.js';
@@ -114,7 +114,8 @@ export async function collectSnapshot(api: DockerApi, concurrency: number): Prom
       }),
     ),
   );
-  return { posture: postureFrom(info, version), containers: inspected.filter((c): c is ContainerInspect => c !== null), warnings };
+  const libpod = engineKind(version) === 'podman' ? await api.libpodInfo().catch(() => null) : undefined;
+  return { posture: postureFrom(info, version, libpod), containers: inspected.filter((c): c is ContainerInspect => c !== null), warnings };
 }
 
 const SEV_LABEL: Record<Severity, string> = { critical: 'CRITICAL', high: 'HIGH', medium: 'MEDIUM', low: 'LOW', info: 'INFO' };

@@ -36,6 +36,17 @@ export class DockerApi {
     return (await this.timed('GET /version', () => this.requests.version())) as unknown as DockerVersion;
   }
 
+  /**
+   * Podman's own /info (libpod API), which says what its Docker-compatible /info does not: whether the
+   * service runs rootless. Only asked of an engine that named itself Podman.
+   */
+  async libpodInfo(): Promise<unknown> {
+    return this.timed('GET /libpod/info', () => new Promise<unknown>((resolve, reject) => {
+      const modem = (this.requests as unknown as { modem: { dial(opts: object, cb: (err: unknown, data: unknown) => void): void } }).modem;
+      modem.dial({ path: '/v4.0.0/libpod/info?', method: 'GET', statusCodes: { 200: true }, options: {} }, (err, data) => (err ? reject(err) : resolve(data)));
+    }));
+  }
+
   /** Ids of running containers. */
   async runningContainerIds(): Promise<string[]> {
     const list: unknown = await this.timed('GET /containers/json', () => this.requests.listContainers({ all: false }));

@@ -3,7 +3,7 @@
 // State is rebuilt from the engine after every reconnect instead of being patched.
 import pLimit from 'p-limit';
 import type { ContainerInspect, DockerEvent, DockerInfo, ExecInspect } from '../model/dockerTypes.js';
-import { postureFrom, type DaemonPosture } from '../model/posture.js';
+import { engineKind, postureFrom, type DaemonPosture } from '../model/posture.js';
 import { Backoff } from './backoff.js';
 import { describeDockerError, type DockerApi } from './dockerApi.js';
 import { EventLineSplitter } from './eventLines.js';
@@ -168,7 +168,7 @@ export class DockerWatcher {
     });
     stream.on('data', (chunk: Buffer) => splitter.push(chunk));
     try {
-      const posture = postureFrom(this.usableInfo(info), version);
+      const posture = postureFrom(this.usableInfo(info), version, engineKind(version) === 'podman' ? await this.api.libpodInfo().catch(() => null) : undefined);
       this.sink.connected(posture);
       await this.reconcile();
       this.healthyTimer = setTimeout(() => this.backoff.reset(), this.opts.healthyAfterMs ?? DEFAULT_HEALTHY_AFTER_MS);

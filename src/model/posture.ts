@@ -110,7 +110,13 @@ export function engineKind(version: DockerVersion): EngineKind {
   return typeof platform === 'string' && /podman/i.test(platform) ? 'podman' : 'docker';
 }
 
-export function postureFrom(rawInfo: DockerInfo, rawVersion: DockerVersion): DaemonPosture {
+/** Podman's libpod /info: host.security.rootless, which its Docker-compatible /info leaves out. */
+export function libpodRootless(libpodInfo: unknown): boolean {
+  const security = (libpodInfo as { host?: { security?: { rootless?: unknown } } } | null)?.host?.security;
+  return security?.rootless === true;
+}
+
+export function postureFrom(rawInfo: DockerInfo, rawVersion: DockerVersion, libpodInfo?: unknown): DaemonPosture {
   const info: DockerInfo = rawInfo && typeof rawInfo === 'object' ? rawInfo : {};
   const version: DockerVersion = rawVersion && typeof rawVersion === 'object' ? rawVersion : {};
   const known = Array.isArray(info.SecurityOptions);
@@ -124,7 +130,7 @@ export function postureFrom(rawInfo: DockerInfo, rawVersion: DockerVersion): Dae
     engine,
     securityOptionsKnown: known,
     usernsRemap: opts.has('userns'),
-    rootless: opts.has('rootless'),
+    rootless: opts.has('rootless') || libpodRootless(libpodInfo),
     seccompProfile: seccomp ? (seccomp.profile ?? 'default') : null,
     apparmor: opts.has('apparmor'),
     selinux: opts.has('selinux'),

@@ -102,6 +102,20 @@ describe('Podman (rootful) through the Docker-compatible API', function () {
     }
   });
 
+  it('a rootless Podman (a user with a subordinate uid range) shows as rootless, its container root as remapped', async () => {
+    const rl = await podman('rootless');
+    await rl.cli('run', '-d', '--name', 'rwp-rootless', PODMAN_TEST_IMAGE, 'sleep', '600');
+    const r = await audit(rl.dockerHost) as Report & { host: { docker: { rootless: boolean } } };
+    assert.equal(r.host.docker.engine, 'podman');
+    assert.equal(r.host.docker.rootless, true, 'from libpod /info: Podman\'s compatible /info does not say');
+    assert.equal(r.host.info.rootless, 'true');
+    assert.deepEqual(r.host.findings.filter((f) => f.rule === 'userns_remap_disabled'), [], 'no "container root is host root" claim');
+    const root = r.containers.find((c) => c.name === 'rwp-rootless')?.findings.find((f) => f.rule === 'root_user');
+    assert.ok(root && root.severity !== 'medium', `root_user lowered for a rootless container: ${JSON.stringify(root)}`);
+    const { stdout } = await execFileP('node', ['dist/src/main.js', '--config', '/dev/null', '--docker-host', rl.dockerHost, 'audit']);
+    assert.match(stdout, /^User namespaces: rootless daemon$/m);
+  });
+
   describe('breakout detection', () => {
     let d: TestDaemon;
     before(async () => {
@@ -114,8 +128,9 @@ describe('Podman (rootful) through the Docker-compatible API', function () {
     });
 
     it('an nsenter into the host namespaces from a rootful Podman container → host_namespace_process', async () => {
+      // The host evaluation (CVE data, host facts) is published shortly after the first reconcile.
+      await waitFor(async () => /^rootwatch_host_info\{[^}]*engine="podman"/m.test(await d.metrics()), 'rootwatch_host_info{engine="podman"}', 20_000, 100);
       const m = await d.metrics();
-      assert.match(m, /^rootwatch_host_info\{[^}]*engine="podman"/m);
       const before = sample(m, 'rootwatch_breakout_detections_total', { reason: 'host_namespace_process' });
       assert.notEqual(before, null, 'the detection counter exists');
       const id = await p.cli('run', '-d', '--name', 'rwp-escape', '--pid', 'host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE',
