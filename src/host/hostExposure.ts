@@ -2,7 +2,7 @@
 // container-escape CVEs of the versions this host runs, as one list of findings and one set of labels
 // for `rootwatch_host_info{...} 1`. evaluateHostExposure is pure; HostExposure keeps the CVE data and
 // the last evaluation, and reloads the data when the operator edits their file.
-import chokidar, { type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { auditDaemon } from '../audit/evaluate.js';
@@ -198,6 +198,8 @@ export class HostExposure {
     const files = new Set([this.bundledFile, ...(this.operatorFile ? [this.operatorFile] : [])]);
     const dirs = new Set([...files].map((f) => dirname(f)).filter((d) => existsSync(d)));
     if (dirs.size === 0) return;
+    // Loaded here: only the daemon watches files, and `rootwatch audit` must start fast.
+    const { default: chokidar } = await import('chokidar');
     const watcher = chokidar.watch([...dirs], {
       ignoreInitial: true,
       depth: 0,

@@ -6,9 +6,8 @@
 // that case the host's own files (through procfs) are preferred and systeminformation is the fallback.
 // Every read is best-effort: a missing or unreadable file makes the fact unknown, never an exception.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { hostname as osHostname } from 'node:os';
+import { hostname as osHostname, release as osRelease } from 'node:os';
 import { join, resolve } from 'node:path';
-import si from 'systeminformation';
 import type { DaemonPosture } from '../model/posture.js';
 import { CgroupTree } from '../proc/cgroupTree.js';
 import type { CveHostFacts } from './cveMatcher.js';
@@ -117,11 +116,24 @@ function cgroupVersion(procfs: string, sysfs: string, posture: DaemonPosture): C
   return posture.cgroupVersion === '1' ? 1 : posture.cgroupVersion === '2' ? 2 : null;
 }
 
-type OsInfo = Awaited<ReturnType<typeof si.osInfo>>;
+interface OsInfo {
+  kernel: string;
+  distro: string;
+  release: string;
+  hostname: string;
+  arch: string;
+}
 
-/** systeminformation's view of the local system; null when it fails (it shells out on some paths). */
+/**
+ * The local system: the kernel, /etc/os-release, the host name and Node's architecture, read directly
+ * (the audit CLI must start fast). systeminformation, which knows more distributions' quirks and
+ * shells out on some paths, is loaded only when /etc/os-release cannot be read.
+ */
 async function localOsInfo(): Promise<OsInfo | null> {
+  const rel = readOsRelease('/etc/os-release') ?? readOsRelease('/usr/lib/os-release');
+  if (rel?.NAME) return { kernel: osRelease(), distro: rel.NAME, release: rel.VERSION_ID ?? '', hostname: osHostname(), arch: process.arch };
   try {
+    const { default: si } = await import('systeminformation');
     return await si.osInfo();
   } catch {
     return null;
