@@ -114,7 +114,6 @@ export class BreakoutWatch {
   start(): void {
     this.scanOnce();
     const why = this.opts.processEvents === 'off' ? 'process_events is off in the config' : this.events.start();
-    if (why === null) this.metrics.syncProcessEvents = () => this.events.sync();
     this.metrics.processSource.set({ source: 'netlink' }, why === null ? 1 : 0);
     this.metrics.processSource.set({ source: 'poll' }, why === null ? 0 : 1);
     if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });
@@ -141,7 +140,6 @@ export class BreakoutWatch {
     void this.hookWatcher?.close();
     this.hookWatcher = null;
     this.events.stop();
-    this.metrics.syncProcessEvents = null;
     if (this.timer) clearInterval(this.timer);
     if (this.pendingFullScan) clearTimeout(this.pendingFullScan);
     if (this.pendingTimer) clearInterval(this.pendingTimer);

@@ -131,7 +131,7 @@ export class ProcessEventSource {
     }, BATCH_DELAY_MS);
   }
 
-  /** Read the addon now (counters, copies, losses); also called by the metrics at scrape time. */
+  /** Read the addon now (counters, copies, losses): on a copy batch and once a second, never from a scrape. */
   sync(): void {
     if (!this.addon || this.draining) return;
     this.draining = true;

@@ -52,11 +52,6 @@ export class Metrics {
   readonly processEventsExamined: Counter;
   readonly processSource: Gauge;
   readonly configLastReloadSuccess: Gauge;
-  /**
-   * Brings the process-event counters up to date at scrape time (the addon counts events itself and
-   * is otherwise read once a second), so a scrape right after a burst already shows it.
-   */
-  syncProcessEvents: (() => void) | null = null;
 
   constructor(source: MetricsSource) {
     const r = this.registry;
@@ -138,10 +133,11 @@ export class Metrics {
     });
     this.procScanErrors = counter(METRICS.procScanErrors);
     this.configReloadFailures = counter(METRICS.configReloadFailures);
-    const sync = (): void => this.syncProcessEvents?.();
-    this.processEvents = new Counter({ ...counterOptions(METRICS.processEvents), registers: [r], collect: sync });
-    this.processEventsDropped = new Counter({ ...counterOptions(METRICS.processEventsDropped), registers: [r], collect: sync });
-    this.processEventsExamined = new Counter({ ...counterOptions(METRICS.processEventsExamined), registers: [r], collect: sync });
+    // Scrapes are read-only: the process-event counters are brought up to date by the addon's own
+    // schedule (every copy batch, and once a second), never by a scrape, which must not judge processes.
+    this.processEvents = counter(METRICS.processEvents);
+    this.processEventsDropped = counter(METRICS.processEventsDropped);
+    this.processEventsExamined = counter(METRICS.processEventsExamined);
     this.processSource = new Gauge({ name: METRICS.processSource.name, help: METRICS.processSource.help, labelNames: [...METRICS.processSource.labels], registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });
     this.configLastReloadSuccess.setToCurrentTime();
