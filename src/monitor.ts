@@ -226,8 +226,13 @@ export class Monitor implements DockerWatchSink, MetricsSource {
   private recordFor(c: ContainerInspect, findings: Finding[]): ContainerRecord {
     const labels = c.Config?.Labels;
     const pid = c.State?.Pid;
+    // uid_map is read once per init process: an unchanged pid keeps what was read.
+    const prev = this.inventory.get(c.Id);
+    const rootHostUid = prev && prev.inspect.State?.Pid === pid && prev.rootHostUid !== undefined
+      ? prev.rootHostUid
+      : typeof pid === 'number' && pid > 0 ? this.rootHostUid(pid) : null;
     return {
-      rootHostUid: typeof pid === 'number' && pid > 0 ? this.rootHostUid(pid) : null,
+      rootHostUid,
       id: c.Id,
       shortId: c.Id.slice(0, 12),
       name: containerName(c),
