@@ -2,7 +2,7 @@
 // reference namespaces) in, hits out. No I/O here; the scanner reads /proc and calls these.
 import type { NsKind } from '../proc/procfs.js';
 import { capabilityNames } from './capabilityMask.js';
-import { isRuntimeHelper } from './runtimeHelpers.js';
+import { isEngineHelper, isRuntimeHelper } from './runtimeHelpers.js';
 import type { BreakoutHit, ContainerIdentity, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
 /** Namespaces compared against the host's; `user` is handled by host_root_process. */
@@ -94,7 +94,7 @@ export function containerOwningPath(path: string, containers: readonly Container
 
 /** First of the executable and command-line arguments that lies in a container's filesystem. */
 function containerPathIn(p: ProcessSnapshot, containers: readonly ContainerScope[]): { path: string; container: ContainerScope } | null {
-  const candidates = [p.exe ?? '', ...p.cmdline].map((s) => s.replace(/ \(deleted\)$/, '')).filter((s) => s.startsWith('/'));
+  const candidates = [p.exe ?? '', ...p.cmdline].map(undeleted).filter((s) => s.startsWith('/'));
   for (const path of candidates) {
     const c = containerOwningPath(path, containers);
     if (c) return { path, container: c };
@@ -102,27 +102,76 @@ function containerPathIn(p: ProcessSnapshot, containers: readonly ContainerScope
   return null;
 }
 
+function undeleted(path: string): string {
+  return path.replace(/ \(deleted\)$/, '');
+}
+
+/**
+ * Script interpreters. A host process running one whose first argument is a file in container storage
+ * runs container code (a `#!` script is executed as `<interpreter> <script> …`). Any other program
+ * that merely names a container path (ls, du, cat, find, tar, docker-untar) reads files; it runs none.
+ */
+const INTERPRETER = /^(sh|ash|bash|dash|zsh|ksh|mksh|yash|busybox|python[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node(js)?|php[0-9.]*|lua[0-9.]*|tclsh[0-9.]*)$/;
+/** Shell names busybox answers to when it runs as an interpreter (argv[0]). */
+const BUSYBOX_SHELL = /^(sh|ash|hush)$/;
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** How a host process runs code from a container filesystem, if it does. */
+function containerCodeRun(p: ProcessSnapshot, containers: readonly ContainerScope[]): { path: string; container: ContainerScope; how: 'executable' | 'executable_device' | 'script' } | null {
+  const exe = undeleted(p.exe ?? '');
+  // 1. The executable the kernel reports lies in a container's storage (upper, merged… dirs).
+  const byPath = exe.startsWith('/') ? containerOwningPath(exe, containers) : null;
+  if (byPath) return { path: exe, container: byPath, how: 'executable' };
+  // 2. Or on a container's root filesystem, whatever path the kernel shows (run through
+  //    /proc/<container pid>/root/…, which reads like a host path): device and inode do not lie.
+  if (p.exeDevice) {
+    const byDev = containers.find((c) => c.rootDevice !== undefined && c.rootDevice === p.exeDevice);
+    if (byDev) return { path: exe, container: byDev, how: 'executable_device' };
+  }
+  // 3. An interpreter whose script is a container file. The engine's own helpers never run scripts.
+  if (isEngineHelper(p.exe, p.parentExe ?? null)) return null;
+  // Both the executable and argv[0] must be an interpreter: a copy taken at a fork may pair the
+  // parent shell's executable with the command line of the program it is about to run (cat <path>).
+  const interp = basename(exe);
+  const argv0 = basename(p.cmdline[0] ?? '');
+  if (!INTERPRETER.test(interp) || !(interp === 'busybox' ? BUSYBOX_SHELL : INTERPRETER).test(argv0)) return null;
+  const script = p.cmdline[1];
+  if (script === undefined || !script.startsWith('/')) return null;
+  const c = containerOwningPath(script, containers);
+  return c ? { path: script, container: c, how: 'script' } : null;
+}
+
 /**
  * Checks for a new host process outside every container cgroup. `helperParent` says the process
  * descends from a kernel user-mode helper already judged (a release_agent script's children).
+ *
+ * A kernel helper (kthreadd's child) is judged by everything it names: the kernel runs the hook's
+ * program with fixed arguments, so a container path anywhere in its command line is the escape. Any
+ * other host process is judged by the code it runs (its executable, or the script its interpreter
+ * runs), never by arguments that merely name a container path: `docker cp`, `docker export` and an
+ * administrator's `ls` of an upper dir name such paths and run nothing from them.
  */
 export function judgeHostProcess(p: ProcessSnapshot, containers: readonly ContainerScope[], helperParent = false): BreakoutHit[] {
   if (p.exe === null) return []; // kernel threads have no executable
-  const found = containerPathIn(p, containers);
-  if (!found) return [];
-  const who = identity(found.container);
   if (p.ppid === KTHREADD_PID || helperParent) {
+    const found = containerPathIn(p, containers);
+    if (!found) return [];
     return [{
       reason: 'kernel_helper_from_container',
       message: `the kernel ran ${found.path} from container ${found.container.name}'s filesystem as a host process (pid ${p.pid}): release_agent, core_pattern or uevent_helper escape`,
       evidence: { ...processEvidence(p), container_path: found.path },
-      container: who,
+      container: identity(found.container),
     }];
   }
+  const ran = containerCodeRun(p, containers);
+  if (!ran) return [];
   return [{
     reason: 'container_binary_on_host',
-    message: `host process ${p.pid} (${p.name}) runs ${found.path} from container ${found.container.name}'s filesystem`,
-    evidence: { ...processEvidence(p), container_path: found.path },
-    container: who,
+    message: `host process ${p.pid} (${p.name}) runs ${ran.path} from container ${ran.container.name}'s filesystem`,
+    evidence: { ...processEvidence(p), container_path: ran.path, matched_by: ran.how },
+    container: identity(ran.container),
   }];
 }

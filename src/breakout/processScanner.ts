@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
-import { isRuntimeCopyExe } from './runtimeHelpers.js';
+import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
@@ -45,6 +45,8 @@ export class ProcessScanner {
   private active = new Map<string, ActiveDetection>();
   private tripwireBaseline: TripwireValues | null = null;
   private moduleBaseline: Set<string> | null = null;
+  /** The host reference process's root directory, read once per scan and per batch of copies. */
+  private hostRoot: FileId | null = null;
 
   constructor(
     private readonly proc: ProcFs,
@@ -96,6 +98,10 @@ export class ProcessScanner {
     this.scoped.delete(r.id);
     const s = scopeContainer(r, posture, this.proc, this.cgroups, lookup, this.initAtExec.get(r.id));
     if (s) {
+      // The container's own root filesystem device: a host process whose executable lies on it runs
+      // container code. Not when the root is a plain host directory (vfs driver): same device as the host's.
+      const root = this.proc.fileId(s.initPid, 'root');
+      if (root && this.hostRoot && root.dev !== this.hostRoot.dev) s.scope.rootDevice = root.dev;
       this.scoped.set(r.id, s);
       checked?.add(r.id);
     }
@@ -106,8 +112,11 @@ export class ProcessScanner {
   private judgePid(pid: number, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
     const p = this.snapshot(pid);
     if (!p) return [];
-    // The parent is read only for runtime-looking executables (the runc init check).
-    if (scope && isRuntimeCopyExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+    // The parent is read only for runtime-looking executables (the runc init check) and, for host
+    // processes, for engine binaries (dockerd re-executing itself as docker-untar, say).
+    if (scope ? isRuntimeCopyExe(p.exe) : isEngineExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+    // A new host process: the device of the executable it runs, against containers' root devices.
+    if (!scope && p.exe !== null && scopes.some((s) => s.rootDevice !== undefined)) p.exeDevice = this.proc.fileId(pid, 'exe')?.dev ?? null;
     return this.judgeSnapshot(p, scope, scopes, host);
   }
 
@@ -197,6 +206,7 @@ export class ProcessScanner {
       seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
     };
     const { byId, lookup } = containerLookup(containers);
+    this.hostRoot = host ? this.proc.fileId(host.pid, 'root') : null;
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
     for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
 

@@ -31,7 +31,7 @@ export const BREAKOUT_REASON_DOCS: readonly ReasonDoc[] = [
   },
   {
     id: 'container_binary_on_host',
-    what: 'A host process outside every container cgroup runs an executable that lies inside a container\'s filesystem.',
+    what: 'A host process outside every container cgroup runs code from a container\'s filesystem: its executable lies in container storage or on a container\'s root device (however the path reads), or it is an interpreter running a container script. Programs that only name a container path (docker cp/export/diff helpers, an administrator\'s ls or du) are not flagged.',
     action: 'Something on the host executes container-controlled code; find its parent and how it was started.',
   },
   {

@@ -26,6 +26,8 @@ export interface ProcessSnapshot {
   /** The parent's executable, read only when the decision needs it (runtime helper check). */
   parentExe?: string | null;
   cmdline: string[];
+  /** Device (st_dev) of the executable, stat of /proc/<pid>/exe: read for new host processes when polling. */
+  exeDevice?: string | null;
   uids: [number, number, number, number];
   capEff: bigint;
   ns: Namespaces;
@@ -50,6 +52,11 @@ export interface ContainerScope extends ContainerIdentity {
   allowedCaps: bigint;
   /** Host paths of the container's filesystem (overlay upper and merged dirs…), no trailing slash. */
   storagePaths: string[];
+  /**
+   * Device (st_dev) of the container init's root filesystem, when it has one of its own (overlay and
+   * the like; not a plain directory of the host's root filesystem, as with the vfs driver).
+   */
+  rootDevice?: string;
 }
 
 export interface HostReference {

@@ -1,12 +1,22 @@
 // Reads the few /proc files rootwatch needs, through a configurable root (`paths.procfs`) so it works
 // from a container with the host's /proc mounted at /host/proc. Processes vanish mid-read all the
 // time: ENOENT/ESRCH (and EACCES on a dying process) mean "gone" and return null, never throw.
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const NS_KINDS = ['mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'user'] as const;
 export type NsKind = (typeof NS_KINDS)[number];
 export type Namespaces = Partial<Record<NsKind, string>>;
+
+/** A file's identity: st_dev and st_ino as decimal strings. */
+export interface FileId {
+  dev: string;
+  ino: string;
+}
+
+export function sameFile(a: FileId | null | undefined, b: FileId | null | undefined): boolean {
+  return !!a && !!b && a.dev === b.dev && a.ino === b.ino;
+}
 
 export interface ProcStatus {
   pid: number;
@@ -101,9 +111,18 @@ export class ProcFs {
     return text === null ? null : parseCgroupFile(text);
   }
 
-  uidMap(pid: number): string | null {
-    const t = this.read(pid, 'uid_map');
-    return t === null ? null : t.trim().replace(/\s+/g, ' ');
+  /**
+   * Device and inode (decimal strings) of what a /proc/<pid> link points at ("root", "cwd", "exe"),
+   * followed by the kernel, whatever path it would print. Null when the process is gone.
+   */
+  fileId(pid: number | 'self', link: string): FileId | null {
+    try {
+      const st = statSync(this.path(pid, link), { bigint: true });
+      return { dev: String(st.dev), ino: String(st.ino) };
+    } catch (e) {
+      if (gone(e) || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw e;
+    }
   }
 }
 

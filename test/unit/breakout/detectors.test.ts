@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { judgeContainerProcess, judgeHostProcess } from '../../../src/breakout/detectors.js';
-import { isRuntimeHelper } from '../../../src/breakout/runtimeHelpers.js';
+import { isEngineHelper, isRuntimeHelper } from '../../../src/breakout/runtimeHelpers.js';
 import { capabilityMask, capabilityNames } from '../../../src/breakout/capabilityMask.js';
 import { hookProgram, judgeModules, judgeTripwires } from '../../../src/breakout/tripwires.js';
 import { DEFAULT_CAPABILITIES } from '../../../src/rules/capabilities.js';
@@ -80,6 +80,59 @@ describe('breakout detectors', () => {
   it('container_binary_on_host: a host process executing a file in container storage; prefix must be a path boundary', () => {
     assert.deepEqual(judgeHostProcess(proc({ exe: `${UPPER}/bin/miner` }), [scope()]).map((h) => h.reason), ['container_binary_on_host']);
     assert.deepEqual(judgeHostProcess(proc({ exe: `${UPPER}2/bin/x`, cmdline: ['x'] }), [scope()]), []);
+  });
+
+  describe('host processes that name container paths (recorded from a private engine)', () => {
+    const DATA = '/tmp/rwt-dflt-m2sZUc/data/overlay2/b691a1fc5936e7c658e4f905a04eaf0d74da31c82ef2a78596e1280affb4b85f';
+    const sc = scope({ storagePaths: [`${DATA}/diff`, `${DATA}/merged`, `${DATA}/work`], rootDevice: '83' });
+    const host = (over: Partial<ProcessSnapshot>): ProcessSnapshot => proc({ ns: {}, uids: [-1, -1, -1, -1], ...over });
+
+    it('dockerd re-executing itself for docker cp / export / diff is not judged by its arguments', () => {
+      const untar = host({ pid: 31815, ppid: 30997, name: 'exe', exe: '/usr/sbin/dockerd', parentExe: '/usr/sbin/dockerd', cmdline: ['docker-untar', '/tmp', `${DATA}/merged`] });
+      const tar = host({ pid: 31700, ppid: 30997, name: 'exe', exe: '/usr/sbin/dockerd', parentExe: '/usr/sbin/dockerd', cmdline: ['docker-tar', '/bin/', `${DATA}/merged`] });
+      assert.deepEqual(judgeHostProcess(untar, [sc]), []);
+      assert.deepEqual(judgeHostProcess(tar, [sc]), []);
+      // Copied by the addon without its parent (or with an unreadable one): still no code from the container.
+      assert.deepEqual(judgeHostProcess({ ...untar, parentExe: null }, [sc]), []);
+    });
+
+    it('an administrator\'s ls, du, cat, find on upper and merged dirs is not judged by its arguments', () => {
+      for (const [exe, argv] of [
+        ['/usr/bin/ls', ['ls', '-la', `${DATA}/diff`]], ['/usr/bin/du', ['du', '-sh', `${DATA}/diff`]],
+        ['/usr/bin/cat', ['cat', `${DATA}/merged/tmp/in.txt`]], ['/usr/bin/find', ['find', `${DATA}/diff`, '-maxdepth', '3']],
+        ['/usr/bin/dash', ['sh', '-c', `cat ${DATA}/merged/tmp/in.txt`]],
+        // A copy taken at a fork: the parent shell's executable with the child's next command line.
+        ['/usr/bin/dash', ['cat', `${DATA}/merged/tmp/in.txt`]],
+      ] as const) {
+        assert.deepEqual(judgeHostProcess(host({ exe, cmdline: [...argv] }), [sc]), [], argv.join(' '));
+      }
+    });
+
+    it('an interpreter running a container script is container code on the host', () => {
+      const sh = judgeHostProcess(host({ exe: '/usr/bin/dash', cmdline: ['/bin/sh', `${DATA}/diff/payload`, 'x'] }), [sc]);
+      assert.deepEqual(sh.map((h) => [h.reason, h.evidence.matched_by, h.evidence.container_path]), [['container_binary_on_host', 'script', `${DATA}/diff/payload`]]);
+      const py = judgeHostProcess(host({ exe: '/usr/bin/python3.11', cmdline: ['python3', `${DATA}/merged/app.py`] }), [sc]);
+      assert.deepEqual(py.map((h) => h.evidence.matched_by), ['script']);
+      const bb = judgeHostProcess(host({ exe: '/bin/busybox', cmdline: ['sh', `${DATA}/merged/x.sh`] }), [sc]);
+      assert.deepEqual(bb.map((h) => h.evidence.matched_by), ['script']);
+      assert.deepEqual(judgeHostProcess(host({ exe: '/bin/busybox', cmdline: ['cat', `${DATA}/merged/x.sh`] }), [sc]), [], 'busybox cat');
+    });
+
+    it('an engine-named executable from container storage is not an engine helper (a container cannot fake one)', () => {
+      const fake = host({ exe: `${DATA}/merged/usr/sbin/dockerd`, parentExe: '/usr/sbin/dockerd', cmdline: ['docker-untar', '/', `${DATA}/merged`] });
+      assert.deepEqual(judgeHostProcess(fake, [sc]).map((h) => [h.reason, h.evidence.matched_by]), [['container_binary_on_host', 'executable']]);
+      // A host dockerd binary with a parent that is not the engine is no engine helper: its script argument counts.
+      assert.equal(isEngineHelper('/usr/sbin/dockerd', '/usr/bin/bash'), false);
+      assert.equal(isEngineHelper('/usr/sbin/dockerd', '/usr/sbin/dockerd'), true);
+      assert.equal(isEngineHelper('/tmp/x/dockerd-ish', '/usr/sbin/dockerd'), false);
+    });
+
+    it('an executable on the container root device, whatever path the kernel prints (/proc/<pid>/root/…)', () => {
+      const viaRoot = host({ exe: '/bin/busybox', exeDevice: '83', cmdline: ['/proc/4242/root/bin/busybox', 'sleep', '5'] });
+      assert.deepEqual(judgeHostProcess(viaRoot, [sc]).map((h) => [h.reason, h.evidence.matched_by]), [['container_binary_on_host', 'executable_device']]);
+      assert.deepEqual(judgeHostProcess({ ...viaRoot, exeDevice: '2049' }, [sc]), [], 'host root device');
+      assert.deepEqual(judgeHostProcess(viaRoot, [scope({ rootDevice: undefined })]), [], 'no device known (vfs driver)');
+    });
   });
 
   it('capability masks round-trip in kernel bit order', () => {
