@@ -14,6 +14,9 @@ import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
+/** A container's 64-hex id in a cgroup path (/docker/<id>, docker-<id>.scope, with every driver). */
+const CONTAINER_ID = /[0-9a-f]{64}/;
+
 export interface ActiveDetection {
   key: string;
   hit: BreakoutHit;
@@ -116,8 +119,20 @@ export class ProcessScanner {
     // processes, for engine binaries (dockerd re-executing itself as docker-untar, say).
     if (scope ? isRuntimeCopyExe(p.exe) : isEngineExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
     // A new host process: the device of the executable it runs, against containers' root devices.
-    if (!scope && p.exe !== null && scopes.some((s) => s.rootDevice !== undefined)) p.exeDevice = this.proc.fileId(pid, 'exe')?.dev ?? null;
+    if (!scope && p.exe !== null && scopes.some((s) => s.rootDevice !== undefined)) p.exeDevice = this.hostExeDevice(pid, scopes);
     return this.judgeSnapshot(p, scope, scopes, host);
+  }
+
+  /**
+   * The device of a host process's executable when it is a container's root device, else null. A
+   * process of a container that started after its cgroup was listed (or that is not inspected yet)
+   * looks like a host process running a container binary: its cgroup, read only on a match, tells.
+   */
+  private hostExeDevice(pid: number, scopes: readonly ContainerScope[]): string | null {
+    const dev = this.proc.fileId(pid, 'exe')?.dev;
+    if (dev === undefined || !scopes.some((s) => s.rootDevice === dev)) return null;
+    const lines = this.proc.cgroups(pid);
+    return lines && !lines.some((l) => CONTAINER_ID.test(l.path)) ? dev : null;
   }
 
   private judgeSnapshot(p: ProcessSnapshot, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
@@ -154,7 +169,7 @@ export class ProcessScanner {
       // The addon copies container processes in full (with their status), and host processes only
       // when they name a storage prefix (Docker's data root, broader than one container's paths).
       // A container process's cgroup paths name its container's 64-hex id, whatever the driver.
-      const ids = c.status !== '' ? (c.cgroup.match(/[0-9a-f]{64}/g) ?? []) : [];
+      const ids = c.status !== '' ? (c.cgroup.match(new RegExp(CONTAINER_ID.source, 'g')) ?? []) : [];
       if (ids.length === 0 && !mentionsStorage(c, scopes)) continue;
       let scope: ContainerScope | null = null;
       if (ids.length > 0) {
