@@ -51,6 +51,14 @@ export function storagePaths(r: ContainerRecord): string[] {
   return out;
 }
 
+/** Host paths the container was given: its Mounts' sources and the files Docker binds in itself. */
+export function declaredSources(r: ContainerRecord): string[] {
+  const i = r.inspect;
+  const out = (i.Mounts ?? []).map((m) => m.Source ?? '');
+  out.push(i.ResolvConfPath ?? '', i.HostnamePath ?? '', i.HostsPath ?? '');
+  return [...new Set(out.filter((s) => s.startsWith('/')).map((s) => s.replace(/(.)\/+$/, '$1')))];
+}
+
 /** The namespaces a container's init had when it first exec'd (copied by the process-event addon). */
 export interface InitNamespaces {
   pid: number;
@@ -119,5 +127,7 @@ export function describeContainer(r: ContainerRecord, posture: DaemonPosture, lo
     privileged: caps.privileged,
     allowedCaps: caps.mask,
     storagePaths: storagePaths(r),
+    declaredSources: declaredSources(r),
+    mountsGiven: (r.inspect.Mounts ?? []).length > 0,
   };
 }

@@ -1,12 +1,15 @@
 // Pure breakout detectors: a process snapshot (plus what we know of containers and of the host's
 // reference namespaces) in, hits out. No I/O here; the scanner reads /proc and calls these.
-import type { NsKind } from '../proc/procfs.js';
+import { sameFile, type FileId, type NsKind } from '../proc/procfs.js';
 import { capabilityNames } from './capabilityMask.js';
 import { isEngineHelper, isRuntimeHelper } from './runtimeHelpers.js';
 import type { BreakoutHit, ContainerIdentity, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
 /** Namespaces compared against the host's; `user` is handled by host_root_process. */
 const COMPARED: readonly NsKind[] = ['mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'];
+
+/** What the evidence says for a fact that could not be read (a copy taken at event time, a process gone). */
+export const UNREADABLE = 'unreadable';
 
 /** kthreadd: the kernel's thread spawner, parent of user-mode helpers (core_pattern, release_agent…). */
 export const KTHREADD_PID = 2;
@@ -65,6 +68,25 @@ export function judgeContainerProcess(p: ProcessSnapshot, c: ContainerScope, hos
     });
   }
 
+  const root = judgeRoot(p, c, host);
+  if (root) {
+    hits.push({
+      reason: 'host_root_filesystem',
+      message: `process ${p.pid} (${p.name}) of container ${c.name} has ${root === 'host_root' ? 'the host\'s root directory' : 'a directory of the host\'s root filesystem'} as its root, not the container's`,
+      evidence: { ...processEvidence(p), root: fileIdText(p.root), container_root: fileIdText(c.root), host_root: fileIdText(host.root), root_is: root, cgroup_of: c.id },
+      container: who,
+    });
+  }
+
+  if (p.cwdOutsideRoot) {
+    hits.push({
+      reason: 'cwd_outside_root',
+      message: `process ${p.pid} (${p.name}) of container ${c.name} works in a directory outside its own root (${p.cwdOutsideRoot}): a leaked host directory (CVE-2024-21626 shape)`,
+      evidence: { ...processEvidence(p), cwd: p.cwdOutsideRoot.slice(0, 512), root: fileIdText(p.root), cgroup_of: c.id },
+      container: who,
+    });
+  }
+
   const extra = c.privileged ? 0n : p.capEff & ~c.allowedCaps;
   if (extra !== 0n) {
     hits.push({
@@ -75,6 +97,23 @@ export function judgeContainerProcess(p: ProcessSnapshot, c: ContainerScope, hos
     });
   }
   return hits;
+}
+
+function fileIdText(f: FileId | null | undefined): string {
+  return f ? `${f.dev}:${f.ino}` : UNREADABLE;
+}
+
+/**
+ * Is the process rooted in the host's filesystem rather than its container's? `host_root`: its root
+ * is the host's "/" (chroot /proc/<host pid>/root). `host_root_device`: another directory of the
+ * host's root filesystem, for a container that was given no binds or volumes (it has no host
+ * directory to chroot into). A chroot inside the container's own filesystem is neither.
+ */
+export function judgeRoot(p: ProcessSnapshot, c: ContainerScope, host: HostReference): 'host_root' | 'host_root_device' | null {
+  if (!p.root || !host.root || !c.root || sameFile(p.root, c.root) || sameFile(c.root, host.root)) return null;
+  if (sameFile(p.root, host.root)) return 'host_root';
+  if (!c.mountsGiven && p.root.dev === host.root.dev && c.root.dev !== host.root.dev) return 'host_root_device';
+  return null;
 }
 
 /** The container whose filesystem holds `path`, by longest storage-path prefix. */

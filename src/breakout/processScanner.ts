@@ -6,13 +6,17 @@ import { readFileSync } from 'node:fs';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
 import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
+
+/** Directory levels walked up from a working directory before giving up (no verdict). */
+const MAX_CWD_DEPTH = 256;
 
 /** A container's 64-hex id in a cgroup path (/docker/<id>, docker-<id>.scope, with every driver). */
 const CONTAINER_ID = /[0-9a-f]{64}/;
@@ -50,6 +54,10 @@ export class ProcessScanner {
   private moduleBaseline: Set<string> | null = null;
   /** The host reference process's root directory, read once per scan and per batch of copies. */
   private hostRoot: FileId | null = null;
+  /** Working-directory verdicts by pid:startTime, valid while root and cwd stay the same. */
+  private cwdVerdicts = new Map<string, { sig: string; outside: string | null }>();
+  /** The last mountinfo text judged per container (unchanged text is not parsed again). */
+  private mountTexts = new Map<string, { text: string; hits: BreakoutHit[] }>();
 
   constructor(
     private readonly proc: ProcFs,
@@ -104,6 +112,7 @@ export class ProcessScanner {
       // The container's own root filesystem device: a host process whose executable lies on it runs
       // container code. Not when the root is a plain host directory (vfs driver): same device as the host's.
       const root = this.proc.fileId(s.initPid, 'root');
+      if (root) s.scope.root = root;
       if (root && this.hostRoot && root.dev !== this.hostRoot.dev) s.scope.rootDevice = root.dev;
       this.scoped.set(r.id, s);
       checked?.add(r.id);
@@ -118,9 +127,57 @@ export class ProcessScanner {
     // The parent is read only for runtime-looking executables (the runc init check) and, for host
     // processes, for engine binaries (dockerd re-executing itself as docker-untar, say).
     if (scope ? isRuntimeCopyExe(p.exe) : isEngineExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+    // A container process: its root and working directories (filesystem escapes that keep namespaces).
+    if (scope) {
+      p.root = this.proc.fileId(pid, 'root');
+      p.cwdOutsideRoot = this.cwdOutsideRoot(pid, p.startTime, p.root);
+    }
     // A new host process: the device of the executable it runs, against containers' root devices.
     if (!scope && p.exe !== null && scopes.some((s) => s.rootDevice !== undefined)) p.exeDevice = this.hostExeDevice(pid, scopes);
     return this.judgeSnapshot(p, scope, scopes, host);
+  }
+
+  /**
+   * The working directory when it lies outside the process's own root, else null. Walks up from the
+   * cwd ("cwd/..", "cwd/../.." …, resolved by the kernel in the cwd's own mount tree) until it meets
+   * the process's root (inside) or the top of that tree (outside: a directory of another mount tree,
+   * such as a host directory leaked through a file descriptor or /proc/<host pid>/cwd). Cached per
+   * process while its root and cwd stay the same: one stat of each per scan otherwise.
+   */
+  private cwdOutsideRoot(pid: number, startTime: string, root: FileId | null): string | null {
+    const cwd = this.proc.fileId(pid, 'cwd');
+    if (!cwd || !root) return null;
+    const key = `${pid}:${startTime}`;
+    const sig = `${root.dev}:${root.ino}>${cwd.dev}:${cwd.ino}`;
+    const known = this.cwdVerdicts.get(key);
+    if (known?.sig === sig) return known.outside;
+    let outside: string | null = null;
+    let at = cwd;
+    let rel = 'cwd';
+    for (let depth = 0; depth < MAX_CWD_DEPTH && !sameFile(at, root); depth++) {
+      rel += '/..';
+      const up = this.proc.fileId(pid, rel);
+      if (!up) break; // gone, or not a directory any more: no verdict
+      if (sameFile(up, at)) {
+        outside = this.proc.link(pid, 'cwd') ?? `${cwd.dev}:${cwd.ino}`;
+        break;
+      }
+      at = up;
+    }
+    this.cwdVerdicts.set(key, { sig, outside });
+    return outside;
+  }
+
+  /** Mounts of host filesystems in a container's namespace that it was not given (its init's view). */
+  private judgeMounts(s: ScopedContainer, host: readonly MountLine[] | null): BreakoutHit[] {
+    if (!host) return [];
+    const text = this.proc.read(s.initPid, 'mountinfo');
+    if (text === null) return [];
+    const last = this.mountTexts.get(s.scope.id);
+    if (last?.text === text) return last.hits;
+    const hits = judgeContainerMounts(parseMountinfo(text), host, s.scope);
+    this.mountTexts.set(s.scope.id, { text, hits });
+    return hits;
   }
 
   /**
@@ -212,7 +269,7 @@ export class ProcessScanner {
     this.scoped.delete(r.id); // rebuilt with these namespaces
   }
 
-  scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, host: HostReference | null, dockerRootDir: string | null): ScanReport {
+  scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, hostRef: HostReference | null, dockerRootDir: string | null): ScanReport {
     const seen = new Map<string, ActiveDetection>();
     const note = (hit: BreakoutHit, key: string, pid: number | null, startTime: string | null): void => {
       const known = this.active.get(key);
@@ -221,18 +278,25 @@ export class ProcessScanner {
       seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
     };
     const { byId, lookup } = containerLookup(containers);
-    this.hostRoot = host ? this.proc.fileId(host.pid, 'root') : null;
+    this.hostRoot = hostRef ? this.proc.fileId(hostRef.pid, 'root') : null;
+    const host = hostRef ? { ...hostRef, root: this.hostRoot } : null;
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
+    for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
     for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
 
     // 1. Processes in container cgroups.
     const scopes: ContainerScope[] = [];
     const memberOf = new Map<number, ContainerScope>();
     if (posture) {
+      const hostText = host && containers.length > 0 ? this.proc.read(host.pid, 'mountinfo') : null;
+      const hostMounts = hostText === null ? null : parseMountinfo(hostText);
       for (const r of containers) {
         const s = this.scopeOf(r, posture, lookup);
         if (!s) continue;
         scopes.push(s.scope);
+        for (const hit of this.judgeMounts(s, hostMounts)) {
+          note(hit, `${hit.reason}:${r.id}:${String(hit.evidence.device)}:${String(hit.evidence.filesystem_root)}:${String(hit.evidence.mount_point)}`, null, null);
+        }
         const members = new Set<number>();
         this.cgroups.members(s.memberDir, members);
         for (const pid of members) memberOf.set(pid, s.scope);
@@ -254,6 +318,7 @@ export class ProcessScanner {
     const alive = new Set(pids);
     this.knownPids = alive;
     for (const pid of this.helperPids) if (!alive.has(pid)) this.helperPids.delete(pid);
+    for (const key of this.cwdVerdicts.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) this.cwdVerdicts.delete(key);
 
     // Detections of host processes are made once (when the pid is new): keep them while the process lives.
     for (const d of this.active.values()) {

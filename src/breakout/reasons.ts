@@ -49,4 +49,19 @@ export const BREAKOUT_REASON_DOCS: readonly ReasonDoc[] = [
     what: 'A kernel module appeared in /proc/modules after rootwatch started.',
     action: 'Confirm it was loaded on purpose (hardware, a package upgrade); an unexpected module from a container with CAP_SYS_MODULE is a rootkit.',
   },
+  {
+    id: 'host_root_filesystem',
+    what: 'A process in a container\'s cgroup has the host\'s root directory as its root (`chroot /proc/<host pid>/root …` from a `--pid=host` container with SYS_PTRACE), or, in a container given no binds or volumes, another directory of the host\'s root filesystem. It keeps the container\'s namespaces and capabilities but reads and runs host files. Compared by device and inode of `/proc/<pid>/root` with the container init\'s and the host reference process\'s.',
+    action: 'The container can read and write the host\'s files: stop it, check what the process changed on the host (evidence: pid, exe, cmdline), and remove `--pid=host`/SYS_PTRACE from its configuration.',
+  },
+  {
+    id: 'cwd_outside_root',
+    what: 'A process in a container\'s cgroup works in a directory that lies outside its own root: a host directory reached through a leaked file descriptor (runc CVE-2024-21626, `docker exec -w /proc/self/fd/N`), `fchdir` or `cd /proc/<host pid>/cwd`. Relative paths from there reach the host\'s files.',
+    action: 'Upgrade runc to 1.1.12 or later if the engine is older; stop the container and check what the process touched through that directory (evidence: cwd).',
+  },
+  {
+    id: 'host_mount_in_container',
+    what: 'A container\'s mount namespace holds a host block filesystem (the host\'s root device, say, after `mount /dev/sda1 /mnt`) that none of its declared Mounts, resolv.conf, hostname or hosts explains. Declared binds and volumes are not flagged.',
+    action: 'The container can reach the host\'s disk: stop it, find how it mounted the device (privileged, CAP_SYS_ADMIN, exposed block devices) and check the host filesystem for changes.',
+  },
 ];

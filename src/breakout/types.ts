@@ -1,7 +1,7 @@
 // What the breakout detectors look at and what they return. Reason ids are a public interface
 // (metric label `reason`, alert rules): never rename one.
 import type { Evidence } from '../model/finding.js';
-import type { Namespaces, NsKind } from '../proc/procfs.js';
+import type { FileId, Namespaces, NsKind } from '../proc/procfs.js';
 
 export const BREAKOUT_REASONS = [
   'host_namespace_process',
@@ -12,6 +12,9 @@ export const BREAKOUT_REASONS = [
   'tripwire_container_path',
   'tripwire_changed',
   'kernel_module_loaded',
+  'host_root_filesystem',
+  'cwd_outside_root',
+  'host_mount_in_container',
 ] as const;
 export type BreakoutReason = (typeof BREAKOUT_REASONS)[number];
 
@@ -31,6 +34,10 @@ export interface ProcessSnapshot {
   uids: [number, number, number, number];
   capEff: bigint;
   ns: Namespaces;
+  /** Container processes, when polled: the root directory (stat of /proc/<pid>/root). */
+  root?: FileId | null;
+  /** Container processes, when polled: the working directory when it lies outside the process's root. */
+  cwdOutsideRoot?: string | null;
 }
 
 export interface ContainerIdentity {
@@ -57,11 +64,19 @@ export interface ContainerScope extends ContainerIdentity {
    * the like; not a plain directory of the host's root filesystem, as with the vfs driver).
    */
   rootDevice?: string;
+  /** The container init's root directory (stat of /proc/<init>/root), when read. */
+  root?: FileId;
+  /** Host paths the container was given: its Mounts' sources, and resolv.conf, hostname and hosts. */
+  declaredSources: string[];
+  /** The container was given binds or volumes (Mounts): directories of host filesystems it may chroot into. */
+  mountsGiven: boolean;
 }
 
 export interface HostReference {
   pid: number;
   ns: Namespaces;
+  /** The reference process's root directory (the host's "/"), when read. */
+  root?: FileId | null;
 }
 
 export interface BreakoutHit {

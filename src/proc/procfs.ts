@@ -83,8 +83,13 @@ export class ProcFs {
   }
 
   exe(pid: number): string | null {
+    return this.link(pid, 'exe');
+  }
+
+  /** Where a /proc/<pid> link ("exe", "cwd", "root") points, as the kernel prints it. */
+  link(pid: number, name: string): string | null {
     try {
-      return readlinkSync(this.path(pid, 'exe'));
+      return readlinkSync(this.path(pid, name));
     } catch (e) {
       if (gone(e)) return null;
       throw e;
@@ -117,7 +122,8 @@ export class ProcFs {
    */
   fileId(pid: number | 'self', link: string): FileId | null {
     try {
-      const st = statSync(this.path(pid, link), { bigint: true });
+      // Not path.join: "cwd/.." must stay, the kernel resolves it from where the link leads.
+      const st = statSync(`${this.path(pid)}/${link}`, { bigint: true });
       return { dev: String(st.dev), ino: String(st.ino) };
     } catch (e) {
       if (gone(e) || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;

@@ -6,7 +6,7 @@
 // a container's binary) must be counted by the same daemon.
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { engine, requireDocker } from '../harness/engines.js';
@@ -109,6 +109,7 @@ for (const kind of ['default', 'userns'] as const) {
       eng = await engine(kind);
       d = await startTestDaemon(eng.dockerHost, { breakout: { interval: '200ms', host_reference_pid: eng.pid() } });
       work = mkdtempSync('/tmp/rw-benign-');
+      chmodSync(work, 0o755); // a remapped container's root (uid 100000) reads its bind mount too
     });
 
     after(async () => {
@@ -116,13 +117,15 @@ for (const kind of ['default', 'userns'] as const) {
       if (eng) {
         await eng.cli('rm', '-f', 'benign-ops', 'benign-health').catch(() => undefined);
         await eng.cli('rmi', '-f', 'rw-benign-commit:benign-ops').catch(() => undefined);
+        await eng.cli('volume', 'rm', '-f', 'rw-benign-vol').catch(() => undefined);
       }
       if (work) rmSync(work, { recursive: true, force: true });
     });
 
     it('a corpus of ≥ 12 operations moves no breakout metric and logs no breakout alert; a positive control is counted', async function () {
       this.timeout(240_000);
-      await eng.cli('run', '-d', '--name', 'benign-ops', TEST_IMAGE, 'sh', '-c', 'trap "echo hup" HUP; while true; do echo tick; sleep 0.5; done');
+      // A declared bind and a named volume: host filesystems the container was given on purpose.
+      await eng.cli('run', '-d', '--name', 'benign-ops', '-v', `${work}:/data:ro`, '-v', 'rw-benign-vol:/vol', '-w', '/data', TEST_IMAGE, 'sh', '-c', 'trap "echo hup" HUP; while true; do echo tick; sleep 0.5; done');
       await eng.cli('run', '-d', '--name', 'benign-health', '--health-cmd', 'ls / >/dev/null', '--health-interval', '1s', '--health-retries', '1', TEST_IMAGE, 'sleep', '600');
       const id = await eng.cli('inspect', '-f', '{{.Id}}', 'benign-ops');
       await waitFor(async () => (await d.metrics()).includes(id.slice(0, 12)), 'containers audited');

@@ -13,7 +13,7 @@ const UPPER = '/var/lib/docker/overlay2/abc/diff';
 function scope(over: Partial<ContainerScope> = {}): ContainerScope {
   return {
     id: 'f'.repeat(64), name: 'web', image: 'nginx', initNs: C_NS, sharesHost: new Set(['cgroup', 'user']), rootRemapped: false,
-    privileged: false, allowedCaps: capabilityMask(DEFAULT_CAPABILITIES), storagePaths: [UPPER, '/var/lib/docker/overlay2/abc/merged'], ...over,
+    privileged: false, allowedCaps: capabilityMask(DEFAULT_CAPABILITIES), storagePaths: [UPPER, '/var/lib/docker/overlay2/abc/merged'], declaredSources: [], mountsGiven: false, ...over,
   };
 }
 function proc(over: Partial<ProcessSnapshot> = {}): ProcessSnapshot {
