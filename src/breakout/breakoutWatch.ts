@@ -64,7 +64,14 @@ export class BreakoutWatch {
       {
         examine: (captured) => this.examine(captured),
         fullScan: (reason) => this.requestFullScan(reason),
-        counted: (type, n) => this.metrics.processEvents.inc({ type }, n),
+        counted: (type, n) => {
+          this.metrics.processEvents.inc({ type }, n);
+          // A ptrace attach somewhere: look for host processes traced from a container now.
+          if (type === 'ptrace' && n > 0) {
+            this.scanner.notePtraceEvent();
+            this.requestFullScan('ptrace event');
+          }
+        },
         examined: (outcome, n) => this.metrics.processEventsExamined.inc({ outcome }, n),
         dropped: (n) => this.metrics.processEventsDropped.inc(n),
         filter: () => {
@@ -93,6 +100,7 @@ export class BreakoutWatch {
     this.scanOnce();
     const why = this.opts.processEvents === 'off' ? 'process_events is off in the config' : this.events.start();
     if (why === null) this.metrics.syncProcessEvents = () => this.events.sync();
+    this.scanner.ptraceEvents = why === null;
     this.metrics.processSource.set({ source: 'netlink' }, why === null ? 1 : 0);
     this.metrics.processSource.set({ source: 'poll' }, why === null ? 0 : 1);
     if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });

@@ -214,3 +214,21 @@ export function judgeHostProcess(p: ProcessSnapshot, containers: readonly Contai
     container: identity(ran.container),
   }];
 }
+
+/**
+ * A host process (outside every container cgroup) traced by a process of a container: ptrace
+ * injection from a `--pid=host` container with SYS_PTRACE. `tracer` is the tracing process (the
+ * thread group of the tracer thread named by the tracee's TracerPid).
+ */
+export function judgeTracedHostProcess(tracee: ProcessSnapshot, tracer: ProcessSnapshot, c: ContainerScope): BreakoutHit {
+  return {
+    reason: 'host_process_traced',
+    message: `host process ${tracee.pid} (${tracee.name}) is traced by process ${tracer.pid} (${tracer.name}) of container ${c.name}: process injection from the container`,
+    evidence: {
+      ...processEvidence(tracee),
+      tracer_pid: tracer.pid, tracer_exe: tracer.exe ?? UNREADABLE, tracer_cmdline: tracer.cmdline.slice(0, 16).map((a) => a.slice(0, 256)),
+      tracer_uids: tracer.uids.join(' '), cgroup_of: c.id,
+    },
+    container: identity(c),
+  };
+}

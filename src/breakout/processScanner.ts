@@ -9,11 +9,14 @@ import type { CgroupTree } from '../proc/cgroupTree.js';
 import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import { judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
-import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
+import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess } from './detectors.js';
 import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
+
+/** With process events, the TracerPid sweep's safety-net period in scans. */
+const TRACE_SWEEP_EVERY = 5;
 
 /** Directory levels walked up from a working directory before giving up (no verdict). */
 const MAX_CWD_DEPTH = 256;
@@ -56,6 +59,14 @@ export class ProcessScanner {
   private hostRoot: FileId | null = null;
   /** Working-directory verdicts by pid:startTime, valid while root and cwd stay the same. */
   private cwdVerdicts = new Map<string, { sig: string; outside: string | null }>();
+  /**
+   * Process events report ptrace attaches (the connector is active): the TracerPid sweep then runs
+   * when one was reported (`ptraceSeen`) and every TRACE_SWEEP_EVERY scans as a safety net, instead of
+   * every scan.
+   */
+  ptraceEvents = false;
+  private ptraceSeen = false;
+  private scans = 0;
   /** The last mountinfo text judged per container (unchanged text is not parsed again). */
   private mountTexts = new Map<string, { text: string; hits: BreakoutHit[] }>();
 
@@ -68,6 +79,49 @@ export class ProcessScanner {
   /** Detections active now: from the last scan plus those process events added since. */
   activeDetections(): ActiveDetection[] {
     return [...this.active.values()];
+  }
+
+  /** The process connector reported a ptrace attach or detach: sweep TracerPid at the next scan. */
+  notePtraceEvent(): void {
+    this.ptraceSeen = true;
+  }
+
+  /**
+   * Only a process that sees host processes in its pid namespace can trace them: a container sharing
+   * the host's pid namespace, or a process that escaped into it. Without one, no sweep is needed.
+   */
+  private traceSweepWanted(scopes: readonly ContainerScope[], host: HostReference): boolean {
+    const couldTrace =
+      scopes.some((s) => s.sharesHost.has('pid') || (s.initNs.pid !== undefined && s.initNs.pid === host.ns.pid)) ||
+      [...this.active.values()].some((d) => d.hit.reason === 'host_namespace_process');
+    if (!couldTrace) return false;
+    return !this.ptraceEvents || this.ptraceSeen || this.scans % TRACE_SWEEP_EVERY === 0;
+  }
+
+  /**
+   * Host processes traced by a container's process: TracerPid of each host process (main threads),
+   * the tracer thread mapped to its process and looked up among the container members.
+   */
+  private tracedHostProcesses(pids: readonly number[], memberOf: ReadonlyMap<number, ContainerScope>): { hit: BreakoutHit; key: string; pid: number; startTime: string }[] {
+    const out: { hit: BreakoutHit; key: string; pid: number; startTime: string }[] = [];
+    for (const pid of pids) {
+      if (memberOf.has(pid)) continue;
+      const st = this.proc.status(pid);
+      if (!st || st.tracerPid === 0) continue;
+      let tracerPid = st.tracerPid;
+      let scope = memberOf.get(tracerPid);
+      if (!scope) {
+        tracerPid = this.proc.status(st.tracerPid)?.tgid ?? st.tracerPid;
+        scope = memberOf.get(tracerPid);
+      }
+      if (!scope) continue; // a host debugger (gdb, strace) tracing a host process
+      const tracee = this.snapshot(pid);
+      const tracer = this.snapshot(tracerPid);
+      if (!tracee || !tracer) continue;
+      const hit = judgeTracedHostProcess(tracee, tracer, scope);
+      out.push({ hit, key: `${hit.reason}:${pid}:${tracee.startTime}:${tracerPid}:${tracer.startTime}`, pid, startTime: tracee.startTime });
+    }
+    return out;
   }
 
   /** Files whose program the kernel runs as host root. */
@@ -314,6 +368,12 @@ export class ProcessScanner {
       if (previous?.has(pid) || memberOf.has(pid)) continue;
       newHost++;
       for (const { hit, key, p } of this.judgePid(pid, null, scopes, host)) note(hit, key, pid, p.startTime);
+    }
+    // 2b. Host processes traced from a container (TracerPid), only where a container could trace them.
+    this.scans++;
+    if (host && this.traceSweepWanted(scopes, host)) {
+      this.ptraceSeen = false;
+      for (const t of this.tracedHostProcesses(pids, memberOf)) note(t.hit, t.key, t.pid, t.startTime);
     }
     const alive = new Set(pids);
     this.knownPids = alive;

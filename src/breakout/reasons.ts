@@ -64,4 +64,9 @@ export const BREAKOUT_REASON_DOCS: readonly ReasonDoc[] = [
     what: 'A container\'s mount namespace holds a host block filesystem (the host\'s root device, say, after `mount /dev/sda1 /mnt`) that none of its declared Mounts, resolv.conf, hostname or hosts explains. Declared binds and volumes are not flagged.',
     action: 'The container can reach the host\'s disk: stop it, find how it mounted the device (privileged, CAP_SYS_ADMIN, exposed block devices) and check the host filesystem for changes.',
   },
+  {
+    id: 'host_process_traced',
+    what: 'A host process (outside every container cgroup) is traced by a process of a container (`TracerPid` in /proc/<pid>/status): ptrace injection from a `--pid=host` container with SYS_PTRACE. Checked only while some container process shares the host\'s pid namespace (no other can see host processes): every scan when polling, and on each ptrace event of the process connector (plus every 5th scan) when it is active.',
+    action: 'Treat the traced host process as running the container\'s code: stop the container, restart or kill the traced process, and check what it did (evidence names tracer and tracee).',
+  },
 ];

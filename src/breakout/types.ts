@@ -15,6 +15,7 @@ export const BREAKOUT_REASONS = [
   'host_root_filesystem',
   'cwd_outside_root',
   'host_mount_in_container',
+  'host_process_traced',
 ] as const;
 export type BreakoutReason = (typeof BREAKOUT_REASONS)[number];
 

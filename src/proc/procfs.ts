@@ -28,6 +28,10 @@ export interface ProcStatus {
   capEff: bigint;
   /** Pid in each nested pid namespace, outermost first (NSpid). */
   nspid: number[];
+  /** The thread group (process) id. */
+  tgid: number;
+  /** Thread id of the tracer (ptrace), 0 when not traced. */
+  tracerPid: number;
 }
 
 const GONE = new Set(['ENOENT', 'ESRCH', 'EACCES', 'EPERM', 'EINVAL']);
@@ -172,6 +176,8 @@ export function parseStatus(pid: number, text: string): ProcStatus {
   let uids: [number, number, number, number] = [-1, -1, -1, -1];
   let capEff = 0n;
   let nspid: number[] = [pid];
+  let tgid = pid;
+  let tracerPid = 0;
   for (const line of text.split('\n')) {
     const tab = line.indexOf(':');
     if (tab < 0) continue;
@@ -192,6 +198,12 @@ export function parseStatus(pid: number, text: string): ProcStatus {
       case 'CapEff':
         capEff = BigInt(`0x${val}`);
         break;
+      case 'Tgid':
+        tgid = Number(val);
+        break;
+      case 'TracerPid':
+        tracerPid = Number(val);
+        break;
       case 'NSpid':
         nspid = val.split(/\s+/).map(Number);
         break;
@@ -199,7 +211,7 @@ export function parseStatus(pid: number, text: string): ProcStatus {
         break;
     }
   }
-  return { pid, ppid, name, uids, capEff, nspid };
+  return { pid, ppid, name, uids, capEff, nspid, tgid, tracerPid };
 }
 
 /** The inode number in a namespace link ("mnt:[4026531841]"); 0 when there is none. */
