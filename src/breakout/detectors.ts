@@ -1,6 +1,6 @@
 // Pure breakout detectors: a process snapshot (plus what we know of containers and of the host's
 // reference namespaces) in, hits out. No I/O here; the scanner reads /proc and calls these.
-import { sameFile, type FileId, type NsKind } from '../proc/procfs.js';
+import { NS_KINDS, sameFile, type FileId, type NsKind } from '../proc/procfs.js';
 import { capabilityNames } from './capabilityMask.js';
 import { isEngineHelper, isRuntimeHelper } from './runtimeHelpers.js';
 import type { BreakoutHit, ContainerIdentity, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
@@ -18,15 +18,21 @@ function identity(c: ContainerIdentity): ContainerIdentity {
   return { id: c.id, name: c.name, image: c.image };
 }
 
-function processEvidence(p: ProcessSnapshot): Record<string, string | number | string[]> {
+/**
+ * What was read of a process, for the responder. A fact that could not be read (a copy the process
+ * connector took of a host process carries no status or namespaces; a process gone mid-read) says
+ * "unreadable", never -1 or an empty list that would read like a real value.
+ */
+export function processEvidence(p: ProcessSnapshot): Record<string, string | number | string[]> {
+  const known = NS_KINDS.filter((k) => p.ns[k] !== undefined);
   return {
     pid: p.pid,
     ppid: p.ppid,
     comm: p.name,
-    exe: p.exe ?? '',
-    cmdline: p.cmdline.slice(0, 16).map((a) => a.slice(0, 256)),
-    uids: p.uids.join(' '),
-    namespaces: Object.entries(p.ns).map(([k, v]) => `${k}=${v}`),
+    exe: p.exe ?? UNREADABLE,
+    cmdline: p.cmdline.length > 0 ? p.cmdline.slice(0, 16).map((a) => a.slice(0, 256)) : UNREADABLE,
+    uids: p.uids.some((u) => u < 0) ? UNREADABLE : p.uids.join(' '),
+    namespaces: known.length > 0 ? NS_KINDS.map((k) => `${k}=${p.ns[k] ?? UNREADABLE}`) : UNREADABLE,
   };
 }
 
@@ -226,8 +232,8 @@ export function judgeTracedHostProcess(tracee: ProcessSnapshot, tracer: ProcessS
     message: `host process ${tracee.pid} (${tracee.name}) is traced by process ${tracer.pid} (${tracer.name}) of container ${c.name}: process injection from the container`,
     evidence: {
       ...processEvidence(tracee),
-      tracer_pid: tracer.pid, tracer_exe: tracer.exe ?? UNREADABLE, tracer_cmdline: tracer.cmdline.slice(0, 16).map((a) => a.slice(0, 256)),
-      tracer_uids: tracer.uids.join(' '), cgroup_of: c.id,
+      tracer_pid: tracer.pid, tracer_exe: tracer.exe ?? UNREADABLE, tracer_cmdline: processEvidence(tracer).cmdline as string[] | string,
+      tracer_uids: processEvidence(tracer).uids as string, cgroup_of: c.id,
     },
     container: identity(c),
   };

@@ -9,7 +9,7 @@ import type { CgroupTree } from '../proc/cgroupTree.js';
 import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import { judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
-import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess } from './detectors.js';
+import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence } from './detectors.js';
 import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
@@ -295,7 +295,12 @@ export class ProcessScanner {
       }
       const p = snapshotFromCapture(c);
       if (!p) continue;
-      for (const { hit, key } of this.judgeSnapshot(p, scope, scopes, host)) {
+      let judged = this.judgeSnapshot(p, scope, scopes, host);
+      const later = judged.length > 0 ? this.completeCopy(p) : [];
+      if (later.length > 0) {
+        judged = judged.map((j) => ({ ...j, hit: { ...j.hit, evidence: { ...j.hit.evidence, ...processEvidence(p), read_after_event: later } } }));
+      }
+      for (const { hit, key } of judged) {
         if (this.active.has(key)) continue;
         const d = { key, hit, pid: p.pid, startTime: p.startTime };
         this.active.set(key, d);
@@ -303,6 +308,30 @@ export class ProcessScanner {
       }
     }
     return { fresh, unknown };
+  }
+
+  /**
+   * A copy of a host process carries no status or namespaces. For a copy that is flagged, read what
+   * is missing now if the same process still lives (pid and start time); returns what was read, so
+   * the evidence can say so. What stays unread is "unreadable" in the evidence.
+   */
+  private completeCopy(p: ProcessSnapshot): string[] {
+    const missingUids = p.uids.some((u) => u < 0);
+    const missingNs = Object.keys(p.ns).length === 0;
+    if ((!missingUids && !missingNs) || this.proc.startTime(p.pid) !== p.startTime) return [];
+    const read: string[] = [];
+    const st = missingUids ? this.proc.status(p.pid) : null;
+    const ns = missingNs ? this.proc.namespaces(p.pid) : null;
+    if (this.proc.startTime(p.pid) !== p.startTime) return []; // replaced meanwhile: keep the copy's facts
+    if (st) {
+      p.uids = st.uids;
+      read.push('uids');
+    }
+    if (ns) {
+      p.ns = ns;
+      read.push('namespaces');
+    }
+    return read;
   }
 
   /** A container whose init is gone by now (a breakout that exited at once), from its init's copy. */
@@ -411,7 +440,7 @@ export class ProcessScanner {
 /**
  * A ProcessSnapshot from raw facts the addon copied at event time; null when incomplete. Host
  * processes come without status and namespaces (the host-process checks need neither): uids and
- * capabilities are then unknown (-1, 0).
+ * capabilities are then unknown (-1, 0), and the evidence says "unreadable" for them.
  */
 export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | null {
   const startTime = parseStartTime(c.stat);

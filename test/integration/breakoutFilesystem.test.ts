@@ -44,6 +44,13 @@ describe('filesystem escapes that keep the container\'s namespaces (default 1 s 
     console.log(`      ${reason} detected after ${ms} ms`);
     const alert = d.alerts(reason).find((a) => (a.container as { id: string } | null)?.id === id);
     assert.ok(alert, `${reason} alert names the container`);
+    // Evidence a responder can use: everything read, nothing left as -1 or an empty list.
+    const ev = alert.evidence as Record<string, unknown>;
+    assert.ok(Number(ev.pid) > 0 && Number(ev.ppid) > 0, 'pid and ppid');
+    assert.match(String(ev.uids), /^\d+ \d+ \d+ \d+$/);
+    assert.equal((ev.namespaces as string[]).length, 7);
+    assert.ok((ev.namespaces as string[]).every((n) => /^\w+=\w+:\[\d+\]$/.test(n)), String(ev.namespaces));
+    assert.deepEqual(Object.keys(alert.container as object).sort(), ['id', 'image', 'name']);
     return { alert, ms };
   }
 

@@ -68,6 +68,9 @@ for (const mode of [{ name: '1 s poll, process events off', breakout: { interval
       assert.equal(ev.tracer_pid, tracerOf(pid));
       assert.equal(ev.tracer_exe, '/ptrace-hold');
       assert.deepEqual(ev.cmdline, ['sleep', '600']);
+      assert.equal(ev.uids, '0 0 0 0');
+      assert.equal(ev.tracer_uids, '0 0 0 0');
+      assert.equal((ev.namespaces as string[]).length, 7);
       // Once per traced process, not once per scan.
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(detections(await d.metrics(), 'host_process_traced'), before + 1);

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { judgeContainerProcess, judgeHostProcess } from '../../../src/breakout/detectors.js';
+import { judgeContainerProcess, judgeHostProcess, processEvidence } from '../../../src/breakout/detectors.js';
+import { snapshotFromCapture } from '../../../src/breakout/processScanner.js';
 import { isEngineHelper, isRuntimeHelper } from '../../../src/breakout/runtimeHelpers.js';
 import { capabilityMask, capabilityNames } from '../../../src/breakout/capabilityMask.js';
 import { hookProgram, judgeModules, judgeTripwires } from '../../../src/breakout/tripwires.js';
@@ -165,5 +166,35 @@ describe('tripwires', () => {
 
   it('new kernel modules', () => {
     assert.deepEqual(judgeModules(new Set(['a', 'evil']), new Set(['a'])).map((h) => h.evidence.module), ['evil']);
+  });
+});
+
+describe('breakout evidence', () => {
+  const UPPER_X = '/var/lib/docker/overlay2/abc/diff';
+  it('carries pid, ppid, exe, cmdline, uids and every namespace when they were read', () => {
+    const hit = judgeHostProcess(proc({ pid: 7, ppid: 6, exe: `${UPPER_X}/miner`, cmdline: ['miner', '-o', 'pool'], ns: HOST.ns }), [scope()])[0];
+    assert.deepEqual(
+      { pid: hit?.evidence.pid, ppid: hit?.evidence.ppid, exe: hit?.evidence.exe, cmdline: hit?.evidence.cmdline, uids: hit?.evidence.uids },
+      { pid: 7, ppid: 6, exe: `${UPPER_X}/miner`, cmdline: ['miner', '-o', 'pool'], uids: '0 0 0 0' },
+    );
+    assert.deepEqual(hit?.evidence.namespaces, ['mnt=mnt:[1]', 'pid=pid:[2]', 'net=net:[3]', 'ipc=ipc:[4]', 'uts=uts:[5]', 'cgroup=cgroup:[6]', 'user=user:[7]']);
+    assert.equal(hit?.container?.name, 'web');
+  });
+
+  it('says "unreadable" for what a connector copy of a host process lacks, never -1 or an empty list', () => {
+    // As the addon copies a host process: stat, exe and cmdline, no status, no namespaces.
+    const copy = snapshotFromCapture({
+      pid: 31815, event: 'exec', ns: [0, 0, 0, 0, 0, 0, 0], status: '', cgroup: '', stat: `31815 (miner) R 30997 ${Array.from({ length: 17 }, () => '0').join(' ')} 4242 0`,
+      exe: `${UPPER_X}/miner`, parentExe: '', cmdline: '',
+    });
+    assert.ok(copy);
+    const ev = judgeHostProcess(copy, [scope()])[0]?.evidence;
+    assert.equal(ev?.uids, 'unreadable');
+    assert.equal(ev?.namespaces, 'unreadable');
+    assert.equal(ev?.cmdline, 'unreadable');
+    assert.equal(ev?.ppid, 30997);
+    const partial = processEvidence(proc({ exe: null, ns: { mnt: 'mnt:[1]' } }));
+    assert.equal(partial.exe, 'unreadable');
+    assert.deepEqual((partial.namespaces as string[]).slice(0, 2), ['mnt=mnt:[1]', 'pid=unreadable']);
   });
 });
