@@ -17,6 +17,7 @@ import type { RawProcessCapture } from '../proc/procConnector.js';
 import { existsSync } from 'node:fs';
 import chokidar, { type FSWatcher } from 'chokidar';
 import { PendingCopies } from './pendingCopies.js';
+import { reasonRecord } from './reasons.js';
 
 /** How often copies from containers not known yet are retried. */
 const PENDING_RETRY_MS = 25;
@@ -35,8 +36,10 @@ export interface BreakoutInputs {
   posture(): DaemonPosture | null;
 }
 
+/** The alert for a hit: severity and ATT&CK technique from the reason's catalogue record. */
 export function breakoutFinding(hit: BreakoutHit): Finding {
-  return { rule: hit.reason, severity: 'critical', message: hit.message, evidence: hit.evidence };
+  const r = reasonRecord(hit.reason);
+  return { rule: hit.reason, severity: r.severity, message: hit.message, evidence: { ...hit.evidence, attack_technique: r.attack.id } };
 }
 
 export class BreakoutWatch {

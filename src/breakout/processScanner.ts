@@ -12,6 +12,7 @@ import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence } from './detectors.js';
 import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
+import { reasonRecord } from './reasons.js';
 import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
@@ -432,7 +433,7 @@ export class ProcessScanner {
 
     const fresh = [...seen.values()].filter((d) => !this.active.has(d.key));
     // Changes and module loads are events: report once, do not keep them "active".
-    this.active = new Map([...seen].filter(([, d]) => d.hit.reason !== 'tripwire_changed' && d.hit.reason !== 'kernel_module_loaded'));
+    this.active = new Map([...seen].filter(([, d]) => reasonRecord(d.hit.reason).kind === 'active'));
     return { fresh, active: [...this.active.values()], containerProcesses: memberOf.size, newHostProcesses: newHost };
   }
 }

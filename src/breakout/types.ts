@@ -1,23 +1,10 @@
-// What the breakout detectors look at and what they return. Reason ids are a public interface
-// (metric label `reason`, alert rules): never rename one.
+// What the breakout detectors look at and what they return. Reason ids and everything about them
+// live in the catalogue (reasons.ts).
 import type { Evidence } from '../model/finding.js';
 import type { FileId, Namespaces, NsKind } from '../proc/procfs.js';
 
-export const BREAKOUT_REASONS = [
-  'host_namespace_process',
-  'host_root_process',
-  'capability_escalation',
-  'kernel_helper_from_container',
-  'container_binary_on_host',
-  'tripwire_container_path',
-  'tripwire_changed',
-  'kernel_module_loaded',
-  'host_root_filesystem',
-  'cwd_outside_root',
-  'host_mount_in_container',
-  'host_process_traced',
-] as const;
-export type BreakoutReason = (typeof BREAKOUT_REASONS)[number];
+export { BREAKOUT_REASONS, type BreakoutReason } from './reasons.js';
+import type { BreakoutReason } from './reasons.js';
 
 /** One process as read from /proc at one moment. */
 export interface ProcessSnapshot {
