@@ -13,7 +13,7 @@ import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, proces
 import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { reasonRecord } from './reasons.js';
-import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
+import { hooksNaming, judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
 /** With process events, the TracerPid sweep's safety-net period in scans. */
@@ -193,6 +193,23 @@ export class ProcessScanner {
   }
 
   /**
+   * Name the hook that made the kernel run a helper (file and value), read now: the helper may be
+   * judged from a process event before the next scan reads the hooks. Only on a hit, so rarely.
+   */
+  private withHook(h: BreakoutHit, p: ProcessSnapshot): BreakoutHit {
+    const paths = [p.exe ?? '', ...p.cmdline].map((x) => x.replace(/ \(deleted\)$/, '')).filter((x) => x.startsWith('/'));
+    const hooks = hooksNaming(this.readTripwires(), paths);
+    return {
+      ...h,
+      evidence: {
+        ...h.evidence,
+        hook_file: hooks.length > 0 ? hooks.map((x) => x.file) : 'none names it now (restored, or a helper\'s child)',
+        hook_value: hooks.map((x) => x.value),
+      },
+    };
+  }
+
+  /**
    * The working directory when it lies outside the process's own root, else null. Walks up from the
    * cwd ("cwd/..", "cwd/../.." …, resolved by the kernel in the cwd's own mount tree) until it meets
    * the process's root (inside) or the top of that tree (outside: a directory of another mount tree,
@@ -254,7 +271,10 @@ export class ProcessScanner {
       hits = judgeContainerProcess(p, scope, host);
     } else {
       hits = judgeHostProcess(p, scopes, this.helperPids.has(p.ppid));
-      if (hits.some((h) => h.reason === 'kernel_helper_from_container')) this.helperPids.add(p.pid);
+      if (hits.some((h) => h.reason === 'kernel_helper_from_container')) {
+        this.helperPids.add(p.pid);
+        hits = hits.map((h) => (h.reason === 'kernel_helper_from_container' ? this.withHook(h, p) : h));
+      }
     }
     return hits.map((hit) => ({ hit, key: `${hit.reason}:${p.pid}:${p.startTime}`, p }));
   }
@@ -275,14 +295,26 @@ export class ProcessScanner {
     const unknown: { containerId: string; copy: RawProcessCapture }[] = [];
     if (!posture) return { fresh, unknown };
     const { byId, lookup } = containerLookup(containers);
-    const scopes = [...this.scoped.values()].map((s) => s.scope);
+    let scopes = [...this.scoped.values()].map((s) => s.scope);
     const checked = new Set<string>();
+    // A host copy is judged against every container, including those started since the last scan
+    // (a core_pattern helper run a moment after its container started): scoped once per batch, and
+    // only when a host copy arrives (the addon copies only host processes naming container storage).
+    let allScoped = false;
+    const everyScope = (): ContainerScope[] => {
+      if (!allScoped) {
+        for (const r of containers) this.scopeOf(r, posture, lookup, checked);
+        scopes = [...this.scoped.values()].map((s) => s.scope);
+        allScoped = true;
+      }
+      return scopes;
+    };
     for (const c of captured) {
       // The addon copies container processes in full (with their status), and host processes only
       // when they name a storage prefix (Docker's data root, broader than one container's paths).
       // A container process's cgroup paths name its container's 64-hex id, whatever the driver.
       const ids = c.status !== '' ? (c.cgroup.match(new RegExp(CONTAINER_ID.source, 'g')) ?? []) : [];
-      if (ids.length === 0 && !mentionsStorage(c, scopes)) continue;
+      if (ids.length === 0 && !mentionsStorage(c, everyScope())) continue;
       let scope: ContainerScope | null = null;
       if (ids.length > 0) {
         const record = ids.map((id) => byId.get(id)).find((r) => r !== undefined);

@@ -139,6 +139,9 @@ describe('breakout detection against real escapes', function () {
       const helper = d.alerts('kernel_helper_from_container').find((a) => (a.container as { id: string }).id === id);
       assert.ok(helper, 'helper alert names the container');
       assert.match(String((helper.evidence as Record<string, unknown>).container_path), new RegExp(`^${upper}/payload$`));
+      // The hook that made the kernel run it is named, with its value.
+      assert.deepEqual((helper.evidence as Record<string, unknown>).hook_file, [join(memoryRoot, 'release_agent')]);
+      assert.deepEqual((helper.evidence as Record<string, unknown>).hook_value, [`${upper}/payload`]);
       // The helper may be caught by a process event before the next scan reads the hooks.
       await waitFor(() => d.alerts('tripwire_container_path').some((a) => (a.container as { id: string } | null)?.id === id), 'tripwire alert', 5000);
       const tw = d.alerts('tripwire_container_path').find((a) => (a.container as { id: string } | null)?.id === id);
