@@ -16,6 +16,9 @@ import { reasonRecord } from './reasons.js';
 import { hooksNaming, judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
+/** A container's mountinfo is read every this many scans (a mount stays until unmounted). */
+const MOUNT_CHECK_EVERY = 3;
+
 /** With process events, the TracerPid sweep's safety-net period in scans. */
 const TRACE_SWEEP_EVERY = 5;
 
@@ -240,14 +243,21 @@ export class ProcessScanner {
     return outside;
   }
 
-  /** Mounts of host filesystems in a container's namespace that it was not given (its init's view). */
-  private judgeMounts(s: ScopedContainer, host: readonly MountLine[] | null): BreakoutHit[] {
-    if (!host) return [];
-    const text = this.proc.read(s.initPid, 'mountinfo');
-    if (text === null) return [];
+  /**
+   * Mounts of host filesystems in a container's namespace that it was not given (its init's view).
+   * A mount stays until unmounted, so each container's mountinfo is read every MOUNT_CHECK_EVERY
+   * scans (staggered by container), and the host's is read and parsed only when a container's text
+   * changed: reading mountinfo is the costly part, not judging it.
+   */
+  private judgeMounts(s: ScopedContainer, host: () => readonly MountLine[] | null): BreakoutHit[] {
     const last = this.mountTexts.get(s.scope.id);
+    if (last && (this.scans + s.initPid) % MOUNT_CHECK_EVERY !== 0) return last.hits;
+    const text = this.proc.read(s.initPid, 'mountinfo');
+    if (text === null) return last?.hits ?? [];
     if (last?.text === text) return last.hits;
-    const hits = judgeContainerMounts(parseMountinfo(text), host, s.scope);
+    const hostMounts = host();
+    if (!hostMounts) return [];
+    const hits = judgeContainerMounts(parseMountinfo(text), hostMounts, s.scope);
     this.mountTexts.set(s.scope.id, { text, hits });
     return hits;
   }
@@ -404,13 +414,19 @@ export class ProcessScanner {
     const scopes: ContainerScope[] = [];
     const memberOf = new Map<number, ContainerScope>();
     if (posture) {
-      const hostText = host && containers.length > 0 ? this.proc.read(host.pid, 'mountinfo') : null;
-      const hostMounts = hostText === null ? null : parseMountinfo(hostText);
+      let hostMounts: MountLine[] | null | undefined;
+      const hostMountsNow = (): MountLine[] | null => {
+        if (hostMounts === undefined) {
+          const text = host ? this.proc.read(host.pid, 'mountinfo') : null;
+          hostMounts = text === null ? null : parseMountinfo(text);
+        }
+        return hostMounts;
+      };
       for (const r of containers) {
         const s = this.scopeOf(r, posture, lookup);
         if (!s) continue;
         scopes.push(s.scope);
-        for (const hit of this.judgeMounts(s, hostMounts)) {
+        for (const hit of this.judgeMounts(s, hostMountsNow)) {
           note(hit, `${hit.reason}:${r.id}:${String(hit.evidence.device)}:${String(hit.evidence.filesystem_root)}:${String(hit.evidence.mount_point)}`, null, null);
         }
         const members = new Set<number>();
