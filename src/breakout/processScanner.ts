@@ -22,8 +22,12 @@ const MOUNT_CHECK_EVERY = 3;
 /** With process events, the TracerPid sweep's safety-net period in scans. */
 const TRACE_SWEEP_EVERY = 5;
 
-/** Directory levels walked up from a working directory before giving up (no verdict). */
-const MAX_CWD_DEPTH = 256;
+/**
+ * Directory levels walked up from a working directory (only when its identity changed). A process
+ * that the walk does not bring to its root within this many levels is judged outside it, so that a
+ * container cannot hide a leaked host directory at the bottom of a deep tree.
+ */
+const MAX_CWD_DEPTH = 4096;
 
 /** A container's 64-hex id in a cgroup path (/docker/<id>, docker-<id>.scope, with every driver). */
 const CONTAINER_ID = /[0-9a-f]{64}/;
@@ -229,7 +233,8 @@ export class ProcessScanner {
     let outside: string | null = null;
     let at = cwd;
     let rel = 'cwd';
-    for (let depth = 0; depth < MAX_CWD_DEPTH && !sameFile(at, root); depth++) {
+    let depth = 0;
+    for (; depth < MAX_CWD_DEPTH && !sameFile(at, root); depth++) {
       rel += '/..';
       const up = this.proc.fileId(pid, rel);
       if (!up) break; // gone, or not a directory any more: no verdict
@@ -239,6 +244,8 @@ export class ProcessScanner {
       }
       at = up;
     }
+    // A tree deeper than any real one is no hiding place: no root met within the limit counts as outside.
+    if (depth === MAX_CWD_DEPTH && !sameFile(at, root)) outside = `${this.proc.link(pid, 'cwd') ?? `${cwd.dev}:${cwd.ino}`} (root not met within ${MAX_CWD_DEPTH} levels)`;
     this.cwdVerdicts.set(key, { sig, outside });
     return outside;
   }
