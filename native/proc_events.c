@@ -331,7 +331,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     tmp->len_exe = read_link_at(dir, "exe", tmp->exe, sizeof tmp->exe);
     tmp->len_cmdline = read_file(dir, "cmdline", tmp->cmdline, sizeof tmp->cmdline);
     runtime = !container && is_runtime_exe(tmp->exe, tmp->len_exe);
-    wanted = container || mentions_prefix(tmp->exe, tmp->len_exe, tmp->cmdline, tmp->len_cmdline);
+    // Descendants of a watched process are watched too (its fork children, and their execs): a
+    // kernel helper's payload runs `sleep` or a shell that names no container path, and is copied
+    // before it can exec away from the path its parent named.
+    wanted = container || known == VERDICT_WATCHED || mentions_prefix(tmp->exe, tmp->len_exe, tmp->cmdline, tmp->len_cmdline);
   }
   if (wanted && !cgroup_read) {
     tmp->len_cgroup = read_file(dir, "cgroup", tmp->cgroup, sizeof tmp->cgroup);

@@ -8,6 +8,14 @@ import type { BreakoutHit, ContainerIdentity, ContainerScope, HostReference, Pro
 /** Namespaces compared against the host's; `user` is handled by host_root_process. */
 const COMPARED: readonly NsKind[] = ['mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'];
 
+/** A kernel helper already flagged, parent of the process being judged. */
+export interface HelperParent {
+  pid: number;
+  container: ContainerScope;
+  /** The container path the helper ran. */
+  containerPath: string;
+}
+
 /** What the evidence says for a fact that could not be read (a copy taken at event time, a process gone). */
 export const UNREADABLE = 'unreadable';
 
@@ -191,7 +199,8 @@ function containerCodeRun(p: ProcessSnapshot, containers: readonly ContainerScop
 
 /**
  * Checks for a new host process outside every container cgroup. `helperParent` says the process
- * descends from a kernel user-mode helper already judged (a release_agent script's children).
+ * descends from a kernel user-mode helper already flagged (a release_agent script's children): it is
+ * flagged too, for the helper's container.
  *
  * A kernel helper (kthreadd's child) is judged by everything it names: the kernel runs the hook's
  * program with fixed arguments, so a container path anywhere in its command line is the escape. Any
@@ -199,17 +208,29 @@ function containerCodeRun(p: ProcessSnapshot, containers: readonly ContainerScop
  * runs), never by arguments that merely name a container path: `docker cp`, `docker export` and an
  * administrator's `ls` of an upper dir name such paths and run nothing from them.
  */
-export function judgeHostProcess(p: ProcessSnapshot, containers: readonly ContainerScope[], helperParent = false): BreakoutHit[] {
+export function judgeHostProcess(p: ProcessSnapshot, containers: readonly ContainerScope[], helperParent: HelperParent | null = null): BreakoutHit[] {
   if (p.exe === null) return []; // kernel threads have no executable
   if (p.ppid === KTHREADD_PID || helperParent) {
     const found = containerPathIn(p, containers);
-    if (!found) return [];
-    return [{
-      reason: 'kernel_helper_from_container',
-      message: `the kernel ran ${found.path} from container ${found.container.name}'s filesystem as a host process (pid ${p.pid}): release_agent, core_pattern or uevent_helper escape`,
-      evidence: { ...processEvidence(p), container_path: found.path },
-      container: identity(found.container),
-    }];
+    if (found) {
+      return [{
+        reason: 'kernel_helper_from_container',
+        message: `the kernel ran ${found.path} from container ${found.container.name}'s filesystem as a host process (pid ${p.pid}): release_agent, core_pattern or uevent_helper escape`,
+        evidence: { ...processEvidence(p), container_path: found.path, ...(helperParent ? { helper_parent: helperParent.pid } : {}) },
+        container: identity(found.container),
+      }];
+    }
+    // A child of a flagged helper runs the helper's (the container's) code whatever it names: the
+    // payload's `sleep`, its reverse shell. Same reason, the helper's container.
+    if (helperParent) {
+      return [{
+        reason: 'kernel_helper_from_container',
+        message: `host process ${p.pid} (${p.name}) was started by kernel helper ${helperParent.pid}, which ran code from container ${helperParent.container.name}'s filesystem`,
+        evidence: { ...processEvidence(p), container_path: helperParent.containerPath, helper_parent: helperParent.pid },
+        container: identity(helperParent.container),
+      }];
+    }
+    return [];
   }
   const ran = containerCodeRun(p, containers);
   if (!ran) return [];

@@ -9,7 +9,8 @@ import type { CgroupTree } from '../proc/cgroupTree.js';
 import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import { judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
-import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence } from './detectors.js';
+import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence, type HelperParent } from './detectors.js';
+import type { Evidence } from '../model/finding.js';
 import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { reasonRecord } from './reasons.js';
@@ -59,7 +60,7 @@ export class ProcessScanner {
   private readonly initAtExec = new Map<string, InitNamespaces>();
   private knownPids: Set<number> | null = null;
   /** Pids of kernel-helper processes already flagged, so their children inherit the verdict. */
-  private helperPids = new Set<number>();
+  private helperPids = new Map<number, { parent: HelperParent; hook: Evidence }>();
   private active = new Map<string, ActiveDetection>();
   private tripwireBaseline: TripwireValues | null = null;
   private moduleBaseline: Set<string> | null = null;
@@ -287,11 +288,21 @@ export class ProcessScanner {
       if (!host) return [];
       hits = judgeContainerProcess(p, scope, host);
     } else {
-      hits = judgeHostProcess(p, scopes, this.helperPids.has(p.ppid));
-      if (hits.some((h) => h.reason === 'kernel_helper_from_container')) {
-        this.helperPids.add(p.pid);
-        hits = hits.map((h) => (h.reason === 'kernel_helper_from_container' ? this.withHook(h, p) : h));
-      }
+      const parent = this.helperPids.get(p.ppid);
+      hits = judgeHostProcess(p, scopes, parent?.parent ?? null);
+      hits = hits.map((h) => {
+        if (h.reason !== 'kernel_helper_from_container') return h;
+        // A helper's child inherits the hook its parent was run by.
+        const withHook = parent ? { ...h, evidence: { ...h.evidence, ...parent.hook } } : this.withHook(h, p);
+        const container = scopes.find((c) => c.id === h.container?.id);
+        if (container) {
+          this.helperPids.set(p.pid, {
+            parent: { pid: p.pid, container, containerPath: String(h.evidence.container_path) },
+            hook: { hook_file: withHook.evidence.hook_file ?? null, hook_value: withHook.evidence.hook_value ?? null },
+          });
+        }
+        return withHook;
+      });
     }
     return hits.map((hit) => ({ hit, key: `${hit.reason}:${p.pid}:${p.startTime}`, p }));
   }
@@ -331,7 +342,8 @@ export class ProcessScanner {
       // when they name a storage prefix (Docker's data root, broader than one container's paths).
       // A container process's cgroup paths name its container's 64-hex id, whatever the driver.
       const ids = c.status !== '' ? (c.cgroup.match(new RegExp(CONTAINER_ID.source, 'g')) ?? []) : [];
-      if (ids.length === 0 && !mentionsStorage(c, everyScope())) continue;
+      // A host copy counts when it names container storage, or descends from a flagged kernel helper.
+      if (ids.length === 0 && !mentionsStorage(c, everyScope()) && !this.helperPids.has(parseStatIds(c.stat)?.ppid ?? -1)) continue;
       let scope: ContainerScope | null = null;
       if (ids.length > 0) {
         const record = ids.map((id) => byId.get(id)).find((r) => r !== undefined);
@@ -462,7 +474,7 @@ export class ProcessScanner {
     }
     const alive = new Set(pids);
     this.knownPids = alive;
-    for (const pid of this.helperPids) if (!alive.has(pid)) this.helperPids.delete(pid);
+    for (const pid of this.helperPids.keys()) if (!alive.has(pid)) this.helperPids.delete(pid);
     for (const key of this.cwdVerdicts.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) this.cwdVerdicts.delete(key);
 
     // Detections of host processes are made once (when the pid is new): keep them while the process lives.

@@ -47,7 +47,7 @@ const CATALOGUE = {
     kind: 'active',
     attack: { id: 'T1611', name: 'Escape to Host' },
     detector: 'new host process, child of kthreadd or of a flagged helper, naming container storage (judgeHostProcess)',
-    what: 'The kernel\'s user-mode helper (child of kthreadd) ran a program or script from a container\'s filesystem as host root: the trace of release_agent, core_pattern and uevent_helper escapes. The evidence names the hook that ran it (`hook_file`, `hook_value`, read when the helper is judged).',
+    what: 'The kernel\'s user-mode helper (child of kthreadd) ran a program or script from a container\'s filesystem as host root: the trace of release_agent, core_pattern and uevent_helper escapes. Its children count too, whatever they name (`helper_parent`). The evidence names the hook that ran it (`hook_file`, `hook_value`, read when the helper is judged).',
     action: 'The container has executed code as host root. Isolate the host; restore the hook (see tripwire alerts); rebuild from a known-good state.',
   },
   container_binary_on_host: {

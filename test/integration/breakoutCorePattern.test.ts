@@ -78,6 +78,16 @@ for (const mode of MODES) {
       assert.equal(ev.container_path, `${upper}/payload`);
       assert.deepEqual(ev.hook_file, [CORE_PATTERN]);
       assert.deepEqual(ev.hook_value, [`|${upper}/payload %p`]);
+      // The payload's own child (its `sleep`) is the helper's code too, with the same hook.
+      const summary = (): string => JSON.stringify(d.alerts('kernel_helper_from_container').map((a) => {
+        const e = a.evidence as Record<string, unknown>;
+        return [e.pid, e.ppid, e.comm, e.helper_parent];
+      }));
+      await waitFor(() => d.alerts('kernel_helper_from_container').some((a) => (a.evidence as Record<string, unknown>).helper_parent === ev.pid), 'the helper\'s child flagged', 3000)
+        .catch((e: Error) => assert.fail(`${e.message}: ${summary()}`));
+      const child = d.alerts('kernel_helper_from_container').find((a) => (a.evidence as Record<string, unknown>).helper_parent === ev.pid);
+      assert.equal((child?.container as { id: string }).id, id);
+      assert.deepEqual((child?.evidence as Record<string, unknown>).hook_file, [CORE_PATTERN]);
       if (mode.breakout.interval === '1s') {
         await waitFor(() => d.alerts('tripwire_container_path').some((a) => (a.evidence as Record<string, unknown>).file === CORE_PATTERN), 'tripwire alert', 3000);
       }

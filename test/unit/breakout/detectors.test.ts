@@ -78,6 +78,14 @@ describe('breakout detectors', () => {
     assert.deepEqual(judgeHostProcess(proc({ ppid: 2, exe: '/sbin/modprobe', cmdline: ['/sbin/modprobe', 'x'] }), [scope()]), []);
   });
 
+  it('kernel_helper_from_container: a flagged helper\'s children count too, whatever they name', () => {
+    const child = proc({ pid: 501, ppid: 500, exe: '/usr/bin/sleep', cmdline: ['sleep', '3'], ns: HOST.ns });
+    const parent = { pid: 500, container: scope(), containerPath: `${UPPER}/payload` };
+    const hits = judgeHostProcess(child, [scope()], parent);
+    assert.deepEqual(hits.map((h) => [h.reason, h.evidence.helper_parent, h.evidence.container_path, h.container?.name]), [['kernel_helper_from_container', 500, `${UPPER}/payload`, 'web']]);
+    assert.deepEqual(judgeHostProcess(child, [scope()]), [], 'the same process without a flagged parent');
+  });
+
   it('container_binary_on_host: a host process executing a file in container storage; prefix must be a path boundary', () => {
     assert.deepEqual(judgeHostProcess(proc({ exe: `${UPPER}/bin/miner` }), [scope()]).map((h) => h.reason), ['container_binary_on_host']);
     assert.deepEqual(judgeHostProcess(proc({ exe: `${UPPER}2/bin/x`, cmdline: ['x'] }), [scope()]), []);
