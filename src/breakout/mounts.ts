@@ -55,6 +55,16 @@ export function locateHostPath(path: string, host: readonly MountLine[]): { devi
   return { device: best.device, fsPath: fsPath.startsWith('/') ? fsPath : `/${fsPath}` };
 }
 
+/** Where a (device, directory within it) is on the host, through a host mount of that device. */
+export function hostPathOf(device: string, fsPath: string, host: readonly MountLine[]): string | null {
+  for (const m of host) {
+    if (m.device !== device || !under(fsPath, m.root)) continue;
+    const rest = m.root === '/' ? fsPath : fsPath.slice(m.root.length);
+    return m.mountPoint === '/' ? rest || '/' : `${m.mountPoint}${rest === '/' ? '' : rest}`;
+  }
+  return null;
+}
+
 /** Host block filesystems: mounted from a device node (/dev/vda1, /dev/mapper/…), as the host sees them. */
 function blockDevices(host: readonly MountLine[]): Set<string> {
   return new Set(host.filter((m) => m.source.startsWith('/dev/')).map((m) => m.device));
@@ -64,7 +74,13 @@ function blockDevices(host: readonly MountLine[]): Set<string> {
  * Mounts in the container's namespace (`mounts`, from a process of the container) of a host block
  * filesystem that no declared source explains. `host` is the host reference process's mountinfo.
  */
-export function judgeContainerMounts(mounts: readonly MountLine[], host: readonly MountLine[], c: ContainerScope): BreakoutHit[] {
+export function judgeContainerMounts(
+  mounts: readonly MountLine[],
+  host: readonly MountLine[],
+  c: ContainerScope,
+  /** Is this (device, directory within it) a directory? null when it cannot be told. */
+  isDirectory: (device: string, fsPath: string) => boolean | null = () => null,
+): BreakoutHit[] {
   const devices = blockDevices(host);
   const hostRoot = host.find((m) => m.mountPoint === '/');
   const declared = c.declaredSources.map((s) => locateHostPath(s, host)).filter((d): d is { device: string; fsPath: string } => d !== null);
@@ -72,6 +88,9 @@ export function judgeContainerMounts(mounts: readonly MountLine[], host: readonl
   for (const m of mounts) {
     if (!devices.has(m.device)) continue;
     if (declared.some((d) => d.device === m.device && under(m.root, d.fsPath))) continue;
+    // A single file the engine or a runtime hook binds in (docker-init for --init, GPU driver
+    // libraries) is no view of the host's tree; a filesystem or directory mounted whole is.
+    if (isDirectory(m.device, m.root) === false) continue;
     const hostRootDevice = hostRoot?.device === m.device;
     hits.push({
       reason: 'host_mount_in_container',

@@ -2,12 +2,12 @@
 // what is active so each detection is counted once per process (not once per scan).
 // Cost grows with container processes and *new* host processes: container member lists come from
 // their cgroups, and host-wide checks only look at pids that appeared since the previous scan.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
 import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
-import { judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
+import { hostPathOf, judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence, type HelperParent } from './detectors.js';
 import type { Evidence } from '../model/finding.js';
@@ -265,7 +265,15 @@ export class ProcessScanner {
     if (last?.text === text) return last.hits;
     const hostMounts = host();
     if (!hostMounts) return [];
-    const hits = judgeContainerMounts(parseMountinfo(text), hostMounts, s.scope);
+    const isDirectory = (device: string, fsPath: string): boolean | null => {
+      const path = hostPathOf(device, fsPath, hostMounts);
+      try {
+        return path === null ? null : statSync(path).isDirectory();
+      } catch {
+        return null;
+      }
+    };
+    const hits = judgeContainerMounts(parseMountinfo(text), hostMounts, s.scope, isDirectory);
     this.mountTexts.set(s.scope.id, { text, hits });
     return hits;
   }

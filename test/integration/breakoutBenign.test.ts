@@ -125,7 +125,7 @@ for (const kind of ['default', 'userns'] as const) {
     it('a corpus of ≥ 12 operations moves no breakout metric and logs no breakout alert; a positive control is counted', async function () {
       this.timeout(240_000);
       // A declared bind and a named volume: host filesystems the container was given on purpose.
-      await eng.cli('run', '-d', '--name', 'benign-ops', '-v', `${work}:/data:ro`, '-v', 'rw-benign-vol:/vol', '-w', '/data', TEST_IMAGE, 'sh', '-c', 'trap "echo hup" HUP; while true; do echo tick; sleep 0.5; done');
+      await eng.cli('run', '-d', '--name', 'benign-ops', '--init', '-v', `${work}:/data:ro`, '-v', 'rw-benign-vol:/vol', '-w', '/data', TEST_IMAGE, 'sh', '-c', 'trap "echo hup" HUP; while true; do echo tick; sleep 0.5; done');
       await eng.cli('run', '-d', '--name', 'benign-health', '--health-cmd', 'ls / >/dev/null', '--health-interval', '1s', '--health-retries', '1', TEST_IMAGE, 'sleep', '600');
       const id = await eng.cli('inspect', '-f', '{{.Id}}', 'benign-ops');
       await waitFor(async () => (await d.metrics()).includes(id.slice(0, 12)), 'containers audited');

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { judgeContainerProcess, judgeRoot } from '../../../src/breakout/detectors.js';
-import { judgeContainerMounts, locateHostPath, parseMountinfo } from '../../../src/breakout/mounts.js';
+import { hostPathOf, judgeContainerMounts, locateHostPath, parseMountinfo } from '../../../src/breakout/mounts.js';
 import { capabilityMask } from '../../../src/breakout/capabilityMask.js';
 import { DEFAULT_CAPABILITIES } from '../../../src/rules/capabilities.js';
 import type { ContainerScope, HostReference, ProcessSnapshot } from '../../../src/breakout/types.js';
@@ -110,6 +110,26 @@ describe('filesystem escapes that keep the container\'s namespaces', () => {
     it('pseudo filesystems and cgroup mounts (same superblocks as the host\'s) are not host block filesystems', () => {
       const onlyPseudo = given.filter((m) => m.source !== '/dev/vda');
       assert.deepEqual(judgeContainerMounts(onlyPseudo, host, scope({ declaredSources: [] })), []);
+    });
+
+    it('a single file bound in by the engine (docker-init for --init) is not a view of the host\'s tree; a directory is', () => {
+      const mounts = parseMountinfo('95 74 254:0 /usr/bin/tini-static /sbin/docker-init ro,relatime - ext4 /dev/vda rw\n96 74 254:0 /etc /mnt/etc rw - ext4 /dev/vda rw\n');
+      const seen: string[] = [];
+      const isDirectory = (device: string, fsPath: string): boolean => {
+        seen.push(hostPathOf(device, fsPath, host) ?? 'null');
+        return fsPath !== '/usr/bin/tini-static';
+      };
+      assert.deepEqual(judgeContainerMounts(mounts, host, scope(), isDirectory).map((h) => h.evidence.mount_point), ['/mnt/etc']);
+      assert.deepEqual(seen, ['/usr/bin/tini-static', '/etc']);
+      // Unknown (the file cannot be reached from rootwatch): flagged, never silently dropped.
+      assert.equal(judgeContainerMounts(mounts, host, scope(), () => null).length, 2);
+    });
+
+    it('hostPathOf maps a filesystem path back through a host mount of its device', () => {
+      assert.equal(hostPathOf('254:0', '/etc', host), '/etc');
+      assert.equal(hostPathOf('254:0', '/', host), '/');
+      assert.equal(hostPathOf('0:29', '/docker/x', host), '/sys/fs/cgroup/cpu/docker/x');
+      assert.equal(hostPathOf('9:9', '/x', host), null);
     });
 
     it('`-v /:/host` is declared: the whole host filesystem is given on purpose (the audit rules flag that)', () => {
