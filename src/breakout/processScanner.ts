@@ -66,6 +66,8 @@ export class ProcessScanner {
   private moduleBaseline: Set<string> | null = null;
   /** The host reference process's root directory, read once per scan and per batch of copies. */
   private hostRoot: FileId | null = null;
+  /** Root directories of the containers scoped in the current scan (the tops of their trees). */
+  private containerRoots: FileId[] = [];
   /** Working-directory verdicts by pid:startTime, valid while root and cwd stay the same. */
   private cwdVerdicts = new Map<string, { sig: string; outside: string | null }>();
   /**
@@ -240,7 +242,9 @@ export class ProcessScanner {
       const up = this.proc.fileId(pid, rel);
       if (!up) break; // gone, or not a directory any more: no verdict
       if (sameFile(up, at)) {
-        outside = this.proc.link(pid, 'cwd') ?? `${cwd.dev}:${cwd.ino}`;
+        // The top of another container's tree (a debug container sharing its pid namespace, in
+        // /proc/1/root/…) is not the host's: no verdict here.
+        if (!this.containerRoots.some((r) => sameFile(r, at))) outside = this.proc.link(pid, 'cwd') ?? `${cwd.dev}:${cwd.ino}`;
         break;
       }
       at = up;
@@ -461,6 +465,7 @@ export class ProcessScanner {
         for (const pid of members) memberOf.set(pid, s.scope);
       }
     }
+    this.containerRoots = scopes.map((sc) => sc.root).filter((r): r is FileId => r !== undefined);
     for (const [pid, scope] of memberOf) {
       for (const { hit, key, p } of this.judgePid(pid, scope, scopes, host)) note(hit, key, pid, p.startTime);
     }

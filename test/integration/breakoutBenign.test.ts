@@ -92,6 +92,9 @@ async function corpus(eng: PrivateEngine, name: string, work: string): Promise<s
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
   });
+  await step('debug container sharing the pid namespace, working in /proc/1/root', async () => {
+    await cli('run', '--rm', '--pid', `container:${name}`, TEST_IMAGE, 'sh', '-c', 'cd /proc/1/root/tmp && ls >/dev/null && sleep 1.5');
+  });
   await step('restart', () => cli('restart', '-t', '1', name));
   await step('exec after restart', () => cli('exec', name, 'true'));
   await step('cp in after restart', () => cli('cp', join(work, 'in.txt'), `${name}:/tmp/again.txt`));
