@@ -53,6 +53,7 @@ enum {
   VERDICT_WATCHED = 2,        // in a container's cgroup, or names container storage: copied
   VERDICT_RUNTIME = 3,        // runs a container runtime or shim (runc, crun, containerd-shim, conmon…)
   VERDICT_RUNTIME_CHILD = 4,  // forked by one: may yet be moved into a container's cgroup
+  VERDICT_HELPER = 5,         // a kernel helper (kthreadd's child) naming storage, or its descendant: copied
 };
 enum { EV_FORK, EV_EXEC, EV_UID };
 #define KTHREADD_PID 2
@@ -277,6 +278,18 @@ static int away_from_host(const uint32_t ns[7]) {
 // why not, and keep its verdict. A container process gets cgroup, exe, cmdline, stat, status, the
 // namespace inodes and its parent's exe; see source_t.verdict for what a host process costs.
 // `parent` is the forking process for EV_FORK.
+// The parent pid (field 4) of a /proc/<pid>/stat copy; fields restart after the last ')' (comm may
+// hold anything). -1 when it cannot be read.
+static int32_t stat_ppid(const char *stat, size_t len) {
+  const char *close = NULL;
+  for (size_t i = 0; i < len; i++) if (stat[i] == ')') close = stat + i;
+  if (!close || (size_t)(close - stat) + 4 >= len) return -1;
+  const char *p = close + 2;               // the state field
+  while (p < stat + len && *p != ' ') p++;  // past it
+  if (p >= stat + len) return -1;
+  return (int32_t)strtol(p + 1, NULL, 10);
+}
+
 static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (pid <= 0) return;
   if (atomic_exchange(&s->forget_verdicts, 0)) {
@@ -331,7 +344,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     tmp->len_exe = read_link_at(dir, "exe", tmp->exe, sizeof tmp->exe);
     tmp->len_cmdline = read_file(dir, "cmdline", tmp->cmdline, sizeof tmp->cmdline);
     runtime = !container && is_runtime_exe(tmp->exe, tmp->len_exe);
-    wanted = container || mentions_prefix(tmp->exe, tmp->len_exe, tmp->cmdline, tmp->len_cmdline);
+    // A kernel helper's descendants are copied too (its fork children, and their execs): the payload
+    // runs `sleep` or a shell that names no container path, and is copied before it can exec away
+    // from the path its parent named.
+    wanted = container || known == VERDICT_HELPER || mentions_prefix(tmp->exe, tmp->len_exe, tmp->cmdline, tmp->len_cmdline);
   }
   if (wanted && !cgroup_read) {
     tmp->len_cgroup = read_file(dir, "cgroup", tmp->cgroup, sizeof tmp->cgroup);
@@ -359,7 +375,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   }
   if (dir >= 0) close(dir);
 
+  // A helper: a host process naming storage whose parent is kthreadd, or a helper's descendant.
+  int helper = alive && wanted && !container && (known == VERDICT_HELPER || stat_ppid(tmp->stat, tmp->len_stat) == KTHREADD_PID);
   uint8_t v = !alive ? VERDICT_UNKNOWN
+            : helper ? VERDICT_HELPER
             : wanted ? VERDICT_WATCHED
             : runtime ? VERDICT_RUNTIME
             : kind == EV_FORK && (known == VERDICT_RUNTIME || known == VERDICT_RUNTIME_CHILD) ? VERDICT_RUNTIME_CHILD

@@ -3,8 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { allRules } from '../src/rules/catalogue.js';
 import { ALL_METRICS } from '../src/sinks/metricCatalogue.js';
-import { BREAKOUT_REASON_DOCS } from '../src/breakout/reasons.js';
-import { BREAKOUT_REASONS } from '../src/breakout/types.js';
+import { BREAKOUT_REASON_CATALOGUE } from '../src/breakout/reasons.js';
 import { parse } from 'yaml';
 import { LOG_EVENTS, type LogEventSpec } from '../src/log/logEvents.js';
 
@@ -41,10 +40,11 @@ export function metricTable(): string {
 }
 
 export function reasonTable(): string {
-  const missing = BREAKOUT_REASONS.filter((r) => !BREAKOUT_REASON_DOCS.some((d) => d.id === r));
-  if (missing.length) throw new Error(`undocumented breakout reasons: ${missing.join(', ')}`);
-  const out = ['| reason | what it means | what to do |', '|---|---|---|'];
-  for (const d of BREAKOUT_REASON_DOCS) out.push(`| \`${d.id}\` | ${cell(d.what)} | ${cell(d.action)} |`);
+  const out = ['| reason | severity | kind | ATT&CK | what it means | what to do | detector |', '|---|---|---|---|---|---|---|'];
+  for (const d of BREAKOUT_REASON_CATALOGUE) {
+    out.push(`| \`${d.id}\` | ${d.severity} | ${d.kind} | ${d.attack.id} ${cell(d.attack.name)} | ${cell(d.what)} | ${cell(d.action)} | ${cell(d.detector)} |`);
+  }
+  out.push('', 'kind: `active` detections stay in `rootwatch_breakout_processes` while the process lives (or the hook or mount is still there); `event` detections are reported once. The reason ids are a public interface (metric label `reason`, alert rules): they are never renamed.');
   return out.join('\n');
 }
 

@@ -18,6 +18,7 @@ import type { RawProcessCapture } from '../proc/procConnector.js';
 import { existsSync } from 'node:fs';
 import chokidar, { type FSWatcher } from 'chokidar';
 import { PendingCopies } from './pendingCopies.js';
+import { reasonRecord } from './reasons.js';
 
 /** How often copies from containers not known yet are retried. */
 const PENDING_RETRY_MS = 25;
@@ -53,8 +54,10 @@ export interface DetectionContext {
   tripwireFiles: readonly string[];
 }
 
+/** The alert for a hit: severity and ATT&CK technique from the reason's catalogue record. */
 export function breakoutFinding(hit: BreakoutHit): Finding {
-  return { rule: hit.reason, severity: 'critical', message: hit.message, evidence: hit.evidence };
+  const r = reasonRecord(hit.reason);
+  return { rule: hit.reason, severity: r.severity, message: hit.message, evidence: { ...hit.evidence, attack_technique: r.attack.id } };
 }
 
 export class BreakoutWatch {
@@ -86,7 +89,14 @@ export class BreakoutWatch {
       {
         examine: (captured) => this.examine(captured),
         fullScan: (reason) => this.requestFullScan(reason),
-        counted: (type, n) => this.metrics.processEvents.inc({ type }, n),
+        counted: (type, n) => {
+          this.metrics.processEvents.inc({ type }, n);
+          // A ptrace attach somewhere: look for host processes traced from a container now.
+          if (type === 'ptrace' && n > 0) {
+            this.scanner.notePtraceEvent();
+            this.requestFullScan('ptrace event');
+          }
+        },
         examined: (outcome, n) => this.metrics.processEventsExamined.inc({ outcome }, n),
         dropped: (n) => this.metrics.processEventsDropped.inc(n),
         filter: () => {
@@ -114,6 +124,7 @@ export class BreakoutWatch {
   start(): void {
     this.scanOnce();
     const why = this.opts.processEvents === 'off' ? 'process_events is off in the config' : this.events.start();
+    this.scanner.ptraceEvents = why === null;
     this.metrics.processSource.set({ source: 'netlink' }, why === null ? 1 : 0);
     this.metrics.processSource.set({ source: 'poll' }, why === null ? 0 : 1);
     if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });

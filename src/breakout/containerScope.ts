@@ -1,5 +1,6 @@
 // Builds what the breakout detectors need to know about a container from its inspect data and its
 // init process (namespaces, cgroup directories).
+import { realpathSync } from 'node:fs';
 import { rootIsRemapped } from '../audit/context.js';
 import { resolveMode } from '../rules/container/fields.js';
 import type { ContainerRecord } from '../model/inventory.js';
@@ -49,6 +50,24 @@ export function storagePaths(r: ContainerRecord): string[] {
     if (typeof v === 'string' && v.startsWith('/')) out.push(v.replace(/\/+$/, ''));
   }
   return out;
+}
+
+function resolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Host paths the container was given: its Mounts' sources and the files Docker binds in itself. */
+export function declaredSources(r: ContainerRecord): string[] {
+  const i = r.inspect;
+  const out = (i.Mounts ?? []).map((m) => m.Source ?? '');
+  out.push(i.ResolvConfPath ?? '', i.HostnamePath ?? '', i.HostsPath ?? '');
+  // As given and as resolved: mountinfo shows a bind's source with its symlinks resolved.
+  const given = out.filter((s) => s.startsWith('/')).map((s) => s.replace(/(.)\/+$/, '$1'));
+  return [...new Set([...given, ...given.map(resolved)])];
 }
 
 /** The namespaces a container's init had when it first exec'd (copied by the process-event addon). */
@@ -121,5 +140,7 @@ export function describeContainer(r: ContainerRecord, posture: DaemonPosture, lo
     privileged: caps.privileged,
     allowedCaps: caps.mask,
     storagePaths: storagePaths(r),
+    declaredSources: declaredSources(r),
+    mountsGiven: (r.inspect.Mounts ?? []).length > 0,
   };
 }

@@ -2,21 +2,40 @@
 // what is active so each detection is counted once per process (not once per scan).
 // Cost grows with container processes and *new* host processes: container member lists come from
 // their cgroups, and host-wide checks only look at pids that appeared since the previous scan.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { hostPathOf, judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
-import { judgeContainerProcess, judgeHostProcess } from './detectors.js';
-import { isRuntimeCopyExe } from './runtimeHelpers.js';
+import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence, type HelperParent } from './detectors.js';
+import type { Evidence } from '../model/finding.js';
+import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
-import { judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
+import { reasonRecord } from './reasons.js';
+import { hooksNaming, judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
 import type { BreakoutHit, ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
 /** First and longest wait before a scan reads a container's unreadable init again. */
 const MIN_UNSCOPED_DELAY_MS = 1000;
 const MAX_UNSCOPED_DELAY_MS = 60_000;
+
+/** A container's mountinfo is read every this many scans (a mount stays until unmounted). */
+const MOUNT_CHECK_EVERY = 3;
+
+/** With process events, the TracerPid sweep's safety-net period in scans. */
+const TRACE_SWEEP_EVERY = 5;
+
+/**
+ * Directory levels walked up from a working directory (only when its identity changed). A process
+ * that the walk does not bring to its root within this many levels is judged outside it, so that a
+ * container cannot hide a leaked host directory at the bottom of a deep tree.
+ */
+const MAX_CWD_DEPTH = 4096;
+
+/** A container's 64-hex id in a cgroup path (/docker/<id>, docker-<id>.scope, with every driver). */
+const CONTAINER_ID = /[0-9a-f]{64}/;
 
 export interface ActiveDetection {
   key: string;
@@ -51,10 +70,26 @@ export class ProcessScanner {
   private readonly initAtExec = new Map<string, InitNamespaces>();
   private knownPids: Set<number> | null = null;
   /** Pids of kernel-helper processes already flagged, so their children inherit the verdict. */
-  private helperPids = new Set<number>();
+  private helperPids = new Map<number, { parent: HelperParent; hook: Evidence }>();
   private active = new Map<string, ActiveDetection>();
   private tripwireBaseline: TripwireValues | null = null;
   private moduleBaseline: Set<string> | null = null;
+  /** The host reference process's root directory, read once per scan and per batch of copies. */
+  private hostRoot: FileId | null = null;
+  /** Root directories of the containers scoped in the current scan (the tops of their trees). */
+  private containerRoots: FileId[] = [];
+  /** Working-directory verdicts by pid:startTime, valid while root and cwd stay the same. */
+  private cwdVerdicts = new Map<string, { sig: string; outside: string | null }>();
+  /**
+   * Process events report ptrace attaches (the connector is active): the TracerPid sweep then runs
+   * when one was reported (`ptraceSeen`) and every TRACE_SWEEP_EVERY scans as a safety net, instead of
+   * every scan.
+   */
+  ptraceEvents = false;
+  private ptraceSeen = false;
+  private scans = 0;
+  /** The last mountinfo text judged per container (unchanged text is not parsed again). */
+  private mountTexts = new Map<string, { text: string; hits: BreakoutHit[] }>();
 
   constructor(
     private readonly proc: ProcFs,
@@ -65,6 +100,49 @@ export class ProcessScanner {
   /** Detections active now: from the last scan plus those process events added since. */
   activeDetections(): ActiveDetection[] {
     return [...this.active.values()];
+  }
+
+  /** The process connector reported a ptrace attach or detach: sweep TracerPid at the next scan. */
+  notePtraceEvent(): void {
+    this.ptraceSeen = true;
+  }
+
+  /**
+   * Only a process that sees host processes in its pid namespace can trace them: a container sharing
+   * the host's pid namespace, or a process that escaped into it. Without one, no sweep is needed.
+   */
+  private traceSweepWanted(scopes: readonly ContainerScope[], host: HostReference): boolean {
+    const couldTrace =
+      scopes.some((s) => s.sharesHost.has('pid') || (s.initNs.pid !== undefined && s.initNs.pid === host.ns.pid)) ||
+      [...this.active.values()].some((d) => d.hit.reason === 'host_namespace_process');
+    if (!couldTrace) return false;
+    return !this.ptraceEvents || this.ptraceSeen || this.scans % TRACE_SWEEP_EVERY === 0;
+  }
+
+  /**
+   * Host processes traced by a container's process: TracerPid of each host process (main threads),
+   * the tracer thread mapped to its process and looked up among the container members.
+   */
+  private tracedHostProcesses(pids: readonly number[], memberOf: ReadonlyMap<number, ContainerScope>): { hit: BreakoutHit; key: string; pid: number; startTime: string }[] {
+    const out: { hit: BreakoutHit; key: string; pid: number; startTime: string }[] = [];
+    for (const pid of pids) {
+      if (memberOf.has(pid)) continue;
+      const st = this.proc.status(pid);
+      if (!st || st.tracerPid === 0) continue;
+      let tracerPid = st.tracerPid;
+      let scope = memberOf.get(tracerPid);
+      if (!scope) {
+        tracerPid = this.proc.status(st.tracerPid)?.tgid ?? st.tracerPid;
+        scope = memberOf.get(tracerPid);
+      }
+      if (!scope) continue; // a host debugger (gdb, strace) tracing a host process
+      const tracee = this.snapshot(pid);
+      const tracer = this.snapshot(tracerPid);
+      if (!tracee || !tracer) continue;
+      const hit = judgeTracedHostProcess(tracee, tracer, scope);
+      out.push({ hit, key: `${hit.reason}:${pid}:${tracee.startTime}:${tracerPid}:${tracer.startTime}`, pid, startTime: tracee.startTime });
+    }
+    return out;
   }
 
   /** Files whose program the kernel runs as host root. */
@@ -112,6 +190,11 @@ export class ProcessScanner {
     if (now !== undefined && miss && miss.pid === r.inspect.State?.Pid && now < miss.retryAt) return null;
     const s = scopeContainer(r, posture, this.proc, this.cgroups, lookup, this.initAtExec.get(r.id));
     if (s) {
+      // The container's own root filesystem device: a host process whose executable lies on it runs
+      // container code. Not when the root is a plain host directory (vfs driver): same device as the host's.
+      const root = this.proc.fileId(s.initPid, 'root');
+      if (root) s.scope.root = root;
+      if (root && this.hostRoot && root.dev !== this.hostRoot.dev) s.scope.rootDevice = root.dev;
       this.scoped.set(r.id, s);
       this.unscoped.delete(r.id);
       checked?.add(r.id);
@@ -126,9 +209,109 @@ export class ProcessScanner {
   private judgePid(pid: number, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
     const p = this.snapshot(pid);
     if (!p) return [];
-    // The parent is read only for runtime-looking executables (the runc init check).
-    if (scope && isRuntimeCopyExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+    // The parent is read only for runtime-looking executables (the runc init check) and, for host
+    // processes, for engine binaries (dockerd re-executing itself as docker-untar, say).
+    if (scope ? isRuntimeCopyExe(p.exe) : isEngineExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+    // A container process: its root and working directories (filesystem escapes that keep namespaces).
+    if (scope) {
+      p.root = this.proc.fileId(pid, 'root');
+      p.cwdOutsideRoot = this.cwdOutsideRoot(pid, p.startTime, p.root);
+    }
+    // A new host process: the device of the executable it runs, against containers' root devices.
+    if (!scope && p.exe !== null && scopes.some((s) => s.rootDevice !== undefined)) p.exeDevice = this.hostExeDevice(pid, scopes);
     return this.judgeSnapshot(p, scope, scopes, host);
+  }
+
+  /**
+   * Name the hook that made the kernel run a helper (file and value), read now: the helper may be
+   * judged from a process event before the next scan reads the hooks. Only on a hit, so rarely.
+   */
+  private withHook(h: BreakoutHit, p: ProcessSnapshot): BreakoutHit {
+    const paths = [p.exe ?? '', ...p.cmdline].map((x) => x.replace(/ \(deleted\)$/, '')).filter((x) => x.startsWith('/'));
+    const hooks = hooksNaming(this.readTripwires(), paths);
+    return {
+      ...h,
+      evidence: {
+        ...h.evidence,
+        hook_file: hooks.length > 0 ? hooks.map((x) => x.file) : 'none names it now (restored, or a helper\'s child)',
+        hook_value: hooks.map((x) => x.value),
+      },
+    };
+  }
+
+  /**
+   * The working directory when it lies outside the process's own root, else null. Walks up from the
+   * cwd ("cwd/..", "cwd/../.." …, resolved by the kernel in the cwd's own mount tree) until it meets
+   * the process's root (inside) or the top of that tree (outside: a directory of another mount tree,
+   * such as a host directory leaked through a file descriptor or /proc/<host pid>/cwd). Cached per
+   * process while its root and cwd stay the same: one stat of each per scan otherwise.
+   */
+  private cwdOutsideRoot(pid: number, startTime: string, root: FileId | null): string | null {
+    const cwd = this.proc.fileId(pid, 'cwd');
+    if (!cwd || !root) return null;
+    const key = `${pid}:${startTime}`;
+    const sig = `${root.dev}:${root.ino}>${cwd.dev}:${cwd.ino}`;
+    const known = this.cwdVerdicts.get(key);
+    if (known?.sig === sig) return known.outside;
+    let outside: string | null = null;
+    let at = cwd;
+    let rel = 'cwd';
+    let depth = 0;
+    for (; depth < MAX_CWD_DEPTH && !sameFile(at, root); depth++) {
+      rel += '/..';
+      const up = this.proc.fileId(pid, rel);
+      if (!up) break; // gone, or not a directory any more: no verdict
+      if (sameFile(up, at)) {
+        // The top of another container's tree (a debug container sharing its pid namespace, in
+        // /proc/1/root/…) is not the host's: no verdict here.
+        if (!this.containerRoots.some((r) => sameFile(r, at))) outside = this.proc.link(pid, 'cwd') ?? `${cwd.dev}:${cwd.ino}`;
+        break;
+      }
+      at = up;
+    }
+    // A tree deeper than any real one is no hiding place: no root met within the limit counts as outside.
+    if (depth === MAX_CWD_DEPTH && !sameFile(at, root)) outside = `${this.proc.link(pid, 'cwd') ?? `${cwd.dev}:${cwd.ino}`} (root not met within ${MAX_CWD_DEPTH} levels)`;
+    this.cwdVerdicts.set(key, { sig, outside });
+    return outside;
+  }
+
+  /**
+   * Mounts of host filesystems in a container's namespace that it was not given (its init's view).
+   * A mount stays until unmounted, so each container's mountinfo is read every MOUNT_CHECK_EVERY
+   * scans (staggered by container), and the host's is read and parsed only when a container's text
+   * changed: reading mountinfo is the costly part, not judging it.
+   */
+  private judgeMounts(s: ScopedContainer, host: () => readonly MountLine[] | null): BreakoutHit[] {
+    const last = this.mountTexts.get(s.scope.id);
+    if (last && (this.scans + s.initPid) % MOUNT_CHECK_EVERY !== 0) return last.hits;
+    const text = this.proc.read(s.initPid, 'mountinfo');
+    if (text === null) return last?.hits ?? [];
+    if (last?.text === text) return last.hits;
+    const hostMounts = host();
+    if (!hostMounts) return [];
+    const isDirectory = (device: string, fsPath: string): boolean | null => {
+      const path = hostPathOf(device, fsPath, hostMounts);
+      try {
+        return path === null ? null : statSync(path).isDirectory();
+      } catch {
+        return null;
+      }
+    };
+    const hits = judgeContainerMounts(parseMountinfo(text), hostMounts, s.scope, isDirectory);
+    this.mountTexts.set(s.scope.id, { text, hits });
+    return hits;
+  }
+
+  /**
+   * The device of a host process's executable when it is a container's root device, else null. A
+   * process of a container that started after its cgroup was listed (or that is not inspected yet)
+   * looks like a host process running a container binary: its cgroup, read only on a match, tells.
+   */
+  private hostExeDevice(pid: number, scopes: readonly ContainerScope[]): string | null {
+    const dev = this.proc.fileId(pid, 'exe')?.dev;
+    if (dev === undefined || !scopes.some((s) => s.rootDevice === dev)) return null;
+    const lines = this.proc.cgroups(pid);
+    return lines && !lines.some((l) => CONTAINER_ID.test(l.path)) ? dev : null;
   }
 
   private judgeSnapshot(p: ProcessSnapshot, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
@@ -137,8 +320,21 @@ export class ProcessScanner {
       if (!host) return [];
       hits = judgeContainerProcess(p, scope, host);
     } else {
-      hits = judgeHostProcess(p, scopes, this.helperPids.has(p.ppid));
-      if (hits.some((h) => h.reason === 'kernel_helper_from_container')) this.helperPids.add(p.pid);
+      const parent = this.helperPids.get(p.ppid);
+      hits = judgeHostProcess(p, scopes, parent?.parent ?? null);
+      hits = hits.map((h) => {
+        if (h.reason !== 'kernel_helper_from_container') return h;
+        // A helper's child inherits the hook its parent was run by.
+        const withHook = parent ? { ...h, evidence: { ...h.evidence, ...parent.hook } } : this.withHook(h, p);
+        const container = scopes.find((c) => c.id === h.container?.id);
+        if (container) {
+          this.helperPids.set(p.pid, {
+            parent: { pid: p.pid, container, containerPath: String(h.evidence.container_path) },
+            hook: { hook_file: withHook.evidence.hook_file ?? null, hook_value: withHook.evidence.hook_value ?? null },
+          });
+        }
+        return withHook;
+      });
     }
     return hits.map((hit) => ({ hit, key: `${hit.reason}:${p.pid}:${p.startTime}`, p }));
   }
@@ -159,14 +355,30 @@ export class ProcessScanner {
     const unknown: { containerId: string; copy: RawProcessCapture }[] = [];
     if (!posture) return { fresh, unknown };
     const { byId, lookup } = containerLookup(containers);
-    const scopes = [...this.scoped.values()].map((s) => s.scope);
+    let scopes = [...this.scoped.values()].map((s) => s.scope);
     const checked = new Set<string>();
+    // A host copy is judged against every container, including those started since the last scan
+    // (a core_pattern helper run a moment after its container started): scoped once per batch, and
+    // only when a host copy arrives (the addon copies only host processes naming container storage).
+    let allScoped = false;
+    const everyScope = (): ContainerScope[] => {
+      if (!allScoped) {
+        // With the scan's backoff: containers new since the last scan are read, ones whose init
+        // could not be read are not read again on every batch.
+        const now = Date.now();
+        for (const r of containers) this.scopeOf(r, posture, lookup, checked, now);
+        scopes = [...this.scoped.values()].map((s) => s.scope);
+        allScoped = true;
+      }
+      return scopes;
+    };
     for (const c of captured) {
       // The addon copies container processes in full (with their status), and host processes only
       // when they name a storage prefix (Docker's data root, broader than one container's paths).
       // A container process's cgroup paths name its container's 64-hex id, whatever the driver.
-      const ids = c.status !== '' ? (c.cgroup.match(/[0-9a-f]{64}/g) ?? []) : [];
-      if (ids.length === 0 && !mentionsStorage(c, scopes)) continue;
+      const ids = c.status !== '' ? (c.cgroup.match(new RegExp(CONTAINER_ID.source, 'g')) ?? []) : [];
+      // A host copy counts when it names container storage, or descends from a flagged kernel helper.
+      if (ids.length === 0 && !mentionsStorage(c, everyScope()) && !this.helperPids.has(parseStatIds(c.stat)?.ppid ?? -1)) continue;
       let scope: ContainerScope | null = null;
       if (ids.length > 0) {
         const record = ids.map((id) => byId.get(id)).find((r) => r !== undefined);
@@ -180,7 +392,12 @@ export class ProcessScanner {
       }
       const p = snapshotFromCapture(c);
       if (!p) continue;
-      for (const { hit, key } of this.judgeSnapshot(p, scope, scopes, host)) {
+      let judged = this.judgeSnapshot(p, scope, scopes, host);
+      const later = judged.length > 0 ? this.completeCopy(p) : [];
+      if (later.length > 0) {
+        judged = judged.map((j) => ({ ...j, hit: { ...j.hit, evidence: { ...j.hit.evidence, ...processEvidence(p), read_after_event: later } } }));
+      }
+      for (const { hit, key } of judged) {
         if (this.active.has(key)) continue;
         const d = { key, hit, pid: p.pid, startTime: p.startTime };
         this.active.set(key, d);
@@ -188,6 +405,30 @@ export class ProcessScanner {
       }
     }
     return { fresh, unknown };
+  }
+
+  /**
+   * A copy of a host process carries no status or namespaces. For a copy that is flagged, read what
+   * is missing now if the same process still lives (pid and start time); returns what was read, so
+   * the evidence can say so. What stays unread is "unreadable" in the evidence.
+   */
+  private completeCopy(p: ProcessSnapshot): string[] {
+    const missingUids = p.uids.some((u) => u < 0);
+    const missingNs = Object.keys(p.ns).length === 0;
+    if ((!missingUids && !missingNs) || this.proc.startTime(p.pid) !== p.startTime) return [];
+    const read: string[] = [];
+    const st = missingUids ? this.proc.status(p.pid) : null;
+    const ns = missingNs ? this.proc.namespaces(p.pid) : null;
+    if (this.proc.startTime(p.pid) !== p.startTime) return []; // replaced meanwhile: keep the copy's facts
+    if (st) {
+      p.uids = st.uids;
+      read.push('uids');
+    }
+    if (ns) {
+      p.ns = ns;
+      read.push('namespaces');
+    }
+    return read;
   }
 
   /** A container whose init is gone by now (a breakout that exited at once), from its init's copy. */
@@ -208,7 +449,7 @@ export class ProcessScanner {
     this.scoped.delete(r.id); // rebuilt with these namespaces
   }
 
-  scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, host: HostReference | null, dockerRootDir: string | null): ScanReport {
+  scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, hostRef: HostReference | null, dockerRootDir: string | null): ScanReport {
     const seen = new Map<string, ActiveDetection>();
     const note = (hit: BreakoutHit, key: string, pid: number | null, startTime: string | null): void => {
       const known = this.active.get(key);
@@ -217,7 +458,10 @@ export class ProcessScanner {
       seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
     };
     const { byId, lookup } = containerLookup(containers);
+    this.hostRoot = hostRef ? this.proc.fileId(hostRef.pid, 'root') : null;
+    const host = hostRef ? { ...hostRef, root: this.hostRoot } : null;
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
+    for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
     for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
     for (const id of this.unscoped.keys()) if (!byId.has(id)) this.unscoped.delete(id);
     const now = Date.now();
@@ -226,15 +470,27 @@ export class ProcessScanner {
     const scopes: ContainerScope[] = [];
     const memberOf = new Map<number, ContainerScope>();
     if (posture) {
+      let hostMounts: MountLine[] | null | undefined;
+      const hostMountsNow = (): MountLine[] | null => {
+        if (hostMounts === undefined) {
+          const text = host ? this.proc.read(host.pid, 'mountinfo') : null;
+          hostMounts = text === null ? null : parseMountinfo(text);
+        }
+        return hostMounts;
+      };
       for (const r of containers) {
         const s = this.scopeOf(r, posture, lookup, undefined, now);
         if (!s) continue;
         scopes.push(s.scope);
+        for (const hit of this.judgeMounts(s, hostMountsNow)) {
+          note(hit, `${hit.reason}:${r.id}:${String(hit.evidence.device)}:${String(hit.evidence.filesystem_root)}:${String(hit.evidence.mount_point)}`, null, null);
+        }
         const members = new Set<number>();
         this.cgroups.members(s.memberDir, members);
         for (const pid of members) memberOf.set(pid, s.scope);
       }
     }
+    this.containerRoots = scopes.map((sc) => sc.root).filter((r): r is FileId => r !== undefined);
     for (const [pid, scope] of memberOf) {
       for (const { hit, key, p } of this.judgePid(pid, scope, scopes, host)) note(hit, key, pid, p.startTime);
     }
@@ -248,9 +504,16 @@ export class ProcessScanner {
       newHost++;
       for (const { hit, key, p } of this.judgePid(pid, null, scopes, host)) note(hit, key, pid, p.startTime);
     }
+    // 2b. Host processes traced from a container (TracerPid), only where a container could trace them.
+    this.scans++;
+    if (host && this.traceSweepWanted(scopes, host)) {
+      this.ptraceSeen = false;
+      for (const t of this.tracedHostProcesses(pids, memberOf)) note(t.hit, t.key, t.pid, t.startTime);
+    }
     const alive = new Set(pids);
     this.knownPids = alive;
-    for (const pid of this.helperPids) if (!alive.has(pid)) this.helperPids.delete(pid);
+    for (const pid of this.helperPids.keys()) if (!alive.has(pid)) this.helperPids.delete(pid);
+    for (const key of this.cwdVerdicts.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) this.cwdVerdicts.delete(key);
 
     // Detections of host processes are made once (when the pid is new): keep them while the process lives.
     for (const d of this.active.values()) {
@@ -275,7 +538,7 @@ export class ProcessScanner {
 
     const fresh = [...seen.values()].filter((d) => !this.active.has(d.key));
     // Changes and module loads are events: report once, do not keep them "active".
-    this.active = new Map([...seen].filter(([, d]) => d.hit.reason !== 'tripwire_changed' && d.hit.reason !== 'kernel_module_loaded'));
+    this.active = new Map([...seen].filter(([, d]) => reasonRecord(d.hit.reason).kind === 'active'));
     return { fresh, active: [...this.active.values()], containerProcesses: memberOf.size, newHostProcesses: newHost };
   }
 }
@@ -283,7 +546,7 @@ export class ProcessScanner {
 /**
  * A ProcessSnapshot from raw facts the addon copied at event time; null when incomplete. Host
  * processes come without status and namespaces (the host-process checks need neither): uids and
- * capabilities are then unknown (-1, 0).
+ * capabilities are then unknown (-1, 0), and the evidence says "unreadable" for them.
  */
 export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | null {
   const startTime = parseStartTime(c.stat);

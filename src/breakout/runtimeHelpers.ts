@@ -38,3 +38,21 @@ export function isRuntimeParentExe(exe: string | null): boolean {
 export function isRuntimeHelper(exe: string | null, parentExe: string | null): boolean {
   return isRuntimeCopyExe(exe) && isRuntimeParentExe(parentExe);
 }
+
+/**
+ * The engine's own helpers that work inside container filesystems from the host: dockerd re-executing
+ * itself as `docker-untar` / `docker-tar` (docker cp, export, diff) with a container's merged dir as an
+ * argument, containerd and its shims. Recognised by what the kernel reports, never by argv or comm:
+ * the executable is an engine binary (checked by the caller to lie outside container storage) AND the
+ * parent's executable is an engine binary too. A process in a container cannot be started that way.
+ */
+const ENGINE_BINARY = /(^|\/)(dockerd|containerd|containerd-shim(-runc-v[12])?|runc|docker-runc)$/;
+
+export function isEngineHelper(exe: string | null, parentExe: string | null): boolean {
+  return exe !== null && parentExe !== null && ENGINE_BINARY.test(exe) && ENGINE_BINARY.test(parentExe);
+}
+
+/** Executables whose executable alone says nothing: the engine binaries (their parent is read too). */
+export function isEngineExe(exe: string | null): boolean {
+  return exe !== null && ENGINE_BINARY.test(exe);
+}

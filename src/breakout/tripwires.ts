@@ -80,3 +80,17 @@ export function judgeModules(current: ReadonlySet<string>, baseline: ReadonlySet
   }
   return hits;
 }
+
+/**
+ * The hooks whose program is one of `paths` (a kernel helper's executable or script): which file made
+ * the kernel run it, and that file's value, for the helper's evidence.
+ */
+export function hooksNaming(values: TripwireValues, paths: readonly string[]): { file: string; value: string }[] {
+  const out: { file: string; value: string }[] = [];
+  for (const [file, value] of values) {
+    if (value === null) continue;
+    const program = hookProgram(file, value);
+    if (program && paths.includes(program)) out.push({ file, value: value.trim().slice(0, 512) });
+  }
+  return out;
+}

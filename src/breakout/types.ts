@@ -1,19 +1,10 @@
-// What the breakout detectors look at and what they return. Reason ids are a public interface
-// (metric label `reason`, alert rules): never rename one.
+// What the breakout detectors look at and what they return. Reason ids and everything about them
+// live in the catalogue (reasons.ts).
 import type { Evidence } from '../model/finding.js';
-import type { Namespaces, NsKind } from '../proc/procfs.js';
+import type { FileId, Namespaces, NsKind } from '../proc/procfs.js';
 
-export const BREAKOUT_REASONS = [
-  'host_namespace_process',
-  'host_root_process',
-  'capability_escalation',
-  'kernel_helper_from_container',
-  'container_binary_on_host',
-  'tripwire_container_path',
-  'tripwire_changed',
-  'kernel_module_loaded',
-] as const;
-export type BreakoutReason = (typeof BREAKOUT_REASONS)[number];
+export { BREAKOUT_REASONS, type BreakoutReason } from './reasons.js';
+import type { BreakoutReason } from './reasons.js';
 
 /** One process as read from /proc at one moment. */
 export interface ProcessSnapshot {
@@ -26,9 +17,15 @@ export interface ProcessSnapshot {
   /** The parent's executable, read only when the decision needs it (runtime helper check). */
   parentExe?: string | null;
   cmdline: string[];
+  /** Device (st_dev) of the executable, stat of /proc/<pid>/exe: read for new host processes when polling. */
+  exeDevice?: string | null;
   uids: [number, number, number, number];
   capEff: bigint;
   ns: Namespaces;
+  /** Container processes, when polled: the root directory (stat of /proc/<pid>/root). */
+  root?: FileId | null;
+  /** Container processes, when polled: the working directory when it lies outside the process's root. */
+  cwdOutsideRoot?: string | null;
 }
 
 export interface ContainerIdentity {
@@ -50,11 +47,24 @@ export interface ContainerScope extends ContainerIdentity {
   allowedCaps: bigint;
   /** Host paths of the container's filesystem (overlay upper and merged dirs…), no trailing slash. */
   storagePaths: string[];
+  /**
+   * Device (st_dev) of the container init's root filesystem, when it has one of its own (overlay and
+   * the like; not a plain directory of the host's root filesystem, as with the vfs driver).
+   */
+  rootDevice?: string;
+  /** The container init's root directory (stat of /proc/<init>/root), when read. */
+  root?: FileId;
+  /** Host paths the container was given: its Mounts' sources, and resolv.conf, hostname and hosts. */
+  declaredSources: string[];
+  /** The container was given binds or volumes (Mounts): directories of host filesystems it may chroot into. */
+  mountsGiven: boolean;
 }
 
 export interface HostReference {
   pid: number;
   ns: Namespaces;
+  /** The reference process's root directory (the host's "/"), when read. */
+  root?: FileId | null;
 }
 
 export interface BreakoutHit {

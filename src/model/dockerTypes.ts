@@ -54,6 +54,10 @@ export interface ContainerInspect {
   AppArmorProfile?: string;
   HostConfig?: HostConfig;
   Mounts?: MountPoint[] | null;
+  /** Host files Docker bind-mounts into the container itself (under <data root>/containers/<id>/). */
+  ResolvConfPath?: string;
+  HostnamePath?: string;
+  HostsPath?: string;
   Config?: {
     User?: string;
     Image?: string;

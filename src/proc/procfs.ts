@@ -1,12 +1,22 @@
 // Reads the few /proc files rootwatch needs, through a configurable root (`paths.procfs`) so it works
 // from a container with the host's /proc mounted at /host/proc. Processes vanish mid-read all the
 // time: ENOENT/ESRCH (and EACCES on a dying process) mean "gone" and return null, never throw.
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const NS_KINDS = ['mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'user'] as const;
 export type NsKind = (typeof NS_KINDS)[number];
 export type Namespaces = Partial<Record<NsKind, string>>;
+
+/** A file's identity: st_dev and st_ino as decimal strings. */
+export interface FileId {
+  dev: string;
+  ino: string;
+}
+
+export function sameFile(a: FileId | null | undefined, b: FileId | null | undefined): boolean {
+  return !!a && !!b && a.dev === b.dev && a.ino === b.ino;
+}
 
 export interface ProcStatus {
   pid: number;
@@ -18,6 +28,10 @@ export interface ProcStatus {
   capEff: bigint;
   /** Pid in each nested pid namespace, outermost first (NSpid). */
   nspid: number[];
+  /** The thread group (process) id. */
+  tgid: number;
+  /** Thread id of the tracer (ptrace), 0 when not traced. */
+  tracerPid: number;
 }
 
 const GONE = new Set(['ENOENT', 'ESRCH', 'EACCES', 'EPERM', 'EINVAL']);
@@ -73,8 +87,13 @@ export class ProcFs {
   }
 
   exe(pid: number): string | null {
+    return this.link(pid, 'exe');
+  }
+
+  /** Where a /proc/<pid> link ("exe", "cwd", "root") points, as the kernel prints it. */
+  link(pid: number, name: string): string | null {
     try {
-      return readlinkSync(this.path(pid, 'exe'));
+      return readlinkSync(this.path(pid, name));
     } catch (e) {
       if (gone(e)) return null;
       throw e;
@@ -105,6 +124,21 @@ export class ProcFs {
   rootHostUid(pid: number): number | null {
     const t = this.read(pid, 'uid_map');
     return t === null ? null : rootHostUidOf(t);
+  }
+
+  /**
+   * Device and inode (decimal strings) of what a /proc/<pid> link points at ("root", "cwd", "exe"),
+   * followed by the kernel, whatever path it would print. Null when the process is gone.
+   */
+  fileId(pid: number | 'self', link: string): FileId | null {
+    try {
+      // Not path.join: "cwd/.." must stay, the kernel resolves it from where the link leads.
+      const st = statSync(`${this.path(pid)}/${link}`, { bigint: true });
+      return { dev: String(st.dev), ino: String(st.ino) };
+    } catch (e) {
+      if (gone(e) || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw e;
+    }
   }
 }
 
@@ -162,6 +196,8 @@ export function parseStatus(pid: number, text: string): ProcStatus {
   let uids: [number, number, number, number] = [-1, -1, -1, -1];
   let capEff = 0n;
   let nspid: number[] = [pid];
+  let tgid = pid;
+  let tracerPid = 0;
   for (const line of text.split('\n')) {
     const tab = line.indexOf(':');
     if (tab < 0) continue;
@@ -182,6 +218,12 @@ export function parseStatus(pid: number, text: string): ProcStatus {
       case 'CapEff':
         capEff = BigInt(`0x${val}`);
         break;
+      case 'Tgid':
+        tgid = Number(val);
+        break;
+      case 'TracerPid':
+        tracerPid = Number(val);
+        break;
       case 'NSpid':
         nspid = val.split(/\s+/).map(Number);
         break;
@@ -189,7 +231,7 @@ export function parseStatus(pid: number, text: string): ProcStatus {
         break;
     }
   }
-  return { pid, ppid, name, uids, capEff, nspid };
+  return { pid, ppid, name, uids, capEff, nspid, tgid, tracerPid };
 }
 
 /** The inode number in a namespace link ("mnt:[4026531841]"); 0 when there is none. */

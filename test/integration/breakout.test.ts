@@ -12,11 +12,15 @@ import { BREAKOUT_REASONS } from '../../src/breakout/types.js';
 
 const FAST = { breakout: { interval: '200ms' } };
 
+/** A reason's counter; a missing series fails (every reason's series is exported from the start). */
 function detections(text: string, reason: string): number {
-  return sample(text, 'rootwatch_breakout_detections_total', { reason }) ?? 0;
+  const n = sample(text, 'rootwatch_breakout_detections_total', { reason });
+  assert.notEqual(n, null, `rootwatch_breakout_detections_total{reason="${reason}"} is exported`);
+  return n as number;
 }
 
 function totalDetections(text: string): number {
+  for (const r of BREAKOUT_REASONS) detections(text, r);
   let n = 0;
   for (const line of text.split('\n')) if (line.startsWith('rootwatch_breakout_detections_total{')) n += Number(line.split(' ').pop());
   return n;
@@ -135,6 +139,9 @@ describe('breakout detection against real escapes', function () {
       const helper = d.alerts('kernel_helper_from_container').find((a) => (a.container as { id: string }).id === id);
       assert.ok(helper, 'helper alert names the container');
       assert.match(String((helper.evidence as Record<string, unknown>).container_path), new RegExp(`^${upper}/payload$`));
+      // The hook that made the kernel run it is named, with its value.
+      assert.deepEqual((helper.evidence as Record<string, unknown>).hook_file, [join(memoryRoot, 'release_agent')]);
+      assert.deepEqual((helper.evidence as Record<string, unknown>).hook_value, [`${upper}/payload`]);
       // The helper may be caught by a process event before the next scan reads the hooks.
       await waitFor(() => d.alerts('tripwire_container_path').some((a) => (a.container as { id: string } | null)?.id === id), 'tripwire alert', 5000);
       const tw = d.alerts('tripwire_container_path').find((a) => (a.container as { id: string } | null)?.id === id);
@@ -183,7 +190,7 @@ describe('breakout detection with userns-remap', function () {
       const procs = join(mountDir, path, 'cgroup.procs');
       if (existsSync(procs)) writeFileSync(procs, String(pid));
     }
-    await waitFor(async () => (sample(await d.metrics(), 'rootwatch_breakout_detections_total', { reason: 'host_root_process' }) ?? 0) > 0, 'host_root_process detection');
+    await waitFor(async () => detections(await d.metrics(), 'host_root_process') > 0, 'host_root_process detection');
     const alert = d.alerts('host_root_process')[0];
     assert.equal((alert?.container as { id: string }).id, id);
     assert.equal((alert?.evidence as Record<string, unknown>).pid, pid);

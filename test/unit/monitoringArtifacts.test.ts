@@ -3,6 +3,7 @@
 // and every query in them must only use metrics and labels rootwatch really exports.
 import { strict as assert } from 'node:assert';
 import { ALL_METRICS } from '../../src/sinks/metricCatalogue.js';
+import { BREAKOUT_REASONS } from '../../src/breakout/types.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -391,6 +392,13 @@ describe('monitoring artefacts', () => {
       assert.ok(critical);
       assert.match(critical.expr, /rule!~"[^"]*privileged[^"]*"/);
       assert.match(critical.expr, /rule!~"[^"]*docker_socket_mount[^"]*"/);
+    });
+
+    it('the breakout alert\'s description names every breakout reason (a `prefix_*` covers a family)', () => {
+      const breakout = alertingRules(loadRules()).find((a) => a.alert === 'RootwatchBreakoutSuspected');
+      const listed = /reason label: ([^)]*)\)/.exec(breakout?.annotations?.description ?? '')?.[1]?.split(/,\s*/) ?? [];
+      const covered = (r: string): boolean => listed.some((l) => l === r || (l.endsWith('*') && r.startsWith(l.slice(0, -1))));
+      assert.deepEqual(BREAKOUT_REASONS.filter((r) => !covered(r)), []);
     });
 
     it('only references exported metrics and labels', () => {

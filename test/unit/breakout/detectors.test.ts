@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { judgeContainerProcess, judgeHostProcess } from '../../../src/breakout/detectors.js';
-import { isRuntimeHelper } from '../../../src/breakout/runtimeHelpers.js';
+import { judgeContainerProcess, judgeHostProcess, processEvidence } from '../../../src/breakout/detectors.js';
+import { snapshotFromCapture } from '../../../src/breakout/processScanner.js';
+import { isEngineHelper, isRuntimeHelper } from '../../../src/breakout/runtimeHelpers.js';
 import { capabilityMask, capabilityNames } from '../../../src/breakout/capabilityMask.js';
 import { hookProgram, judgeModules, judgeTripwires } from '../../../src/breakout/tripwires.js';
 import { DEFAULT_CAPABILITIES } from '../../../src/rules/capabilities.js';
@@ -13,7 +14,7 @@ const UPPER = '/var/lib/docker/overlay2/abc/diff';
 function scope(over: Partial<ContainerScope> = {}): ContainerScope {
   return {
     id: 'f'.repeat(64), name: 'web', image: 'nginx', initNs: C_NS, sharesHost: new Set(['cgroup', 'user']), rootRemapped: false,
-    privileged: false, allowedCaps: capabilityMask(DEFAULT_CAPABILITIES), storagePaths: [UPPER, '/var/lib/docker/overlay2/abc/merged'], ...over,
+    privileged: false, allowedCaps: capabilityMask(DEFAULT_CAPABILITIES), storagePaths: [UPPER, '/var/lib/docker/overlay2/abc/merged'], declaredSources: [], mountsGiven: false, ...over,
   };
 }
 function proc(over: Partial<ProcessSnapshot> = {}): ProcessSnapshot {
@@ -77,9 +78,70 @@ describe('breakout detectors', () => {
     assert.deepEqual(judgeHostProcess(proc({ ppid: 2, exe: '/sbin/modprobe', cmdline: ['/sbin/modprobe', 'x'] }), [scope()]), []);
   });
 
+  it('kernel_helper_from_container: a flagged helper\'s children count too, whatever they name', () => {
+    const child = proc({ pid: 501, ppid: 500, exe: '/usr/bin/sleep', cmdline: ['sleep', '3'], ns: HOST.ns });
+    const parent = { pid: 500, container: scope(), containerPath: `${UPPER}/payload` };
+    const hits = judgeHostProcess(child, [scope()], parent);
+    assert.deepEqual(hits.map((h) => [h.reason, h.evidence.helper_parent, h.evidence.container_path, h.container?.name]), [['kernel_helper_from_container', 500, `${UPPER}/payload`, 'web']]);
+    assert.deepEqual(judgeHostProcess(child, [scope()]), [], 'the same process without a flagged parent');
+  });
+
   it('container_binary_on_host: a host process executing a file in container storage; prefix must be a path boundary', () => {
     assert.deepEqual(judgeHostProcess(proc({ exe: `${UPPER}/bin/miner` }), [scope()]).map((h) => h.reason), ['container_binary_on_host']);
     assert.deepEqual(judgeHostProcess(proc({ exe: `${UPPER}2/bin/x`, cmdline: ['x'] }), [scope()]), []);
+  });
+
+  describe('host processes that name container paths (recorded from a private engine)', () => {
+    const DATA = '/tmp/rwt-dflt-m2sZUc/data/overlay2/b691a1fc5936e7c658e4f905a04eaf0d74da31c82ef2a78596e1280affb4b85f';
+    const sc = scope({ storagePaths: [`${DATA}/diff`, `${DATA}/merged`, `${DATA}/work`], rootDevice: '83' });
+    const host = (over: Partial<ProcessSnapshot>): ProcessSnapshot => proc({ ns: {}, uids: [-1, -1, -1, -1], ...over });
+
+    it('dockerd re-executing itself for docker cp / export / diff is not judged by its arguments', () => {
+      const untar = host({ pid: 31815, ppid: 30997, name: 'exe', exe: '/usr/sbin/dockerd', parentExe: '/usr/sbin/dockerd', cmdline: ['docker-untar', '/tmp', `${DATA}/merged`] });
+      const tar = host({ pid: 31700, ppid: 30997, name: 'exe', exe: '/usr/sbin/dockerd', parentExe: '/usr/sbin/dockerd', cmdline: ['docker-tar', '/bin/', `${DATA}/merged`] });
+      assert.deepEqual(judgeHostProcess(untar, [sc]), []);
+      assert.deepEqual(judgeHostProcess(tar, [sc]), []);
+      // Copied by the addon without its parent (or with an unreadable one): still no code from the container.
+      assert.deepEqual(judgeHostProcess({ ...untar, parentExe: null }, [sc]), []);
+    });
+
+    it('an administrator\'s ls, du, cat, find on upper and merged dirs is not judged by its arguments', () => {
+      for (const [exe, argv] of [
+        ['/usr/bin/ls', ['ls', '-la', `${DATA}/diff`]], ['/usr/bin/du', ['du', '-sh', `${DATA}/diff`]],
+        ['/usr/bin/cat', ['cat', `${DATA}/merged/tmp/in.txt`]], ['/usr/bin/find', ['find', `${DATA}/diff`, '-maxdepth', '3']],
+        ['/usr/bin/dash', ['sh', '-c', `cat ${DATA}/merged/tmp/in.txt`]],
+        // A copy taken at a fork: the parent shell's executable with the child's next command line.
+        ['/usr/bin/dash', ['cat', `${DATA}/merged/tmp/in.txt`]],
+      ] as const) {
+        assert.deepEqual(judgeHostProcess(host({ exe, cmdline: [...argv] }), [sc]), [], argv.join(' '));
+      }
+    });
+
+    it('an interpreter running a container script is container code on the host', () => {
+      const sh = judgeHostProcess(host({ exe: '/usr/bin/dash', cmdline: ['/bin/sh', `${DATA}/diff/payload`, 'x'] }), [sc]);
+      assert.deepEqual(sh.map((h) => [h.reason, h.evidence.matched_by, h.evidence.container_path]), [['container_binary_on_host', 'script', `${DATA}/diff/payload`]]);
+      const py = judgeHostProcess(host({ exe: '/usr/bin/python3.11', cmdline: ['python3', `${DATA}/merged/app.py`] }), [sc]);
+      assert.deepEqual(py.map((h) => h.evidence.matched_by), ['script']);
+      const bb = judgeHostProcess(host({ exe: '/bin/busybox', cmdline: ['sh', `${DATA}/merged/x.sh`] }), [sc]);
+      assert.deepEqual(bb.map((h) => h.evidence.matched_by), ['script']);
+      assert.deepEqual(judgeHostProcess(host({ exe: '/bin/busybox', cmdline: ['cat', `${DATA}/merged/x.sh`] }), [sc]), [], 'busybox cat');
+    });
+
+    it('an engine-named executable from container storage is not an engine helper (a container cannot fake one)', () => {
+      const fake = host({ exe: `${DATA}/merged/usr/sbin/dockerd`, parentExe: '/usr/sbin/dockerd', cmdline: ['docker-untar', '/', `${DATA}/merged`] });
+      assert.deepEqual(judgeHostProcess(fake, [sc]).map((h) => [h.reason, h.evidence.matched_by]), [['container_binary_on_host', 'executable']]);
+      // A host dockerd binary with a parent that is not the engine is no engine helper: its script argument counts.
+      assert.equal(isEngineHelper('/usr/sbin/dockerd', '/usr/bin/bash'), false);
+      assert.equal(isEngineHelper('/usr/sbin/dockerd', '/usr/sbin/dockerd'), true);
+      assert.equal(isEngineHelper('/tmp/x/dockerd-ish', '/usr/sbin/dockerd'), false);
+    });
+
+    it('an executable on the container root device, whatever path the kernel prints (/proc/<pid>/root/…)', () => {
+      const viaRoot = host({ exe: '/bin/busybox', exeDevice: '83', cmdline: ['/proc/4242/root/bin/busybox', 'sleep', '5'] });
+      assert.deepEqual(judgeHostProcess(viaRoot, [sc]).map((h) => [h.reason, h.evidence.matched_by]), [['container_binary_on_host', 'executable_device']]);
+      assert.deepEqual(judgeHostProcess({ ...viaRoot, exeDevice: '2049' }, [sc]), [], 'host root device');
+      assert.deepEqual(judgeHostProcess(viaRoot, [scope({ rootDevice: undefined })]), [], 'no device known (vfs driver)');
+    });
   });
 
   it('capability masks round-trip in kernel bit order', () => {
@@ -112,5 +174,35 @@ describe('tripwires', () => {
 
   it('new kernel modules', () => {
     assert.deepEqual(judgeModules(new Set(['a', 'evil']), new Set(['a'])).map((h) => h.evidence.module), ['evil']);
+  });
+});
+
+describe('breakout evidence', () => {
+  const UPPER_X = '/var/lib/docker/overlay2/abc/diff';
+  it('carries pid, ppid, exe, cmdline, uids and every namespace when they were read', () => {
+    const hit = judgeHostProcess(proc({ pid: 7, ppid: 6, exe: `${UPPER_X}/miner`, cmdline: ['miner', '-o', 'pool'], ns: HOST.ns }), [scope()])[0];
+    assert.deepEqual(
+      { pid: hit?.evidence.pid, ppid: hit?.evidence.ppid, exe: hit?.evidence.exe, cmdline: hit?.evidence.cmdline, uids: hit?.evidence.uids },
+      { pid: 7, ppid: 6, exe: `${UPPER_X}/miner`, cmdline: ['miner', '-o', 'pool'], uids: '0 0 0 0' },
+    );
+    assert.deepEqual(hit?.evidence.namespaces, ['mnt=mnt:[1]', 'pid=pid:[2]', 'net=net:[3]', 'ipc=ipc:[4]', 'uts=uts:[5]', 'cgroup=cgroup:[6]', 'user=user:[7]']);
+    assert.equal(hit?.container?.name, 'web');
+  });
+
+  it('says "unreadable" for what a connector copy of a host process lacks, never -1 or an empty list', () => {
+    // As the addon copies a host process: stat, exe and cmdline, no status, no namespaces.
+    const copy = snapshotFromCapture({
+      pid: 31815, event: 'exec', ns: [0, 0, 0, 0, 0, 0, 0], status: '', cgroup: '', stat: `31815 (miner) R 30997 ${Array.from({ length: 17 }, () => '0').join(' ')} 4242 0`,
+      exe: `${UPPER_X}/miner`, parentExe: '', cmdline: '',
+    });
+    assert.ok(copy);
+    const ev = judgeHostProcess(copy, [scope()])[0]?.evidence;
+    assert.equal(ev?.uids, 'unreadable');
+    assert.equal(ev?.namespaces, 'unreadable');
+    assert.equal(ev?.cmdline, 'unreadable');
+    assert.equal(ev?.ppid, 30997);
+    const partial = processEvidence(proc({ exe: null, ns: { mnt: 'mnt:[1]' } }));
+    assert.equal(partial.exe, 'unreadable');
+    assert.deepEqual((partial.namespaces as string[]).slice(0, 2), ['mnt=mnt:[1]', 'pid=unreadable']);
   });
 });

@@ -28,7 +28,13 @@ describe('procfs and cgroup parsing', () => {
 
   it('parses status: uids, CapEff, NSpid', () => {
     const s = parseStatus(7, 'Name:\tsleep\nPPid:\t3\nUid:\t100000\t100000\t100000\t100000\nCapEff:\t00000000a80425fb\nNSpid:\t7\t1\n');
-    assert.deepEqual(s, { pid: 7, ppid: 3, name: 'sleep', uids: [100000, 100000, 100000, 100000], capEff: 0xa80425fbn, nspid: [7, 1] });
+    assert.deepEqual(s, { pid: 7, ppid: 3, name: 'sleep', uids: [100000, 100000, 100000, 100000], capEff: 0xa80425fbn, nspid: [7, 1], tgid: 7, tracerPid: 0 });
+  });
+
+  it('parses status: Tgid and TracerPid', () => {
+    const s = parseStatus(9, 'Name:\tsleep\nTgid:\t8\nPid:\t9\nPPid:\t1\nTracerPid:\t4242\n');
+    assert.equal(s.tgid, 8);
+    assert.equal(s.tracerPid, 4242);
   });
 
   it('reads the real /proc and treats a vanished pid as gone, not as an error', () => {

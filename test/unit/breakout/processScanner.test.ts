@@ -1,0 +1,162 @@
+// The scanner end to end on a /proc tree built in a temporary directory (ProcFs takes a root, as
+// node_exporter's --path.procfs): links are symlinks, so root, cwd and exe have real identities.
+// Covers what the pure detectors cannot: the working-directory walk, the TracerPid sweep and when
+// it runs, and the mountinfo check with the host reference's mounts.
+import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessScanner } from '../../../src/breakout/processScanner.js';
+import { CgroupTree } from '../../../src/proc/cgroupTree.js';
+import { ProcFs } from '../../../src/proc/procfs.js';
+import type { ContainerRecord } from '../../../src/model/inventory.js';
+import type { HostReference } from '../../../src/breakout/types.js';
+import { posture } from '../rules/fixtures.js';
+
+const ID = 'c'.repeat(64);
+const HOST_NS = { mnt: 'mnt:[1]', pid: 'pid:[2]', net: 'net:[3]', ipc: 'ipc:[4]', uts: 'uts:[5]', cgroup: 'cgroup:[6]', user: 'user:[7]' };
+const C_NS = { ...HOST_NS, mnt: 'mnt:[11]', net: 'net:[13]', ipc: 'ipc:[14]', uts: 'uts:[15]', cgroup: 'cgroup:[16]' };
+
+interface FakeProc {
+  pid: number;
+  ppid?: number;
+  name?: string;
+  exe?: string;
+  root: string;
+  cwd: string;
+  ns: Record<string, string>;
+  tracerPid?: number;
+  inContainer?: boolean;
+  mountinfo?: string;
+}
+
+class Tree {
+  readonly dir = mkdtempSync(join(tmpdir(), 'rw-scan-'));
+  readonly proc = join(this.dir, 'proc');
+  readonly cg = join(this.dir, 'cg');
+  readonly members: number[] = [];
+
+  constructor() {
+    mkdirSync(this.proc);
+    mkdirSync(join(this.cg, 'docker', ID), { recursive: true });
+    for (const d of ['hostroot/tmp', 'hostroot/var/lib', 'croot/bin', 'croot/tmp', 'exe']) mkdirSync(join(this.dir, d), { recursive: true });
+    writeFileSync(join(this.dir, 'exe', 'sleep'), '');
+  }
+
+  path(p: string): string {
+    return join(this.dir, p);
+  }
+
+  add(p: FakeProc): void {
+    const d = join(this.proc, String(p.pid));
+    mkdirSync(join(d, 'ns'), { recursive: true });
+    const name = p.name ?? 'sleep';
+    writeFileSync(join(d, 'status'), `Name:\t${name}\nTgid:\t${p.pid}\nPid:\t${p.pid}\nPPid:\t${p.ppid ?? 1}\nTracerPid:\t${p.tracerPid ?? 0}\nUid:\t0\t0\t0\t0\nCapEff:\t00000000a80425fb\nNSpid:\t${p.pid}\n`);
+    writeFileSync(join(d, 'stat'), `${p.pid} (${name}) S ${p.ppid ?? 1} ${Array.from({ length: 17 }, () => '0').join(' ')} 12345 0\n`);
+    writeFileSync(join(d, 'cmdline'), `${name}\x00600\x00`);
+    writeFileSync(join(d, 'cgroup'), p.inContainer ? `0::/docker/${ID}\n` : '0::/system.slice/x.service\n');
+    writeFileSync(join(d, 'mountinfo'), p.mountinfo ?? '');
+    symlinkSync(p.exe ?? this.path('exe/sleep'), join(d, 'exe'));
+    symlinkSync(p.root, join(d, 'root'));
+    symlinkSync(p.cwd, join(d, 'cwd'));
+    for (const [k, v] of Object.entries(p.ns)) symlinkSync(v, join(d, 'ns', k));
+    if (p.inContainer) {
+      this.members.push(p.pid);
+      writeFileSync(join(this.cg, 'docker', ID, 'cgroup.procs'), `${this.members.join('\n')}\n`);
+    }
+  }
+
+  scanner(): ProcessScanner {
+    return new ProcessScanner(new ProcFs(this.proc), new CgroupTree([{ mountPoint: this.cg, fsRoot: '/', version: 2, controllers: [] }]), { sysfs: join(this.dir, 'sys') });
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function record(over: Partial<ContainerRecord['inspect']> = {}): ContainerRecord {
+  return {
+    id: ID, shortId: ID.slice(0, 12), name: 'web', image: 'busybox', labels: {}, findings: [],
+    inspect: { Id: ID, State: { Running: true, Pid: 100 }, HostConfig: { PidMode: 'host', CapAdd: ['SYS_PTRACE'], CgroupnsMode: 'private' }, Mounts: [], ...over },
+  };
+}
+
+describe('process scanner on a /proc tree', () => {
+  let t: Tree;
+  let host: HostReference;
+
+  beforeEach(() => {
+    t = new Tree();
+    // The host reference (dockerd), the container's init, a host process.
+    t.add({ pid: 10, name: 'dockerd', root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+    t.add({ pid: 100, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+    host = { pid: 10, ns: HOST_NS };
+  });
+
+  afterEach(() => t.remove());
+
+  const scan = (s: ProcessScanner, rec = record()) => s.scan([rec], posture(), host, '/var/lib/docker');
+  const reasons = (r: ReturnType<typeof scan>) => r.fresh.map((d) => `${d.hit.reason}:${d.pid ?? ''}`).sort();
+
+  it('a quiet container: nothing', () => {
+    t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot/tmp'), ns: C_NS, inContainer: true });
+    assert.deepEqual(reasons(scan(t.scanner())), []);
+  });
+
+  it('host_root_filesystem and cwd_outside_root from root and cwd identities; a chroot inside the container is fine', () => {
+    t.add({ pid: 101, root: t.path('hostroot'), cwd: t.path('hostroot'), ns: C_NS, inContainer: true });
+    t.add({ pid: 102, root: t.path('croot'), cwd: t.path('hostroot/var/lib'), ns: C_NS, inContainer: true });
+    t.add({ pid: 103, root: t.path('croot/tmp'), cwd: t.path('croot/tmp'), ns: C_NS, inContainer: true });
+    const s = t.scanner();
+    const r = scan(s);
+    assert.deepEqual(reasons(r), ['cwd_outside_root:102', 'host_root_filesystem:101']);
+    assert.equal(r.fresh.find((d) => d.pid === 102)?.hit.evidence.cwd, t.path('hostroot/var/lib'));
+    assert.deepEqual(reasons(scan(s)), [], 'counted once');
+  });
+
+  it('host_process_traced: a host process whose TracerPid is a container process', () => {
+    t.add({ pid: 101, name: 'ptrace-hold', root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+    t.add({ pid: 200, root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS, tracerPid: 101 });
+    t.add({ pid: 201, root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS, tracerPid: 10 }); // a host debugger
+    const r = scan(t.scanner());
+    assert.deepEqual(reasons(r), ['host_process_traced:200']);
+    const hit = r.fresh[0]?.hit;
+    assert.equal(hit?.evidence.tracer_pid, 101);
+    assert.equal(hit?.container?.id, ID);
+  });
+
+  it('no TracerPid sweep where no container process shares the host pid namespace', () => {
+    // A container in its own pid namespace cannot see host processes: the sweep is skipped (were it
+    // run, pid 200's TracerPid would name the container's init).
+    const own = record({ HostConfig: { CgroupnsMode: 'private' } });
+    t.remove();
+    t = new Tree();
+    t.add({ pid: 10, name: 'dockerd', root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+    t.add({ pid: 100, root: t.path('croot'), cwd: t.path('croot'), ns: { ...C_NS, pid: 'pid:[12]' }, inContainer: true });
+    t.add({ pid: 200, root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS, tracerPid: 100 });
+    assert.deepEqual(reasons(scan(t.scanner(), own)), []);
+  });
+
+  it('with process events, the sweep waits for a ptrace event (or the safety-net scan)', () => {
+    t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+    const s = t.scanner();
+    s.ptraceEvents = true;
+    assert.deepEqual(reasons(scan(s)), []); // scan 1: nothing traced yet
+    t.add({ pid: 200, root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS, tracerPid: 101 });
+    assert.deepEqual(reasons(scan(s)), [], 'scan 2: no ptrace event, no sweep');
+    s.notePtraceEvent();
+    assert.deepEqual(reasons(scan(s)), ['host_process_traced:200']);
+  });
+
+  it('host_mount_in_container from the init\'s mountinfo against the host reference\'s', () => {
+    t.remove();
+    t = new Tree();
+    const hostMounts = '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n22 27 0:21 / /proc rw - proc proc rw\n';
+    const given = `74 49 0:39 / / rw - overlay overlay rw\n92 74 254:0 /var/lib/docker/containers/${ID}/hosts /etc/hosts rw - ext4 /dev/vda rw\n`;
+    t.add({ pid: 10, name: 'dockerd', root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS, mountinfo: hostMounts });
+    t.add({ pid: 100, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true, mountinfo: `${given}95 74 254:0 / /mnt rw - ext4 /dev/vda rw\n` });
+    const r = scan(t.scanner(), record({ HostsPath: `/var/lib/docker/containers/${ID}/hosts` }));
+    assert.deepEqual(r.fresh.map((d) => [d.hit.reason, d.hit.evidence.mount_point]), [['host_mount_in_container', '/mnt']]);
+  });
+});
