@@ -8,7 +8,6 @@ import { VERSION } from '../version.js';
 import { DOCKER_OPS } from '../docker/dockerOps.js';
 import { BREAKOUT_REASONS, type BreakoutHit } from '../breakout/types.js';
 import { RESPONSE_ACTIONS } from '../config/schema.js';
-import { RESPONSE_RESULTS } from '../response/decide.js';
 
 /** What the gauges read at scrape time. */
 export interface MetricsSource {
@@ -124,9 +123,11 @@ export class Metrics {
     // Every reason exists from the start at 0, so increase() sees the first detection.
     for (const reason of BREAKOUT_REASONS) this.breakoutDetections.inc({ reason }, 0);
     this.responseActions = counter(METRICS.responseActions);
-    // Every series exists from the start at 0, so increase() sees the first failure.
+    // The failed series exist from the start at 0, so RootwatchResponseFailed's increase() sees the
+    // first failure. The other results are created when they first happen: pre-creating every
+    // action × reason × result would add ~150 zero series to every host, most of which run no response.
     for (const action of RESPONSE_ACTIONS) {
-      for (const reason of BREAKOUT_REASONS) for (const result of RESPONSE_RESULTS) this.responseActions.inc({ action, reason, result }, 0);
+      for (const reason of BREAKOUT_REASONS) this.responseActions.inc({ action, reason, result: 'failed' }, 0);
     }
     this.procScanDuration = new Histogram({
       name: METRICS.procScanDuration.name, help: METRICS.procScanDuration.help, buckets: METRICS.procScanDuration.buckets, registers: [r],

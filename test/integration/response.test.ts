@@ -149,7 +149,7 @@ describe('response to breakouts (private engine)', function () {
       assert.equal(freezerState(pid), 'THAWED');
       const text = await d.metrics();
       assert.equal(actions(text, 'pause', 'host_namespace_process', 'dry_run'), 1);
-      assert.equal(actions(text, 'pause', 'host_namespace_process', 'done'), 0);
+      assert.equal(actions(text, 'pause', 'host_namespace_process', 'done'), null, 'never acted: the done series is created by the first action');
       const ev = responses(d, id).find((r) => r.outcome === 'dry_run') as Record<string, unknown>;
       assert.equal(ev.mode, 'dry_run');
       assert.ok(existsSync(String(ev.evidence_bundle)), 'dry run writes the evidence bundle too');
@@ -176,7 +176,7 @@ describe('response to breakouts (private engine)', function () {
       assert.ok(responses(d, id).every((r) => r.outcome === 'skipped' && r.skip_reason === 'excepted'), JSON.stringify(responses(d, id)));
       const text = await d.metrics();
       assert.equal(actions(text, 'kill', 'host_namespace_process', 'skipped'), responses(d, id).length);
-      assert.equal(actions(text, 'kill', 'host_namespace_process', 'done'), 0);
+      assert.equal(actions(text, 'kill', 'host_namespace_process', 'done'), null, 'never acted: the done series is created by the first action');
       assert.ok(!existsSync(evidenceDir), 'no bundle for an excepted container');
     } finally {
       await eng.cli('rm', '-f', id);
@@ -378,7 +378,7 @@ describe('response when the engine stops answering mid-action', function () {
     assert.match(String(ev.failure), /timed out/);
     const text = await d.metrics();
     assert.equal(actions(text, 'pause', 'host_namespace_process', 'failed'), 1);
-    assert.equal(actions(text, 'pause', 'host_namespace_process', 'done'), 0);
+    assert.equal(actions(text, 'pause', 'host_namespace_process', 'done'), null, 'never acted: the done series is created by the first action');
     // The bundle was still written first, from the inventory's copy of the inspect.
     const bundle = JSON.parse(readFileSync(String(ev.evidence_bundle), 'utf8')) as Bundle;
     assert.equal(bundle.inspect.source, 'inventory');
