@@ -349,8 +349,10 @@ export class ProcessScanner {
     captured: readonly RawProcessCapture[],
     containers: readonly ContainerRecord[],
     posture: DaemonPosture | null,
-    host: HostReference | null,
+    hostRef: HostReference | null,
   ): { fresh: ActiveDetection[]; unknown: { containerId: string; copy: RawProcessCapture }[] } {
+    // The host's root directory as the last scan read it: what a container process's root is compared with.
+    const host = hostRef ? { ...hostRef, root: hostRef.root ?? this.hostRoot } : null;
     const fresh: ActiveDetection[] = [];
     const unknown: { containerId: string; copy: RawProcessCapture }[] = [];
     if (!posture) return { fresh, unknown };
@@ -392,6 +394,13 @@ export class ProcessScanner {
       }
       const p = snapshotFromCapture(c);
       if (!p) continue;
+      // A container process that just exec'd (`chroot /proc/<host pid>/root sh`, a runc exec with a
+      // leaked working directory): its root and cwd are read now, while it lives, so a filesystem escape
+      // is judged at once rather than at the next scan. Forks are their parent's copies; not re-read.
+      if (scope && c.event === 'exec' && this.proc.startTime(p.pid) === p.startTime) {
+        p.root = this.proc.fileId(p.pid, 'root');
+        p.cwdOutsideRoot = this.cwdOutsideRoot(p.pid, p.startTime, p.root);
+      }
       let judged = this.judgeSnapshot(p, scope, scopes, host);
       const later = judged.length > 0 ? this.completeCopy(p) : [];
       if (later.length > 0) {
