@@ -17,12 +17,12 @@ export function ruleTable(): string {
   const scopeTitle = { container: 'Container', exec: 'Exec (`docker exec`)', host: 'Host / daemon' } as const;
   const out: string[] = [];
   for (const scope of ['container', 'exec', 'host'] as const) {
-    out.push(`#### ${scopeTitle[scope]} rules`, '', '| id | severity | title | why it matters | remediation | references |', '|---|---|---|---|---|---|');
+    out.push(`#### ${scopeTitle[scope]} rules`, '', '| id | severity | ATT&CK | title | why it matters | remediation | references |', '|---|---|---|---|---|---|---|');
     for (const r of allRules.filter((x) => x.scope === scope)) {
       const refs = [r.references.cis ? `CIS ${r.references.cis}` : '', r.references.pss ? `PSS ${r.references.pss}` : '', ...(r.references.links ?? []).map((l, i) => `[${i + 1}](${l})`)]
         .filter(Boolean).join('; ');
       const sev = `${r.severity}${r.rootSensitive ? ' ↓' : ''}`;
-      out.push(`| \`${r.id}\` | ${sev} | ${cell(r.title)} | ${cell(r.why)} | ${cell(r.remediation)} | ${cell(refs)} |`);
+      out.push(`| \`${r.id}\` | ${sev} | [${r.attack.id}](https://attack.mitre.org/techniques/${r.attack.id.replace('.', '/')}/) ${cell(r.attack.name)} | ${cell(r.title)} | ${cell(r.why)} | ${cell(r.remediation)} | ${cell(refs)} |`);
     }
     out.push('');
   }

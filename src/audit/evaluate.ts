@@ -12,7 +12,7 @@ function toFinding(rule: RuleDoc, hit: RuleHit, downgrade: boolean, why: string 
   const severity = downgrade && rule.rootSensitive ? lowerSeverity(base) : base;
   const evidence = { ...hit.evidence };
   if (severity !== base && why) evidence.severity_lowered_because = why;
-  return { rule: rule.id, severity, message: hit.message, evidence };
+  return { rule: rule.id, severity, message: hit.message, evidence, attack: rule.attack.id };
 }
 
 /** Hits from a check that threw are reported, not lost: a rule bug must not hide the other rules. */

@@ -9,6 +9,7 @@
 //   not_affected         outside every range, or a prerequisite the exploit needs is absent on this host;
 //   unknown              the component's version is not known or cannot be parsed (never a finding).
 // Host prerequisites then exclude, lower or raise the version verdict; each step is explained in `reason`.
+import { ATTACK } from '../rules/attack.js';
 import { globMatcher } from '../audit/exceptions.js';
 import { severityRank, SEVERITIES, type Finding, type Severity } from '../model/finding.js';
 import {
@@ -522,6 +523,8 @@ export function cveFindings(verdicts: readonly CveVerdict[]): Finding[] {
     const how = v.verdict === 'vulnerable' ? 'is vulnerable to' : 'is possibly vulnerable to';
     const finding: Finding = {
       rule: 'known_cve',
+      // A known escape CVE is exploited to get out: privilege escalation by exploiting a bug.
+      attack: ATTACK.privilegeEscalation.id,
       severity: v.severity,
       message: `${label} ${v.version ?? '?'} ${how} ${v.cve} (${v.title}); ${fixedText(v)}`,
       evidence: {

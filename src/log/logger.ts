@@ -85,6 +85,7 @@ export function logAlert(logger: Logger, finding: Finding, container: AlertConta
     container: container ? { id: container.id, name: sanitize(container.name, 256), image: sanitize(container.image, 256) } : null,
     evidence: finding.evidence,
     ...(finding.cve ? { cve: finding.cve } : {}),
+    ...(finding.attack ? { attack_technique: finding.attack } : {}),
     ...extra,
   });
 }

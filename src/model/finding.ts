@@ -35,6 +35,8 @@ export interface Finding {
   excepted?: Exception;
   /** CVE id for host findings of rule known_cve. */
   cve?: string;
+  /** MITRE ATT&CK technique id of the rule or breakout reason ("T1611"); in alert events, never a label. */
+  attack?: string;
 }
 
 /** Worst first, then by rule id, so output is stable. */

@@ -2,6 +2,7 @@
 // ProcessConfig keys are lower-case (privileged, user).
 import type { ExecRule } from './rule.js';
 import { configUser, isRootUser, str } from './container/fields.js';
+import { ATTACK } from './attack.js';
 
 function processConfig(x: unknown): Record<string, unknown> {
   const pc: unknown = x && typeof x === 'object' ? (x as { ProcessConfig?: unknown }).ProcessConfig : undefined;
@@ -11,6 +12,7 @@ function processConfig(x: unknown): Record<string, unknown> {
 export const execPrivileged: ExecRule = {
   scope: 'exec',
   id: 'exec_privileged',
+  attack: ATTACK.containerAdministration,
   severity: 'high',
   rootSensitive: true,
   title: 'Privileged docker exec',
@@ -32,6 +34,7 @@ export const execPrivileged: ExecRule = {
 export const execRoot: ExecRule = {
   scope: 'exec',
   id: 'exec_root',
+  attack: ATTACK.containerAdministration,
   severity: 'medium',
   rootSensitive: true,
   title: 'Root docker exec into a non-root container',

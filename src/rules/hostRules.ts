@@ -1,9 +1,11 @@
 // Daemon-wide settings from /info and /version (through DaemonPosture).
 import type { HostRule, RuleHit } from './rule.js';
+import { ATTACK } from './attack.js';
 
 export const usernsRemapDisabled: HostRule = {
   scope: 'host',
   id: 'userns_remap_disabled',
+  attack: ATTACK.escapeToHost,
   severity: 'medium',
   title: 'User-namespace remapping disabled',
   why: 'Without userns-remap (or a rootless daemon), root in every container is uid 0 on the host, so any escape or writable host mount runs with full host privileges.',
@@ -22,6 +24,7 @@ export const usernsRemapDisabled: HostRule = {
 export const daemonSeccompUnconfined: HostRule = {
   scope: 'host',
   id: 'daemon_seccomp_unconfined',
+  attack: ATTACK.escapeToHost,
   severity: 'high',
   title: 'Daemon default seccomp profile is unconfined',
   why: 'Every container that does not bring its own seccomp profile runs without syscall filtering.',
@@ -45,6 +48,7 @@ const API_WARNING = /API is accessible on (https?):\/\/(\S+?)(?:\s|$)/;
 export const insecureApi: HostRule = {
   scope: 'host',
   id: 'insecure_api',
+  attack: ATTACK.deployContainer,
   severity: 'critical',
   title: 'Docker API exposed over TCP without TLS authentication',
   why: 'Anyone who can reach the TCP port gets full control of the daemon, which is root on the host; without TLS client verification there is no authentication at all.',

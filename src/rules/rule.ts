@@ -3,6 +3,7 @@
 import type { Evidence, Severity } from '../model/finding.js';
 import type { ContainerInspect, ExecInspect } from '../model/dockerTypes.js';
 import type { DaemonPosture } from '../model/posture.js';
+import type { AttackTechnique } from './attack.js';
 
 export interface RuleReferences {
   /** CIS Docker Benchmark 1.6.0 recommendation id, e.g. "5.5". */
@@ -28,6 +29,8 @@ export interface RuleDoc {
   why: string;
   remediation: string;
   references: RuleReferences;
+  /** The MITRE ATT&CK technique a finding of this rule enables or shows. */
+  attack: AttackTechnique;
   /**
    * Rules about what container root can do to the host drop one severity step when container root is
    * remapped (userns-remap or rootless, and not --userns=host) or the runtime is a sandbox (gVisor, Kata).

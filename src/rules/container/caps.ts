@@ -13,6 +13,7 @@ import {
 } from '../capabilities.js';
 import type { HostConfig } from '../../model/dockerTypes.js';
 import { hostConfig, resolveMode } from './fields.js';
+import { ATTACK } from '../attack.js';
 
 function capEvidence(hc: HostConfig): Evidence {
   const ev: Evidence = {
@@ -31,6 +32,7 @@ function dangerousIn(eff: EffectiveCapabilities): string[] {
 export const dangerousCapability: ContainerRule = {
   scope: 'container',
   id: 'dangerous_capability',
+  attack: ATTACK.escapeToHost,
   severity: 'critical',
   rootSensitive: true,
   title: 'Escape-grade capability added',
@@ -72,6 +74,7 @@ export const dangerousCapability: ContainerRule = {
 export const addedCapability: ContainerRule = {
   scope: 'container',
   id: 'added_capability',
+  attack: ATTACK.escapeToHost,
   severity: 'medium',
   rootSensitive: true,
   title: 'Capability added beyond the default set',

@@ -6,6 +6,7 @@ import type { HostConfig } from '../../model/dockerTypes.js';
 import type { ContainerRule } from '../rule.js';
 import { parseSecurityOpt, splitSecurityOpt, summarizeSeccomp } from '../securityOpt.js';
 import { configUser, hostConfig, isRootUser, str, strings } from './fields.js';
+import { ATTACK } from '../attack.js';
 
 /** The raw SecurityOpt entries for one key, shortened (an inlined seccomp profile can be 10+ kB). */
 function entriesFor(hc: HostConfig, key: string): string[] {
@@ -20,6 +21,7 @@ const ALLOWING_ACTIONS = new Set(['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG']);
 export const seccompUnconfined: ContainerRule = {
   scope: 'container',
   id: 'seccomp_unconfined',
+  attack: ATTACK.escapeToHost,
   severity: 'high',
   title: 'Seccomp disabled',
   why: "Docker's default seccomp profile blocks dangerous syscalls (kernel keyrings, bpf, unshare, mount…) whatever capabilities are added; without it every kernel syscall bug is reachable.",
@@ -51,6 +53,7 @@ export const seccompUnconfined: ContainerRule = {
 export const apparmorUnconfined: ContainerRule = {
   scope: 'container',
   id: 'apparmor_unconfined',
+  attack: ATTACK.escapeToHost,
   severity: 'high',
   title: 'AppArmor disabled',
   why: "On AppArmor hosts the docker-default profile denies writes to /proc and /sys files and mounts; apparmor=unconfined removes that layer.",
@@ -78,6 +81,7 @@ const CONTAINER_TYPES = new Set(['container_t', 'container_init_t', 'container_k
 export const selinuxDisabled: ContainerRule = {
   scope: 'container',
   id: 'selinux_disabled',
+  attack: ATTACK.escapeToHost,
   severity: 'medium',
   title: 'SELinux labelling disabled',
   why: 'SELinux confines container processes to the container_t type so they cannot touch host files even as root; label=disable or an unconfined type such as spc_t removes that.',
@@ -106,6 +110,7 @@ export const selinuxDisabled: ContainerRule = {
 export const writableCgroups: ContainerRule = {
   scope: 'container',
   id: 'writable_cgroups',
+  attack: ATTACK.escapeToHost,
   severity: 'high',
   rootSensitive: true,
   title: 'Writable cgroup filesystem',
@@ -123,6 +128,7 @@ export const writableCgroups: ContainerRule = {
 export const unmaskedPaths: ContainerRule = {
   scope: 'container',
   id: 'unmasked_paths',
+  attack: ATTACK.escapeToHost,
   severity: 'high',
   rootSensitive: true,
   title: '/proc and /sys masks removed',
@@ -149,6 +155,7 @@ export const unmaskedPaths: ContainerRule = {
 export const noNewPrivilegesUnset: ContainerRule = {
   scope: 'container',
   id: 'no_new_privileges_unset',
+  attack: ATTACK.elevationControl,
   severity: 'medium',
   title: 'no-new-privileges not set',
   why: 'Without no-new-privileges, setuid and file-capability binaries in the image can raise a process above the privileges it started with.',

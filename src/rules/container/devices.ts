@@ -4,6 +4,7 @@ import type { Severity } from '../../model/finding.js';
 import type { ContainerRule, RuleHit } from '../rule.js';
 import { normalizePath } from '../hostPaths.js';
 import { hostConfig, str, strings } from './fields.js';
+import { ATTACK } from '../attack.js';
 
 /** Raw physical memory and I/O ports: reading or writing them bypasses every kernel boundary. */
 const RAW_MEMORY = new Set(['/dev/mem', '/dev/kmem', '/dev/port']);
@@ -31,6 +32,7 @@ export function cgroupRuleSeverity(rule: string): Severity {
 export const deviceAccess: ContainerRule = {
   scope: 'container',
   id: 'device_access',
+  attack: ATTACK.escapeToHost,
   severity: 'medium',
   rootSensitive: true,
   title: 'Host device passed in',

@@ -2,10 +2,12 @@
 import type { Severity } from '../../model/finding.js';
 import type { ContainerRule, RuleHit } from '../rule.js';
 import { hostConfig, isRootUser, resolveMode, str } from './fields.js';
+import { ATTACK } from '../attack.js';
 
 export const rootUser: ContainerRule = {
   scope: 'container',
   id: 'root_user',
+  attack: ATTACK.escapeToHost,
   severity: 'medium',
   rootSensitive: true,
   title: 'Runs as root',
@@ -31,6 +33,7 @@ export const rootUser: ContainerRule = {
 export const writableRootfs: ContainerRule = {
   scope: 'container',
   id: 'writable_rootfs',
+  attack: ATTACK.deployContainer,
   severity: 'low',
   title: 'Root filesystem writable',
   why: 'A writable root filesystem lets an attacker drop tools and persist changes inside the container; read-only makes tampering visible.',
@@ -45,6 +48,7 @@ export const writableRootfs: ContainerRule = {
 export const noMemoryLimit: ContainerRule = {
   scope: 'container',
   id: 'no_memory_limit',
+  attack: ATTACK.endpointDenialOfService,
   severity: 'low',
   title: 'No memory limit',
   why: 'Without a memory limit one container can exhaust host memory and trigger the OOM killer against host processes.',
@@ -60,6 +64,7 @@ export const noMemoryLimit: ContainerRule = {
 export const noPidsLimit: ContainerRule = {
   scope: 'container',
   id: 'no_pids_limit',
+  attack: ATTACK.endpointDenialOfService,
   severity: 'low',
   title: 'No PIDs limit',
   why: 'Without a PIDs limit a fork bomb in one container exhausts the host process table.',
@@ -107,6 +112,7 @@ function sysctlNamespace(key: string): 'NetworkMode' | 'IpcMode' | 'UTSMode' | n
 export const unsafeSysctl: ContainerRule = {
   scope: 'container',
   id: 'unsafe_sysctl',
+  attack: ATTACK.escapeToHost,
   severity: 'medium',
   title: 'Unsafe sysctl set',
   why: "Sysctls outside the Pod Security Standards' safe list change kernel behaviour; in a namespace shared with the host (or not namespaced at all) they change it for the whole host.",

@@ -6,6 +6,7 @@ import type { Evidence } from '../../model/finding.js';
 import type { ContainerRule, RuleHit } from '../rule.js';
 import { matchSensitive, matchSocket, normalizePath, sensitiveDirsFor, type SensitiveMatch } from '../hostPaths.js';
 import { mounts, str } from './fields.js';
+import { ATTACK } from '../attack.js';
 
 interface BindMount {
   mount: MountPoint;
@@ -38,6 +39,7 @@ const access = (rw: boolean): string => (rw ? 'read-write' : 'read-only');
 export const dockerSocketMount: ContainerRule = {
   scope: 'container',
   id: 'docker_socket_mount',
+  attack: ATTACK.deployContainer,
   severity: 'critical',
   rootSensitive: true,
   title: 'Container-engine API socket mounted',
@@ -70,6 +72,7 @@ function relationText(source: string, m: SensitiveMatch): string {
 export const sensitiveMount: ContainerRule = {
   scope: 'container',
   id: 'sensitive_mount',
+  attack: ATTACK.escapeToHost,
   severity: 'critical',
   rootSensitive: true,
   title: 'Sensitive host directory mounted',
@@ -98,6 +101,7 @@ const SHARED = new Set(['shared', 'rshared']);
 export const sharedPropagation: ContainerRule = {
   scope: 'container',
   id: 'shared_propagation',
+  attack: ATTACK.escapeToHost,
   severity: 'medium',
   title: 'Shared mount propagation',
   why: 'With shared propagation, mounts made inside the container appear on the host, so a container that can mount (CAP_SYS_ADMIN) can change the host mount table.',

@@ -2,6 +2,7 @@
 // in the host namespace is being in the host namespace, so those are resolved one hop via ctx.lookup.
 import type { ContainerRule } from '../rule.js';
 import { hostConfig, modeEvidence, resolveMode, str, type NsField } from './fields.js';
+import { ATTACK } from '../attack.js';
 
 function hostNamespaceRule(
   field: NsField | 'UTSMode',
@@ -26,6 +27,7 @@ export const hostPid = hostNamespaceRule(
   'PidMode',
   {
     id: 'host_pid',
+    attack: ATTACK.escapeToHost,
     severity: 'high',
     rootSensitive: true,
     title: 'Host PID namespace',
@@ -40,6 +42,7 @@ export const hostNetwork = hostNamespaceRule(
   'NetworkMode',
   {
     id: 'host_network',
+    attack: ATTACK.networkSniffing,
     severity: 'high',
     title: 'Host network namespace',
     why: 'The container uses the host network stack: it reaches services bound to host loopback (including a TCP Docker API), can sniff host traffic with NET_RAW, and binds host ports directly.',
@@ -53,6 +56,7 @@ export const hostIpc = hostNamespaceRule(
   'IpcMode',
   {
     id: 'host_ipc',
+    attack: ATTACK.escapeToHost,
     severity: 'medium',
     title: 'Host IPC namespace',
     why: 'The container shares System V IPC and POSIX shared memory with host processes and can read or corrupt their shared memory segments.',
@@ -66,6 +70,7 @@ export const hostUts = hostNamespaceRule(
   'UTSMode',
   {
     id: 'host_uts',
+    attack: ATTACK.escapeToHost,
     severity: 'low',
     title: 'Host UTS namespace',
     why: "The container shares the host's hostname and domain name and, with CAP_SYS_ADMIN, can change them for the host.",
@@ -78,6 +83,7 @@ export const hostUts = hostNamespaceRule(
 export const hostUserns: ContainerRule = {
   scope: 'container',
   id: 'host_userns',
+  attack: ATTACK.escapeToHost,
   severity: 'high',
   title: 'Opted out of user-namespace remapping',
   why: 'With userns-remap, container root is an unprivileged host uid; --userns=host puts this container back on real host root (and is what allows --privileged, --pid=host and --net=host under remapping).',
@@ -98,6 +104,7 @@ export const hostUserns: ContainerRule = {
 export const hostCgroupns: ContainerRule = {
   scope: 'container',
   id: 'host_cgroupns',
+  attack: ATTACK.escapeToHost,
   severity: 'medium',
   title: 'Host cgroup namespace',
   why: "The container sees the host's cgroup hierarchy paths, which helps locate and abuse cgroup files when combined with writable cgroups or privileged mode.",

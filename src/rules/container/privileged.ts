@@ -3,10 +3,12 @@
 // capability, confinement and device rules skip privileged containers to avoid echoing it.
 import type { ContainerRule } from '../rule.js';
 import { hostConfig } from './fields.js';
+import { ATTACK } from '../attack.js';
 
 export const privileged: ContainerRule = {
   scope: 'container',
   id: 'privileged',
+  attack: ATTACK.escapeToHost,
   severity: 'critical',
   rootSensitive: true,
   title: 'Privileged container',
