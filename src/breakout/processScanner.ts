@@ -9,7 +9,7 @@ import type { CgroupTree } from '../proc/cgroupTree.js';
 import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import { hostPathOf, judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
-import { judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence, type HelperParent } from './detectors.js';
+import { KTHREADD_PID, judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence, type HelperParent } from './detectors.js';
 import type { Evidence } from '../model/finding.js';
 import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
@@ -340,6 +340,58 @@ export class ProcessScanner {
   }
 
   /**
+   * The processes a hook ran: kthreadd's children whose executable or command line is the hook's
+   * program (the kernel runs it with fixed arguments: judged by everything it names, as any helper), and
+   * their descendants. They are kernel_helper_from_container for the hook's container, with the hook.
+   */
+  private findHookRuns(
+    hooks: readonly BreakoutHit[], pids: readonly number[], memberOf: ReadonlyMap<number, ContainerScope>, scopes: readonly ContainerScope[],
+  ): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
+    const runs = hooks.flatMap((h) => {
+      const container = scopes.find((c) => c.id === h.container?.id);
+      const program = typeof h.evidence.program === 'string' ? h.evidence.program : null;
+      return container && program ? [{ program, container, hook: { hook_file: [String(h.evidence.file)], hook_value: [String(h.evidence.value)] } }] : [];
+    });
+    if (runs.length === 0) return [];
+    const host = new Map<number, ProcessSnapshot>();
+    for (const pid of pids) {
+      if (memberOf.has(pid)) continue;
+      const p = this.snapshot(pid);
+      if (p) host.set(pid, p);
+    }
+    const ran = new Map<number, { run: (typeof runs)[number]; parent: number | null }>();
+    for (const p of host.values()) {
+      if (p.ppid !== KTHREADD_PID) continue;
+      const run = runs.find((r) => p.exe === r.program || p.cmdline.includes(r.program));
+      if (run) ran.set(p.pid, { run, parent: null });
+    }
+    // Descendants, generation by generation (bounded: a process tree is not deeper than this).
+    for (let depth = 0, grew = ran.size > 0; grew && depth < 64; depth++) {
+      grew = false;
+      for (const p of host.values()) {
+        const parent = ran.get(p.ppid);
+        if (parent && !ran.has(p.pid)) {
+          ran.set(p.pid, { run: parent.run, parent: p.ppid });
+          grew = true;
+        }
+      }
+    }
+    return [...ran].map(([pid, { run, parent }]) => {
+      const p = host.get(pid) as ProcessSnapshot;
+      this.helperPids.set(pid, { parent: { pid, container: run.container, containerPath: run.program }, hook: run.hook });
+      const hit: BreakoutHit = {
+        reason: 'kernel_helper_from_container',
+        message: parent === null
+          ? `the kernel ran ${run.program} from container ${run.container.name}'s filesystem as a host process (pid ${pid}), through ${String(run.hook.hook_file[0])}`
+          : `host process ${pid} (${p.name}) was started by kernel helper ${parent}, which ran code from container ${run.container.name}'s filesystem`,
+        evidence: { ...processEvidence(p), container_path: run.program, ...run.hook, found_by: 'hook_search', ...(parent !== null ? { helper_parent: parent } : {}) },
+        container: { id: run.container.id, name: run.container.name, image: run.container.image },
+      };
+      return { hit, key: `${hit.reason}:${pid}:${p.startTime}`, p };
+    });
+  }
+
+  /**
    * Judge processes the kernel's process events named (exec, fork, uid change) from the facts the
    * addon copied at event time, so that a process living for milliseconds is judged too. Returns
    * fresh detections, which join the active set (kept while the process lives, as for scan()), and
@@ -538,6 +590,14 @@ export class ProcessScanner {
     // A change is reported once; the new value becomes the baseline (the container-path check keeps
     // firing while the hook still points into a container).
     this.tripwireBaseline = tw;
+    // A hook newly seen pointing into a container: look once, among all host processes, for what it
+    // ran. The helper may have been judged before its container was known (rootwatch starting, the
+    // container not inspected yet) or its copy may have come too late; it, or what it started, may
+    // still run. Only in the scan that first sees the hook: a hook pointing into a container is rare.
+    const newHooks = [...seen.values()].filter((d) => d.hit.reason === 'tripwire_container_path' && !this.active.has(d.key)).map((d) => d.hit);
+    if (newHooks.length > 0) {
+      for (const { hit, key, p } of this.findHookRuns(newHooks, pids, memberOf, scopes)) note(hit, key, p.pid, p.startTime);
+    }
     const modulesText = readOptional(this.proc.path('modules'));
     if (modulesText !== null) {
       const mods = parseModules(modulesText);

@@ -94,3 +94,66 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe('a kernel helper that ran before rootwatch knew its container is attributed once the hook is seen', function () {
+  let eng: PrivateEngine;
+  let d: TestDaemon | null = null;
+  let saved: string | null = null;
+  let upper = '';
+  const name = 'escape-core-late';
+
+  before(async function () {
+    requireDocker(this);
+    saved = readFileSync(CORE_PATTERN, 'utf8');
+    eng = await engine('default');
+  });
+
+  after(async () => {
+    if (saved !== null) writeFileSync(CORE_PATTERN, saved.trim() || 'core');
+    await d?.stop();
+    if (upper) await import('node:child_process').then(({ execFileSync }) => { try { execFileSync('pkill', ['-f', `${upper}/payload`]); } catch { /* gone already */ } });
+    await eng?.cli('rm', '-f', name).catch(() => undefined);
+  });
+
+  it('the helper and its child, still running when rootwatch starts, are found through the hook', async () => {
+    const id = await eng.cli('run', '-d', '--name', name, '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'systempaths=unconfined',
+      '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', TEST_IMAGE, 'sleep', '600');
+    upper = await eng.cli('inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', id);
+    // The escape runs before rootwatch: a payload that stays (a shell running a long sleep).
+    await eng.cli('exec', id, 'sh', '-c', [
+      `printf '#!/bin/sh\\nsleep 60\\n' > /payload && chmod +x /payload`,
+      `echo "|${upper}/payload %p" > ${CORE_PATTERN}`,
+    ].join(' && '));
+    const crash = eng.cli('exec', id, 'sh', '-c', 'sh -c \'kill -SEGV $$\'; true');
+    const { execFileSync } = await import('node:child_process');
+    const helperPid = (): number => {
+      try {
+        return Number(execFileSync('pgrep', ['-f', `${upper}/payload`], { encoding: 'utf8' }).trim().split('\n')[0]);
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor(() => helperPid() > 0, 'the kernel ran the payload (host-side)', 10_000, 50);
+    const pid = helperPid();
+    assert.equal(Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]), 2, 'a child of kthreadd');
+    // Now rootwatch starts: its first scan runs before Docker is reconciled, so it sees the helper as
+    // a host process it cannot attribute, and no later scan looks at that pid as new again.
+    d = await startTestDaemon(eng.dockerHost, { breakout: { interval: '1s', process_events: 'off', host_reference_pid: eng.pid() } });
+    await waitFor(() => (d as TestDaemon).alerts('kernel_helper_from_container').some((a) => (a.evidence as Record<string, unknown>).pid === pid),
+      'the running helper attributed through the hook', 10_000, 100);
+    const alert = d.alerts('kernel_helper_from_container').find((a) => (a.evidence as Record<string, unknown>).pid === pid);
+    assert.equal((alert?.container as { id: string }).id, id);
+    const ev = alert?.evidence as Record<string, unknown>;
+    assert.deepEqual(ev.hook_file, [CORE_PATTERN]);
+    assert.equal(ev.container_path, `${upper}/payload`);
+    // Its sleep, a host binary, is the helper's doing too.
+    await waitFor(() => (d as TestDaemon).alerts('kernel_helper_from_container').some((a) => (a.evidence as Record<string, unknown>).helper_parent === pid), 'the helper\'s child', 5000, 100);
+    writeFileSync(CORE_PATTERN, (saved ?? 'core').trim() || 'core');
+    // The crashing process waits until the helper's side of the core pipe closes: end the helper's
+    // child (which holds it too), then the helper.
+    for (const args of [['-P', String(pid)], ['-f', `${upper}/payload`]]) {
+      try { execFileSync('pkill', args); } catch { /* gone already */ }
+    }
+    await crash.catch(() => undefined);
+  });
+});
