@@ -2,13 +2,14 @@
 // on benign activity. Uses a fast scan interval; detection does not depend on timing luck.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engine, requireDocker } from '../harness/engines.js';
 import { TEST_IMAGE, sleep, type PrivateEngine } from '../harness/privateDockerd.js';
 import { sample, startTestDaemon, type TestDaemon } from '../harness/testDaemon.js';
 import { waitFor } from '../harness/waitFor.js';
 import { BREAKOUT_REASONS } from '../../src/breakout/types.js';
+import { MEMORY_ROOT, restoreReleaseAgentAround } from '../harness/releaseAgent.js';
 
 const FAST = { breakout: { interval: '200ms' } };
 
@@ -96,27 +97,8 @@ describe('breakout detection against real escapes', function () {
   });
 
   describe('cgroup v1 release_agent escape', function () {
-    const memoryRoot = '/sys/fs/cgroup/memory';
-    let savedAgent: string | null = null;
-
-    before(function () {
-      if (!existsSync(join(memoryRoot, 'release_agent'))) {
-        // cgroup v2-only hosts have no release_agent: the escape does not exist there.
-        if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1' && existsSync('/sys/fs/cgroup/cpu')) assert.fail('expected a v1 memory hierarchy');
-        this.skip();
-      }
-      savedAgent = readFileSync(join(memoryRoot, 'release_agent'), 'utf8');
-    });
-
-    after(() => {
-      // Restore the host whatever happened.
-      if (savedAgent !== null) writeFileSync(join(memoryRoot, 'release_agent'), savedAgent.trim() || '\n');
-      try {
-        rmdirSync(join(memoryRoot, 'rw_escape'));
-      } catch {
-        // already gone
-      }
-    });
+    const memoryRoot = MEMORY_ROOT;
+    restoreReleaseAgentAround('rw_escape');
 
     it('→ kernel_helper_from_container and tripwire_container_path for that container', async () => {
       const beforeHelper = detections(await d.metrics(), 'kernel_helper_from_container');

@@ -2,13 +2,14 @@
 // budget, Docker going away mid-action, and stop + host-process kill for a release_agent escape.
 // Every count is read as an exact value: a missing series is null and fails the comparison.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engine, requireDocker } from '../harness/engines.js';
 import { TEST_IMAGE, ensureTestImage, sleep, startPrivateDockerd, type PrivateEngine } from '../harness/privateDockerd.js';
 import { sample, startTestDaemon, type TestDaemon } from '../harness/testDaemon.js';
 import { waitFor } from '../harness/waitFor.js';
+import { MEMORY_ROOT, restoreReleaseAgentAround } from '../harness/releaseAgent.js';
 
 /** Flags of a container that can nsenter into dockerd's namespaces (the escape under test). */
 const ESCAPABLE = ['--pid=host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE', '--security-opt', 'seccomp=unconfined'];
@@ -252,26 +253,8 @@ describe('response to breakouts (private engine)', function () {
   });
 
   describe('cgroup v1 release_agent escape with action stop', function () {
-    const memoryRoot = '/sys/fs/cgroup/memory';
-    let savedAgent: string | null = null;
-
-    before(function () {
-      if (!existsSync(join(memoryRoot, 'release_agent'))) {
-        if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1' && existsSync('/sys/fs/cgroup/cpu')) assert.fail('expected a v1 memory hierarchy');
-        this.skip();
-      }
-      savedAgent = readFileSync(join(memoryRoot, 'release_agent'), 'utf8');
-    });
-
-    after(() => {
-      // Restore the host whatever happened.
-      if (savedAgent !== null) writeFileSync(join(memoryRoot, 'release_agent'), savedAgent.trim() || '\n');
-      try {
-        rmdirSync(join(memoryRoot, 'rw_resp_escape'));
-      } catch {
-        // already gone
-      }
-    });
+    const memoryRoot = MEMORY_ROOT;
+    const agent = restoreReleaseAgentAround('rw_resp_escape');
 
     it('the container is stopped and the payload process (that exact pid) is killed', async () => {
       d = await startTestDaemon(eng.dockerHost, {
@@ -323,7 +306,7 @@ describe('response to breakouts (private engine)', function () {
         assert.ok(bundle.processes.some((p) => p.pid === payloadPid && p.offending && (p.cmdline ?? []).includes(`${upper}/payload`)), 'the payload has a record');
         assert.match(String(bundle.tripwires[join(memoryRoot, 'release_agent')]), /payload$/);
       } finally {
-        if (savedAgent !== null) writeFileSync(join(memoryRoot, 'release_agent'), savedAgent.trim() || '\n');
+        agent.restore();
         await eng.cli('rm', '-f', id);
       }
     });
