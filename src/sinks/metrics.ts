@@ -54,7 +54,9 @@ export class Metrics {
 
   constructor(source: MetricsSource) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r });
+    // The event-loop delay histogram samples with a libuv timer: at prom-client's default 10 ms that is
+    // 100 wake-ups a second, about half of an idle daemon's CPU. Stalls worth seeing are longer than 100 ms.
+    collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 100 });
     // prom-client exports these gauges with a "_total" suffix, which the naming rules reserve for
     // counters (promtool check metrics flags them); the same values exist without the suffix.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
