@@ -5,36 +5,9 @@
 // `mount /dev/sda1 /mnt`, a subtree of it bound in later) gives the container the host's files.
 // Pure: mountinfo text in, hits out; the scanner reads the files.
 import type { BreakoutHit, ContainerScope } from './types.js';
+import type { MountLine } from '../proc/mountinfo.js';
 
-export interface MountLine {
-  id: number;
-  /** "major:minor" of the filesystem. */
-  device: string;
-  /** The directory of the filesystem that is mounted (field 4), relative to the filesystem's root. */
-  root: string;
-  mountPoint: string;
-  fsType: string;
-  source: string;
-}
-
-/** proc(5) mountinfo escapes space, tab, newline and backslash as octal. */
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-export function parseMountinfo(text: string): MountLine[] {
-  const out: MountLine[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-', 6);
-    if (f.length < 10 || sep < 0) continue;
-    out.push({
-      id: Number(f[0]), device: f[2] as string, root: unescape(f[3] as string), mountPoint: unescape(f[4] as string),
-      fsType: f[sep + 1] as string, source: unescape(f[sep + 2] ?? ''),
-    });
-  }
-  return out;
-}
+export { parseMountinfo, type MountLine } from '../proc/mountinfo.js';
 
 function under(path: string, dir: string): boolean {
   return dir === '/' || path === dir || path.startsWith(`${dir}/`);

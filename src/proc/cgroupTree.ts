@@ -4,6 +4,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { CgroupLine } from './procfs.js';
+import { parseMountinfo as parseAllMounts } from './mountinfo.js';
 
 export interface CgroupMount {
   /** Where the hierarchy is mounted, e.g. /sys/fs/cgroup/memory or /sys/fs/cgroup. */
@@ -15,26 +16,16 @@ export interface CgroupMount {
   controllers: string[];
 }
 
-/** Unescape mountinfo octal escapes (\040 for a space). */
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
+/** The cgroup hierarchies of a mountinfo: where each is mounted, its version and controllers. */
 export function parseMountinfo(text: string): CgroupMount[] {
   const out: CgroupMount[] = [];
-  for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const right = line.slice(sep + 3).split(' ');
-    const fstype = right[0];
-    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    const superOpts = (right[2] ?? '').split(',');
+  for (const m of parseAllMounts(text)) {
+    if (m.fsType !== 'cgroup' && m.fsType !== 'cgroup2') continue;
     out.push({
-      mountPoint: unescape(left[4] ?? ''),
-      fsRoot: unescape(left[3] ?? '/'),
-      version: fstype === 'cgroup2' ? 2 : 1,
-      controllers: fstype === 'cgroup2' ? [] : superOpts.filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent=') && o !== 'noprefix' && o !== 'clone_children' && o !== 'xattr' && o !== 'nsdelegate'),
+      mountPoint: m.mountPoint,
+      fsRoot: m.root || '/',
+      version: m.fsType === 'cgroup2' ? 2 : 1,
+      controllers: m.fsType === 'cgroup2' ? [] : m.superOptions.filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent=') && o !== 'noprefix' && o !== 'clone_children' && o !== 'xattr' && o !== 'nsdelegate'),
     });
   }
   // The first mount of a hierarchy wins (bind mounts of the same hierarchy come later).

@@ -82,7 +82,7 @@ describe('filesystem escapes that keep the container\'s namespaces', () => {
 
     it('parses mountinfo, and locates host paths through the host\'s bind mounts', () => {
       assert.equal(given.length, 29);
-      assert.deepEqual(given.find((m) => m.mountPoint === '/data'), { id: 91, device: '254:0', root: '/tmp/rec12/vol', mountPoint: '/data', fsType: 'ext4', source: '/dev/vda' });
+      assert.deepEqual(given.find((m) => m.mountPoint === '/data'), { id: 91, device: '254:0', root: '/tmp/rec12/vol', mountPoint: '/data', fsType: 'ext4', source: '/dev/vda', superOptions: ['rw', 'discard', 'resv_strict', 'resuid=65534', 'resgid=65534'] });
       assert.deepEqual(locateHostPath(`${DATA}/containers/${ID}/hosts`, host), { device: '254:0', fsPath: `${DATA}/containers/${ID}/hosts` });
       assert.deepEqual(locateHostPath('/tmp/rec12/vol', host), { device: '254:0', fsPath: '/tmp/rec12/vol' });
     });
