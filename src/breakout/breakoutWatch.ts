@@ -57,7 +57,7 @@ export interface DetectionContext {
 /** The alert for a hit: severity and ATT&CK technique from the reason's catalogue record. */
 export function breakoutFinding(hit: BreakoutHit): Finding {
   const r = reasonRecord(hit.reason);
-  return { rule: hit.reason, severity: r.severity, message: hit.message, evidence: { ...hit.evidence, attack_technique: r.attack.id }, attack: r.attack.id };
+  return { rule: hit.reason, severity: r.severity, message: hit.message, evidence: hit.evidence, attack: r.attack.id };
 }
 
 export class BreakoutWatch {

@@ -1,8 +1,8 @@
 // The breakout reason catalogue: one record per reason, the only place a reason is spelled. Its id
 // (metric label `reason`, alert rules: a public interface, never rename one), severity of its alert,
 // kind (`active`: kept while the process lives or the hook still points into a container, shown by
-// rootwatch_breakout_processes; `event`: reported once), MITRE ATT&CK technique (carried in the alert's
-// evidence, never a metric label), what its detector looks at, what it means and what to do. The
+// rootwatch_breakout_processes; `event`: reported once), MITRE ATT&CK technique (carried in the alert event as
+// attack_technique, never a metric label), what its detector looks at, what it means and what to do. The
 // README's reason table is generated from it (npm run docs) and the alert rules are checked against it.
 import type { Severity } from '../model/finding.js';
 import { ATTACK, type AttackTechnique } from '../rules/attack.js';

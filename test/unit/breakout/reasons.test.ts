@@ -33,7 +33,7 @@ describe('breakout reason catalogue', () => {
   it('an alert takes its severity and ATT&CK technique from the record', () => {
     const f = breakoutFinding({ reason: 'kernel_module_loaded', message: 'm', evidence: { module: 'x' }, container: null });
     assert.equal(f.severity, 'medium');
-    assert.equal(f.evidence.attack_technique, 'T1547.006');
-    assert.equal(breakoutFinding({ reason: 'host_process_traced', message: 'm', evidence: {}, container: null }).evidence.attack_technique, 'T1055.008');
+    assert.equal(f.attack, 'T1547.006');
+    assert.equal(breakoutFinding({ reason: 'host_process_traced', message: 'm', evidence: {}, container: null }).attack, 'T1055.008');
   });
 });
