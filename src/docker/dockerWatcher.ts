@@ -58,6 +58,8 @@ export interface WatcherOptions {
 }
 
 const DEFAULT_HEALTHY_AFTER_MS = 30_000;
+/** Socket errors that mean nothing answered (no socket, nobody listening, no permission). */
+const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK']);
 /** Longest re-list interval against Podman, whose event stream may miss events (journald backend). */
 const PODMAN_RELIST_MS = 60_000;
 /** First retry of a failed inspect; later retries back off up to the re-list interval. */
@@ -134,13 +136,17 @@ export class DockerWatcher {
     }
   }
 
-  /** A call of the session, its failure reported as `op` (counted) before the session ends. */
+  /**
+   * A call of the session, its failure reported as `op` (counted) before the session ends. An engine
+   * that cannot be reached at all gave no answer to count: that is the disconnect reason alone
+   * (docker_unreachable), not an error of each call.
+   */
   private async step<T>(op: DockerOp, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (e) {
       const message = describeDockerError(e, this.api.endpoint.url);
-      this.sink.dockerError(op, message);
+      if (!UNREACHABLE.has((e as NodeJS.ErrnoException)?.code ?? '')) this.sink.dockerError(op, message);
       throw new SessionError(message);
     }
   }

@@ -135,6 +135,8 @@ describe('daemon process', function () {
       await sleep(1500);
       assert.equal(p.child.exitCode, null, 'still running');
       assert.equal(p.logs.filter((l) => l.event === 'docker_unreachable' && l.level === 'warning').length, 1);
+      assert.equal(p.logs.filter((l) => l.event === 'docker_error').length, 0, 'an absent socket is unreachable, not an API error');
+      assert.match(await metrics(p), /^rootwatch_docker_errors_total\{op="info"\} 0$/m);
     });
 
     it('a path that is not a socket: keeps running and says what is wrong', async () => {
