@@ -205,7 +205,7 @@ export async function startBenchDaemon(
   const extra = (overrides.breakout ?? {}) as Record<string, unknown>;
   const daemon = await startDaemon({
     config: validateConfig({ ...overrides, breakout: { ...breakout, ...extra } }, 'bench'),
-    endpoint: parseEndpoint(engine.dockerHost, {}),
+    endpoints: [parseEndpoint(engine.dockerHost, {})],
     configFile: '/dev/null',
     configExplicit: false,
     listen: '127.0.0.1:0',

@@ -151,16 +151,16 @@ export async function main(): Promise<Record<string, unknown>> {
     checkpoint();
 
     // ---- the inputs the daemon would have: records, posture, host reference
+    const posture = postureFrom((await docker.info()) as DockerInfo, (await docker.version()) as unknown as DockerVersion);
     const records: ContainerRecord[] = await mapLimit(ids, 10, async (id) => {
       const inspect = (await docker.getContainer(id).inspect()) as unknown as ContainerInspect;
       const name = typeof inspect.Name === 'string' ? inspect.Name.replace(/^\//, '') : '';
       const labels = inspect.Config?.Labels;
       return {
-        id: inspect.Id, shortId: inspect.Id.slice(0, 12), name, image: inspect.Config?.Image ?? inspect.Image ?? '',
+        engine: 'docker', posture, id: inspect.Id, shortId: inspect.Id.slice(0, 12), name, image: inspect.Config?.Image ?? inspect.Image ?? '',
         labels: labels && typeof labels === 'object' ? labels : {}, inspect, findings: [],
       };
     });
-    const posture = postureFrom((await docker.info()) as DockerInfo, (await docker.version()) as unknown as DockerVersion);
     const proc = new ProcFs('/proc');
     const enginePid = engine.pid();
     const refNs = proc.namespaces(enginePid);

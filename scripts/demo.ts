@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     });
     const daemon = await startDaemon({
       config: validateConfig({ breakout: { interval: '250ms', host_reference_pid: eng.pid() } }, 'demo'),
-      endpoint: parseEndpoint(eng.dockerHost, {}), configFile: '/dev/null', configExplicit: false,
+      endpoints: [parseEndpoint(eng.dockerHost, {})], configFile: '/dev/null', configExplicit: false,
       listen: '127.0.0.1:0', logger: createLogger({ level: 'info', stream }),
     });
     const base = `http://127.0.0.1:${daemon.address.port}`;

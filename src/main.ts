@@ -15,7 +15,7 @@ function buildProgram(): Command {
     .description('Docker host breakout and exposure monitor')
     .option('-c, --config <file>', 'YAML config file (default /etc/rootwatch/rootwatch.yaml, or $ROOTWATCH_CONFIG)')
     .option('--log-level <level>', 'emerg|alert|crit|error|warning|notice|info|debug')
-    .option('--docker-host <url>', 'Docker API endpoint (default $DOCKER_HOST, then unix:///var/run/docker.sock)')
+    .option('--docker-host <url>', 'Docker API endpoint (default $DOCKER_HOST, then unix:///var/run/docker.sock); repeat for several engines', (url: string, all: string[]) => [...all, url], [] as string[])
     .exitOverride()
     .showHelpAfterError(false);
 
@@ -54,7 +54,7 @@ function buildProgram(): Command {
     .action(async (cmdOpts: { json?: boolean; failOn?: string }) => {
       const settings = loadSettings(program.opts<GlobalOptions>());
       const { runAudit } = await import('./cli/audit.js');
-      process.exitCode = await runAudit(settings.config, settings.endpoint, cmdOpts);
+      process.exitCode = await runAudit(settings.config, settings.endpoints, cmdOpts);
     });
 
   program

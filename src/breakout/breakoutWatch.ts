@@ -36,7 +36,10 @@ export interface BreakoutInputs {
   containers(): Iterable<ContainerRecord>;
   /** Whether a container is in the inventory (by full id), without walking all of them. */
   knows(id: string): boolean;
-  posture(): DaemonPosture | null;
+  /** The postures of the engines connected so far (one per engine the daemon follows). */
+  postures(): readonly DaemonPosture[];
+  /** On a host following several engines, the name of the one running this container (for alerts). */
+  engineName?(containerId: string): string | null;
 }
 
 /**
@@ -103,7 +106,7 @@ export class BreakoutWatch {
           const containers = [...this.inputs.containers()];
           const host = this.reference();
           return {
-            storagePrefixes: storagePrefixes(this.inputs.posture()?.dockerRootDir ?? null, containers.flatMap((r) => containerStoragePaths(r))),
+            storagePrefixes: storagePrefixes(rootDirs(this.inputs.postures()), containers.flatMap((r) => containerStoragePaths(r))),
             hostNamespaces: NS_KINDS.map((k) => namespaceInode(host?.ns[k])),
           };
         },
@@ -162,7 +165,7 @@ export class BreakoutWatch {
   /** Judge processes named by kernel events at once; copies from containers not known yet wait. */
   private examine(captured: RawProcessCapture[]): void {
     try {
-      const { fresh, unknown } = this.scanner.examine(captured, [...this.inputs.containers()], this.inputs.posture(), this.reference());
+      const { fresh, unknown } = this.scanner.examine(captured, [...this.inputs.containers()], this.inputs.postures()[0] ?? null, this.reference());
       this.report(fresh);
       const now = Date.now();
       for (const u of unknown) {
@@ -210,7 +213,8 @@ export class BreakoutWatch {
       } catch (e) {
         this.log.error(`detection listener failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
       }
-      logAlert(this.log, breakoutFinding(d.hit), d.hit.container, next?.alertFields);
+      const engine = d.hit.container ? this.inputs.engineName?.(d.hit.container.id) ?? null : null;
+      logAlert(this.log, breakoutFinding(d.hit), d.hit.container, { ...(engine !== null ? { engine_name: engine } : {}), ...next?.alertFields });
       next?.afterAlert();
     }
   }
@@ -233,8 +237,8 @@ export class BreakoutWatch {
     this.lastFullScan = Date.now();
     const end = this.metrics.procScanDuration.startTimer();
     try {
-      const posture = this.inputs.posture();
-      const report = this.scanner.scan([...this.inputs.containers()], posture, this.reference(), posture?.dockerRootDir ?? null);
+      const postures = this.inputs.postures();
+      const report = this.scanner.scan([...this.inputs.containers()], postures[0] ?? null, this.reference(), rootDirs(postures));
       this.report(report.fresh);
     } catch (e) {
       // A scan must never take the daemon down; the next one runs as usual.
@@ -244,4 +248,9 @@ export class BreakoutWatch {
       end();
     }
   }
+}
+
+/** Every engine's data root (where its containers' filesystems live). */
+function rootDirs(postures: readonly DaemonPosture[]): string[] {
+  return postures.flatMap((p) => (p.dockerRootDir ? [p.dockerRootDir] : []));
 }

@@ -83,9 +83,11 @@ export interface InitNamespaces {
  * data root of "/" is no prefix. The process-event addon filters host processes with these; the
  * tripwires use the data root alone.
  */
-export function storagePrefixes(dockerRootDir: string | null, storagePaths: Iterable<string>): string[] {
-  const roots = dockerRootDir ? [dockerRootDir.replace(/\/+$/, '')].filter((r) => r !== '') : [];
-  const out = [...roots];
+export function storagePrefixes(dockerRootDirs: string | null | readonly string[], storagePaths: Iterable<string>): string[] {
+  // One data root per engine: dockerd's, rootful Podman's graph root, each rootless user's.
+  const given = dockerRootDirs === null ? [] : typeof dockerRootDirs === 'string' ? [dockerRootDirs] : dockerRootDirs;
+  const out: string[] = [];
+  for (const r of given.map((d) => d.replace(/\/+$/, '')).filter((d) => d !== '')) if (!out.includes(r)) out.push(r);
   for (const p of storagePaths) {
     if (!out.some((r) => p === r || p.startsWith(`${r}/`))) out.push(p);
   }

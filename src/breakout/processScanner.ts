@@ -175,7 +175,7 @@ export class ProcessScanner {
    * already confirmed in this pass (one /proc read per container per batch, not per process).
    */
   private scopeOf(
-    r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined, checked?: Set<string>, now?: number,
+    r: ContainerRecord, lookup: (id: string) => ContainerRecord | undefined, checked?: Set<string>, now?: number,
   ): ScopedContainer | null {
     const cached = this.scoped.get(r.id);
     if (cached && checked?.has(r.id)) return cached;
@@ -188,7 +188,8 @@ export class ProcessScanner {
     // events name a live container process, so they always try.
     const miss = this.unscoped.get(r.id);
     if (now !== undefined && miss && miss.pid === r.inspect.State?.Pid && now < miss.retryAt) return null;
-    const s = scopeContainer(r, posture, this.proc, this.cgroups, lookup, this.initAtExec.get(r.id));
+    // Each container is judged with its own engine's posture (a host may run several engines).
+    const s = scopeContainer(r, r.posture, this.proc, this.cgroups, lookup, this.initAtExec.get(r.id));
     if (s) {
       // The container's own root filesystem device: a host process whose executable lies on it runs
       // container code. Not when the root is a plain host directory (vfs driver): same device as the host's.
@@ -420,7 +421,7 @@ export class ProcessScanner {
         // With the scan's backoff: containers new since the last scan are read, ones whose init
         // could not be read are not read again on every batch.
         const now = Date.now();
-        for (const r of containers) this.scopeOf(r, posture, lookup, checked, now);
+        for (const r of containers) this.scopeOf(r, lookup, checked, now);
         scopes = [...this.scoped.values()].map((s) => s.scope);
         allScoped = true;
       }
@@ -441,7 +442,7 @@ export class ProcessScanner {
           continue;
         }
         this.noteInitExec(record, c);
-        scope = this.scopeOf(record, posture, lookup, checked)?.scope ?? this.scopeFromInitExec(record, posture, lookup);
+        scope = this.scopeOf(record, lookup, checked)?.scope ?? this.scopeFromInitExec(record, lookup);
         if (!scope) continue; // its init is gone and was never seen: nothing to compare with
       }
       const p = snapshotFromCapture(c);
@@ -493,9 +494,9 @@ export class ProcessScanner {
   }
 
   /** A container whose init is gone by now (a breakout that exited at once), from its init's copy. */
-  private scopeFromInitExec(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined): ContainerScope | null {
+  private scopeFromInitExec(r: ContainerRecord, lookup: (id: string) => ContainerRecord | undefined): ContainerScope | null {
     const seen = this.initAtExec.get(r.id);
-    return seen && seen.pid === r.inspect.State?.Pid ? describeContainer(r, posture, lookup, seen.ns) : null;
+    return seen && seen.pid === r.inspect.State?.Pid ? describeContainer(r, r.posture, lookup, seen.ns) : null;
   }
 
   /**
@@ -510,7 +511,8 @@ export class ProcessScanner {
     this.scoped.delete(r.id); // rebuilt with these namespaces
   }
 
-  scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, hostRef: HostReference | null, dockerRootDir: string | null): ScanReport {
+  /** `posture`: an engine is connected (containers carry their own engine's posture); `dockerRootDirs`: every engine's data root. */
+  scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, hostRef: HostReference | null, dockerRootDirs: string | null | readonly string[]): ScanReport {
     const seen = new Map<string, ActiveDetection>();
     const note = (hit: BreakoutHit, key: string, pid: number | null, startTime: string | null): void => {
       const known = this.active.get(key);
@@ -540,7 +542,7 @@ export class ProcessScanner {
         return hostMounts;
       };
       for (const r of containers) {
-        const s = this.scopeOf(r, posture, lookup, undefined, now);
+        const s = this.scopeOf(r, lookup, undefined, now);
         if (!s) continue;
         scopes.push(s.scope);
         for (const hit of this.judgeMounts(s, hostMountsNow)) {
@@ -584,7 +586,7 @@ export class ProcessScanner {
 
     // 3. Kernel escape hooks and modules.
     const tw = this.readTripwires();
-    for (const hit of judgeTripwires(tw, this.tripwireBaseline ?? new Map(), scopes, storagePrefixes(dockerRootDir, []))) {
+    for (const hit of judgeTripwires(tw, this.tripwireBaseline ?? new Map(), scopes, storagePrefixes(dockerRootDirs, []))) {
       note(hit, `${hit.reason}:${String(hit.evidence.file)}:${String(hit.evidence.value ?? hit.evidence.after)}`, null, null);
     }
     // A change is reported once; the new value becomes the baseline (the container-path check keeps

@@ -155,20 +155,18 @@ export interface AuditOptions {
   failOn?: string;
 }
 
-/** Returns the exit code. */
-export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+/**
+ * Audit every engine named (one, usually). Returns the exit code: 3 when an engine could not be
+ * reached (the audit is incomplete: never a green run), else 1 when a finding reaches --fail-on.
+ * With several engines each gets its own report: a table section each, or `{ engines: [...] }` in JSON.
+ */
+export async function runAudit(
+  config: Config, endpoints: readonly Endpoint[], opts: AuditOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const failOn = (opts.failOn ?? config.audit.fail_on) as Severity | undefined;
   if (failOn !== undefined && !['critical', 'high', 'medium', 'low', 'info'].includes(failOn)) {
     throw new CliError(`--fail-on "${failOn}": expected one of critical, high, medium, low, info`, EXIT.USAGE);
   }
-  const api = new DockerApi(endpoint, config.docker.request_timeout);
-  let snapshot;
-  try {
-    snapshot = await collectSnapshot(api, config.docker.inspect_concurrency);
-  } catch (e) {
-    throw new CliError(describeDockerError(e, endpoint.url), EXIT.DOCKER_UNREACHABLE);
-  }
-  for (const w of snapshot.warnings) err.write(`rootwatch: warning: ${sanitize(w, 1000)}\n`);
   let cves;
   try {
     cves = loadCveData({ operatorPath: config.host.cve_file });
@@ -176,13 +174,41 @@ export async function runAudit(config: Config, endpoint: Endpoint, opts: AuditOp
     if (e instanceof CveDataError) throw new CliError(e.message, EXIT.USAGE);
     throw e;
   }
-  const hostNetwork = snapshot.containers.filter((c) => c.HostConfig?.NetworkMode === 'host').length;
-  const facts = await collectHostFacts({ procfs: config.paths.procfs, sysfs: config.paths.sysfs, posture: snapshot.posture, hostNetworkContainers: hostNetwork });
-  const now = Date.now();
-  const host = evaluateHostExposure(snapshot.posture, facts, cves, now);
+  // The engines are asked at once: the audit takes as long as the slowest, not the sum.
+  const snapshots = await Promise.all(endpoints.map(async (endpoint) => {
+    try {
+      return { endpoint, snapshot: await collectSnapshot(new DockerApi(endpoint, config.docker.request_timeout), config.docker.inspect_concurrency) };
+    } catch (e) {
+      return { endpoint, error: describeDockerError(e, endpoint.url) };
+    }
+  }));
+  if (endpoints.length === 1 && snapshots[0]?.error !== undefined) throw new CliError(snapshots[0].error, EXIT.DOCKER_UNREACHABLE);
   const proc = new ProcFs(config.paths.procfs);
   const rootHostUid = (c: ContainerInspect): number | null => (typeof c.State?.Pid === 'number' && c.State.Pid > 0 ? proc.rootHostUid(c.State.Pid) : null);
-  const report = buildReport(snapshot.posture, snapshot.containers, new ExceptionSet(config.exceptions), host, now, rootHostUid);
-  out.write(opts.json ? `${terminalSafeJson(report, 2)}\n` : `${renderTable(report)}\n`);
-  return failOn && reachesThreshold(report, failOn) ? EXIT.FINDINGS : EXIT.OK;
+  const reports: { endpoint: Endpoint; report: AuditReport }[] = [];
+  let unreachable = false;
+  for (const { endpoint, snapshot, error } of snapshots) {
+    if (!snapshot) {
+      unreachable = true;
+      err.write(`rootwatch: ${sanitize(error ?? '', 1000)}\n`);
+      continue;
+    }
+    for (const w of snapshot.warnings) err.write(`rootwatch: warning: ${endpoints.length > 1 ? `${endpoint.name}: ` : ''}${sanitize(w, 1000)}\n`);
+    const hostNetwork = snapshot.containers.filter((c) => c.HostConfig?.NetworkMode === 'host').length;
+    const facts = await collectHostFacts({ procfs: config.paths.procfs, sysfs: config.paths.sysfs, posture: snapshot.posture, hostNetworkContainers: hostNetwork });
+    const now = Date.now();
+    const host = evaluateHostExposure(snapshot.posture, facts, cves, now);
+    reports.push({ endpoint, report: buildReport(snapshot.posture, snapshot.containers, new ExceptionSet(config.exceptions), host, now, rootHostUid) });
+  }
+  if (endpoints.length === 1 && reports[0]) {
+    const { report } = reports[0];
+    out.write(opts.json ? `${terminalSafeJson(report, 2)}\n` : `${renderTable(report)}\n`);
+  } else if (opts.json) {
+    const engines = reports.map(({ endpoint, report }) => ({ engine: endpoint.name, docker_host: endpoint.url, ...report }));
+    out.write(`${terminalSafeJson({ engines }, 2)}\n`);
+  } else {
+    out.write(reports.map(({ endpoint, report }) => `== Engine ${sanitize(endpoint.name, 80)} (${sanitize(endpoint.url, 200)})\n${renderTable(report)}\n`).join('\n'));
+  }
+  if (unreachable) return EXIT.DOCKER_UNREACHABLE;
+  return failOn && reports.some(({ report }) => reachesThreshold(report, failOn)) ? EXIT.FINDINGS : EXIT.OK;
 }

@@ -17,7 +17,7 @@ import { HostExposure } from '../host/hostExposure.js';
 import { CveDataError } from '../host/cveData.js';
 import { sanitize } from '../log/logger.js';
 import { CliError, EXIT } from './exitCodes.js';
-import { Responder } from '../response/responder.js';
+import { Responder, type ResponseDocker } from '../response/responder.js';
 
 export interface Daemon {
   monitor: Monitor;
@@ -31,7 +31,8 @@ export interface Daemon {
 
 export interface DaemonOptions {
   config: Config;
-  endpoint: Endpoint;
+  /** The engines to follow (one watcher each, one model); names are unique (parseEndpoints). */
+  endpoints: readonly Endpoint[];
   configFile: string;
   /** Whether the config file was named explicitly (a reload of a vanished default file keeps defaults). */
   configExplicit: boolean;
@@ -43,16 +44,17 @@ export interface DaemonOptions {
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
-  const { config, endpoint } = opts;
+  const { config, endpoints } = opts;
   const log = opts.logger ?? createLogger({ level: config.log.level, format: config.log.format });
   const procfs = new ProcFs(config.paths.procfs);
-  const monitor = new Monitor(log, config, undefined, (pid) => procfs.rootHostUid(pid));
-  const api = new DockerApi(endpoint, config.docker.request_timeout);
-  const watcher = new DockerWatcher(api, monitor, {
+  const monitor = new Monitor(log, config, { engines: endpoints, rootHostUid: (pid) => procfs.rootHostUid(pid) });
+  // One API client and one watcher per engine, each reporting to its own sink of the one monitor.
+  const apis = new Map(endpoints.map((e) => [e.name, new DockerApi(e, config.docker.request_timeout)]));
+  const watchers = endpoints.map((e) => new DockerWatcher(apis.get(e.name) as DockerApi, monitor.sinkFor(e.name), {
     relistIntervalMs: config.docker.relist_interval,
     maxBackoffMs: config.docker.reconnect_max_backoff,
     inspectConcurrency: config.docker.inspect_concurrency,
-  });
+  }));
   const http = new MetricsHttpServer({ listen: opts.listen ?? config.metrics.listen, registry: monitor.metrics.registry, ready: () => monitor.ready(), web: config.metrics.web });
   let address;
   try {
@@ -62,10 +64,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw new CliError(`cannot serve metrics on ${opts.listen ?? config.metrics.listen}: ${err.code ?? err.message}`, EXIT.USAGE);
   }
   // The response to breakouts (only with a `response:` block): detections in, Docker actions out.
-  const responder = new Responder(config, { procfs: config.paths.procfs }, api, {
+  const responder = new Responder(config, { procfs: config.paths.procfs }, engineRouter(apis, (id) => monitor.inventory.get(id)?.engine), {
     container: (id) => monitor.inventory.get(id),
     count: (action, reason, result) => monitor.metrics.responseActions.inc({ action, reason, result }),
-    describeError: (e) => describeDockerError(e, endpoint.url),
+    describeError: (e) => (e instanceof EngineCallError ? e.message : describeDockerError(e, endpoints[0]?.url ?? '')),
   }, log);
   const breakout = new BreakoutWatch(
     {
@@ -75,7 +77,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       processEvents: config.breakout.process_events,
       hostReference: { pid: config.breakout.host_reference_pid, pidfile: config.breakout.docker_pidfile, processName: config.breakout.docker_process_name },
     },
-    { containers: () => monitor.containers(), knows: (id) => monitor.inventory.get(id) !== undefined, posture: () => monitor.currentPosture() },
+    {
+      containers: () => monitor.containers(), knows: (id) => monitor.inventory.get(id) !== undefined, postures: () => monitor.postures(),
+      engineName: (id) => (monitor.multiEngine ? monitor.inventory.get(id)?.engine ?? null : null),
+    },
     monitor.metrics,
     log,
     responder,
@@ -96,22 +101,25 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (e instanceof CveDataError) throw new CliError(e.message, EXIT.USAGE);
     throw e;
   }
-  const refreshHost = (): void => {
-    const posture = monitor.currentPosture();
+  // Each engine is evaluated with its own posture (its version, runtime and remapping).
+  const refreshHost = (engine: string): void => {
+    const posture = monitor.currentPosture(engine);
     if (!posture) return;
     hostExposure
-      .refresh(posture, monitor.hostNetworkContainers())
-      .then((ev) => monitor.setHostEvaluation(ev.findings, { ...ev.info }))
+      .refresh(posture, monitor.hostNetworkContainers(engine), engine)
+      .then((ev) => monitor.setHostEvaluation(engine, ev.findings, { ...ev.info }))
       .catch((e: Error) => log.error(`host exposure evaluation failed: ${sanitize(e.message)}`, { event: 'host_exposure_error' }));
   };
   monitor.onConnected = refreshHost;
   monitor.onReconciled = refreshHost;
-  void hostExposure.watch((ev) => {
-    if (ev) monitor.setHostEvaluation(ev.findings, { ...ev.info });
+  void hostExposure.watch((evs) => {
+    for (const [engine, ev] of evs) monitor.setHostEvaluation(engine, ev.findings, { ...ev.info });
     log.notice('CVE data reloaded', { event: 'cve_data_reloaded' });
   });
-  log.notice('rootwatch started', { event: 'started', version: VERSION, docker_host: endpoint.url, listen: `${address.host}:${address.port}`, config_file: opts.configFile });
-  watcher.start();
+  log.notice('rootwatch started', {
+    event: 'started', version: VERSION, docker_host: endpoints.map((e) => e.url).join(' '), listen: `${address.host}:${address.port}`, config_file: opts.configFile,
+  });
+  for (const w of watchers) w.start();
   breakout.start();
   let stopping: Promise<void> | null = null;
   let current = config;
@@ -146,7 +154,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stop(): Promise<void> {
       stopping ??= (async () => {
         breakout.stop();
-        await Promise.all([responder.idle(), watcher.stop(), http.stop(), hostExposure.close(), configWatch.close()]);
+        await Promise.all([responder.idle(), ...watchers.map((w) => w.stop()), http.stop(), hostExposure.close(), configWatch.close()]);
         monitor.repeated.close();
         log.notice('rootwatch stopped', { event: 'stopped' });
       })();
@@ -154,6 +162,31 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   };
   return daemon;
+}
+
+/** A Docker failure already described with its engine's endpoint. */
+class EngineCallError extends Error {}
+
+/**
+ * The response's Docker calls, each sent to the engine that runs the container (the inventory knows
+ * which); the error names that engine's endpoint.
+ */
+function engineRouter(apis: ReadonlyMap<string, DockerApi>, engineOf: (id: string) => string | undefined): ResponseDocker {
+  const first = apis.values().next().value as DockerApi;
+  const call = async <T>(id: string, f: (api: DockerApi) => Promise<T>): Promise<T> => {
+    const api = apis.get(engineOf(id) ?? '') ?? first;
+    try {
+      return await f(api);
+    } catch (e) {
+      throw new EngineCallError(describeDockerError(e, api.endpoint.url));
+    }
+  };
+  return {
+    inspect: (id) => call(id, (a) => a.inspect(id)),
+    pause: (id) => call(id, (a) => a.pause(id)),
+    stop: (id, grace) => call(id, (a) => a.stop(id, grace)),
+    kill: (id) => call(id, (a) => a.kill(id)),
+  };
 }
 
 /** Top-level keys (and a few nested ones) that the running daemon cannot change without a restart. */

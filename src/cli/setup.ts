@@ -2,14 +2,15 @@
 // turned into one-line CliErrors carrying exit code 2.
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { EndpointError, parseEndpoint, resolveDockerHost, type Endpoint } from '../docker/endpoint.js';
+import { EndpointError, parseEndpoints, resolveDockerHosts, type Endpoint } from '../docker/endpoint.js';
 import type { LogLevel } from '../log/logger.js';
 import { CliError, EXIT } from './exitCodes.js';
 
 export interface GlobalOptions {
   config?: string;
   logLevel?: string;
-  dockerHost?: string;
+  /** --docker-host, as often as given. */
+  dockerHost?: string[];
 }
 
 const LEVELS: LogLevel[] = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug'];
@@ -18,7 +19,7 @@ export function configPath(opts: GlobalOptions): { path: string; explicit: boole
   return opts.config ? { path: opts.config, explicit: true } : { path: process.env.ROOTWATCH_CONFIG || DEFAULT_CONFIG_PATH, explicit: !!process.env.ROOTWATCH_CONFIG };
 }
 
-export function loadSettings(opts: GlobalOptions): { config: Config; endpoint: Endpoint; configFile: string } {
+export function loadSettings(opts: GlobalOptions): { config: Config; endpoints: Endpoint[]; configFile: string } {
   const { path, explicit } = configPath(opts);
   let config: Config;
   try {
@@ -33,12 +34,12 @@ export function loadSettings(opts: GlobalOptions): { config: Config; endpoint: E
     }
     config.log.level = opts.logLevel as LogLevel;
   }
-  let endpoint: Endpoint;
+  let endpoints: Endpoint[];
   try {
-    endpoint = parseEndpoint(resolveDockerHost(opts.dockerHost, config.docker.host, process.env), process.env);
+    endpoints = parseEndpoints(resolveDockerHosts(opts.dockerHost ?? [], config.docker.host, process.env), process.env);
   } catch (e) {
     if (e instanceof EndpointError) throw new CliError(e.message, EXIT.USAGE);
     throw e;
   }
-  return { config, endpoint, configFile: path };
+  return { config, endpoints, configFile: path };
 }

@@ -69,8 +69,11 @@ const responseSchema = z.strictObject({
 export const configSchema = z.strictObject({
   docker: z
     .strictObject({
-      /** Overrides DOCKER_HOST; unix:///path or tcp://host:port. */
-      host: z.string().min(1).optional(),
+      /**
+       * Overrides DOCKER_HOST; unix:///path or tcp://host:port. A list follows several engines on one
+       * host (dockerd and Podman, one rootless Podman socket per user): one model, one /metrics.
+       */
+      host: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(64)]).optional(),
       relist_interval: duration.prefault('5m'),
       inspect_concurrency: z.number().int().min(1).max(64).default(8),
       reconnect_max_backoff: duration.prefault('30s'),

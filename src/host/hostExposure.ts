@@ -112,7 +112,8 @@ export class HostExposure {
   private readonly now: () => number;
   private readonly settleMs: number;
   private data: CveData;
-  private posture: DaemonPosture | null = null;
+  /** Per engine (a host may run several): its posture and the host facts read with it. */
+  private readonly engines = new Map<string, { posture: DaemonPosture; facts: HostFacts }>();
   private lastFacts: HostFacts | null = null;
   private lastEvaluation: HostEvaluation | null = null;
   private watcher: FSWatcher | null = null;
@@ -156,16 +157,16 @@ export class HostExposure {
   }
 
   /** Collect the host facts again and evaluate (call after /info, /version or the inventory changed). */
-  async refresh(posture: DaemonPosture, hostNetworkContainers: number): Promise<HostEvaluation> {
+  async refresh(posture: DaemonPosture, hostNetworkContainers: number, engine = ''): Promise<HostEvaluation> {
     const facts = await collectHostFacts({ procfs: this.opts.procfs, sysfs: this.opts.sysfs, posture, hostNetworkContainers });
-    this.posture = posture;
+    this.engines.set(engine, { posture, facts });
     this.lastFacts = facts;
     return this.evaluate(posture, facts);
   }
 
-  /** Evaluate the last posture and facts against the current data; null before the first refresh. */
-  reevaluate(): HostEvaluation | null {
-    return this.posture && this.lastFacts ? this.evaluate(this.posture, this.lastFacts) : null;
+  /** Evaluate each engine's last posture and facts against the current data (empty before the first refresh). */
+  reevaluate(): Map<string, HostEvaluation> {
+    return new Map([...this.engines].map(([engine, { posture, facts }]) => [engine, this.evaluate(posture, facts)]));
   }
 
   private evaluate(posture: DaemonPosture, facts: HostFacts): HostEvaluation {
@@ -185,15 +186,15 @@ export class HostExposure {
   }
 
   /**
-   * Watch the data files; after a change that loads cleanly, `onChange` gets the re-evaluation (null
-   * before the first refresh). Resolves once the watcher is ready.
+   * Watch the data files; after a change that loads cleanly, `onChange` gets the re-evaluation of each
+   * engine (none before the first refresh). Resolves once the watcher is ready.
    *
    * The directories are watched rather than the files: editors and config management replace a file
    * by renaming a new one over it, after which a watch on the old file sees nothing, and the operator
    * file may not exist yet. A directory that does not exist is skipped (chokidar would report "ready"
    * before the other paths are set up); creating it needs a restart.
    */
-  async watch(onChange: (evaluation: HostEvaluation | null) => void): Promise<void> {
+  async watch(onChange: (evaluations: ReadonlyMap<string, HostEvaluation>) => void): Promise<void> {
     if (this.watcher) throw new Error('HostExposure.watch: already watching');
     const files = new Set([this.bundledFile, ...(this.operatorFile ? [this.operatorFile] : [])]);
     const dirs = new Set([...files].map((f) => dirname(f)).filter((d) => existsSync(d)));

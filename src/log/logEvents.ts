@@ -9,23 +9,23 @@ export interface LogEventSpec {
   levels: readonly LogLevel[];
   /** When it is logged. */
   when: string;
-  /** Fields beyond ts, level, message and event. */
+  /** Fields beyond ts, level, message and event (engine_name only on a host that follows several engines). */
   fields?: string;
   /** Logged first-then-summarised when it repeats (the summary line carries `repeated`). */
   rateLimited?: boolean;
 }
 
 export const LOG_EVENTS = {
-  alert: { levels: ['crit', 'error', 'warning', 'notice'], when: 'A finding (container, exec, host) at or above audit.alert_severity, or a breakout detection. Never rate-limited.', fields: 'host, rule, severity, container {id, name, image}, evidence, cve' },
+  alert: { levels: ['crit', 'error', 'warning', 'notice'], when: 'A finding (container, exec, host) at or above audit.alert_severity, or a breakout detection. Never rate-limited.', fields: 'host, rule, severity, container {id, name, image}, evidence, cve, attack_technique, engine_name' },
   started: { levels: ['notice'], when: 'The daemon started.', fields: 'version, docker_host, listen, config_file' },
   stopped: { levels: ['notice'], when: 'The daemon stopped (SIGTERM/SIGINT).' },
-  docker_connected: { levels: ['notice'], when: 'A session with the Docker engine began.', fields: 'engine, version, api_version, userns_remap, rootless', rateLimited: true },
-  docker_disconnected: { levels: ['warning'], when: 'A connected session ended; rootwatch reconnects with backoff.', fields: 'reason', rateLimited: true },
-  docker_unreachable: { levels: ['warning', 'debug'], when: 'The engine cannot be reached (once per distinct reason; retries at debug).', fields: 'reason' },
-  docker_error: { levels: ['warning'], when: 'A Docker API call failed or answered something unusable.', fields: 'op', rateLimited: true },
-  docker_event_malformed: { levels: ['warning'], when: 'A line of the event stream was dropped.', fields: 'reason', rateLimited: true },
-  reconciled: { levels: ['info'], when: 'The running containers were listed and audited (connect, periodic re-list).', fields: 'containers, unresolved' },
-  container_audited: { levels: ['info'], when: 'A container was audited for the first time.', fields: 'container, findings, excepted' },
+  docker_connected: { levels: ['notice'], when: 'A session with the Docker engine began.', fields: 'engine (docker or podman), version, api_version, userns_remap, rootless, docker_host, engine_name (with several engines)', rateLimited: true },
+  docker_disconnected: { levels: ['warning'], when: 'A connected session ended; rootwatch reconnects with backoff.', fields: 'reason, docker_host, engine_name', rateLimited: true },
+  docker_unreachable: { levels: ['warning', 'debug'], when: 'The engine cannot be reached (once per distinct reason; retries at debug).', fields: 'reason, docker_host, engine_name' },
+  docker_error: { levels: ['warning'], when: 'A Docker API call failed or answered something unusable.', fields: 'op, docker_host, engine_name', rateLimited: true },
+  docker_event_malformed: { levels: ['warning'], when: 'A line of the event stream was dropped.', fields: 'reason, docker_host, engine_name', rateLimited: true },
+  reconciled: { levels: ['info'], when: 'The running containers were listed and audited (connect, periodic re-list).', fields: 'containers, unresolved, docker_host, engine_name' },
+  container_audited: { levels: ['info'], when: 'A container was audited for the first time.', fields: 'container, findings, excepted, engine_name' },
   container_gone: { levels: ['debug'], when: 'A container stopped or was removed.', fields: 'container' },
   audit_error: { levels: ['error'], when: 'A rule failed on a container (the other rules still ran).' },
   exception_expired: { levels: ['warning'], when: 'A configured exception is past its expiry date and no longer applies.', fields: 'rules, reason, expires' },

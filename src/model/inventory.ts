@@ -2,8 +2,13 @@
 // Sinks (metrics, logs) read it; the monitor is the only writer.
 import type { ContainerInspect } from './dockerTypes.js';
 import type { Finding } from './finding.js';
+import type { DaemonPosture } from './posture.js';
 
 export interface ContainerRecord {
+  /** The engine that runs it (its endpoint's name; one per host unless several engines are followed). */
+  engine: string;
+  /** That engine's posture when the container was last audited (remapping, data root, runtime). */
+  posture: DaemonPosture;
   id: string;
   /** 12-hex short id, as `docker ps` shows it and as metrics label it. */
   shortId: string;
@@ -28,12 +33,16 @@ export class ContainerInventory {
     return this.byId.get(id);
   }
 
-  /** Find by full id, id prefix (as `container:<id>` modes may hold) or name. */
-  lookup(idOrName: string): ContainerRecord | undefined {
+  /**
+   * Find by full id, id prefix (as `container:<id>` modes may hold) or name; among one engine's
+   * containers when `engine` is given (names are unique per engine only).
+   */
+  lookup(idOrName: string, engine?: string): ContainerRecord | undefined {
     const direct = this.byId.get(idOrName);
-    if (direct) return direct;
+    if (direct && (engine === undefined || direct.engine === engine)) return direct;
     const name = idOrName.startsWith('/') ? idOrName.slice(1) : idOrName;
     for (const r of this.byId.values()) {
+      if (engine !== undefined && r.engine !== engine) continue;
       if (r.name === name || (idOrName.length >= 12 && r.id.startsWith(idOrName))) return r;
     }
     return undefined;

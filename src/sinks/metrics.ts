@@ -9,14 +9,21 @@ import { DOCKER_OPS } from '../docker/dockerOps.js';
 import { BREAKOUT_REASONS, type BreakoutHit } from '../breakout/types.js';
 import { RESPONSE_ACTIONS } from '../config/schema.js';
 
+/** One engine as the gauges see it. */
+export interface EngineStatus {
+  name: string;
+  up: boolean;
+  /** Its host findings (daemon posture, known CVEs). */
+  findings: readonly Finding[];
+  /** Labels of its rootwatch_host_info series, or null before the host was evaluated. */
+  info: Readonly<Record<string, string>> | null;
+}
+
 /** What the gauges read at scrape time. */
 export interface MetricsSource {
-  dockerUp(): boolean;
+  engines(): readonly EngineStatus[];
   containers(): Iterable<ContainerRecord>;
-  hostFindings(): readonly Finding[];
   expiredExceptions(): number;
-  /** Labels of rootwatch_host_info, or null before the host was evaluated. */
-  hostInfo(): Readonly<Record<string, string>> | null;
   /** Breakout detections active now (live processes, hooks still pointing into containers). */
   breakoutActive(): readonly { hit: BreakoutHit }[];
 }
@@ -71,13 +78,28 @@ export class Metrics {
 
     new Gauge({ name: METRICS.buildInfo.name, help: METRICS.buildInfo.help, labelNames: [...METRICS.buildInfo.labels], registers: [r] })
       .set({ version: VERSION, node_version: process.version }, 1);
-    gauge(METRICS.dockerUp, (g) => g.set(source.dockerUp() ? 1 : 0));
-    gauge(METRICS.containers, (g) => g.set([...source.containers()].length));
+    // With several engines on the host, the series of each engine's containers (and the engine's own)
+    // carry its name as `engine`: container names are unique per engine only. With one, no label:
+    // series and cardinality stay as they are.
+    const several = (): boolean => source.engines().length > 1;
+    gauge(METRICS.dockerUp, (g) => {
+      const engines = source.engines();
+      for (const e of engines) g.set(engines.length > 1 ? { engine: e.name } : {}, e.up ? 1 : 0);
+    });
+    gauge(METRICS.containers, (g) => {
+      if (!several()) {
+        g.set([...source.containers()].length);
+        return;
+      }
+      for (const e of source.engines()) g.set({ engine: e.name }, 0);
+      for (const c of source.containers()) g.inc({ engine: c.engine });
+    });
     gauge(METRICS.containerFinding, (g) => {
+      const multi = several();
       for (const c of source.containers()) {
         for (const f of c.findings) {
           if (f.excepted) continue;
-          g.set({ container_id: c.shortId, container_name: labelValue(c.name), image: labelValue(c.image), rule: f.rule, severity: f.severity }, 1);
+          g.set({ container_id: c.shortId, container_name: labelValue(c.name), image: labelValue(c.image), rule: f.rule, severity: f.severity, ...(multi ? { engine: c.engine } : {}) }, 1);
         }
       }
     });
@@ -107,18 +129,28 @@ export class Metrics {
     });
     gauge(METRICS.exceptionsExpired, (g) => g.set(source.expiredExceptions()));
     gauge(METRICS.hostFinding, (g) => {
-      for (const f of source.hostFindings()) {
-        if (!f.excepted) g.set({ rule: f.rule, severity: f.severity, cve: labelValue(f.cve ?? '') }, 1);
+      const engines = source.engines();
+      for (const e of engines) {
+        for (const f of e.findings) {
+          if (!f.excepted) g.set({ rule: f.rule, severity: f.severity, cve: labelValue(f.cve ?? ''), ...(engines.length > 1 ? { engine: e.name } : {}) }, 1);
+        }
       }
     });
     gauge(METRICS.hostInfo, (g) => {
-      const info = source.hostInfo();
-      if (info) g.set(labelValues(info), 1);
+      const engines = source.engines();
+      for (const e of engines) {
+        // With several engines, `engine` names the engine (docker, podman, podman-<uid>…), as on the
+        // other series; its kind shows in docker_version / podman_version.
+        if (e.info) g.set(labelValues(engines.length > 1 ? { ...e.info, engine: e.name } : e.info), 1);
+      }
     });
     gauge(METRICS.breakoutProcesses, (g) => {
+      const multi = several();
+      const byId = multi ? new Map([...source.containers()].map((c) => [c.id, c.engine])) : null;
       for (const { hit } of source.breakoutActive()) {
         const c = hit.container;
-        g.inc({ container_id: c ? c.id.slice(0, 12) : '', container_name: labelValue(c?.name ?? ''), image: labelValue(c?.image ?? ''), reason: hit.reason });
+        const engine = byId && c ? { engine: byId.get(c.id) ?? '' } : multi ? { engine: '' } : {};
+        g.inc({ container_id: c ? c.id.slice(0, 12) : '', container_name: labelValue(c?.name ?? ''), image: labelValue(c?.image ?? ''), reason: hit.reason, ...engine });
       }
     });
     this.breakoutDetections = counter(METRICS.breakoutDetections);

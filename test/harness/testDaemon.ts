@@ -2,7 +2,7 @@
 import { PassThrough } from 'node:stream';
 import { startDaemon, type Daemon } from '../../src/cli/run.js';
 import { loadConfig, validateConfig } from '../../src/config/load.js';
-import { parseEndpoint } from '../../src/docker/endpoint.js';
+import { parseEndpoints } from '../../src/docker/endpoint.js';
 import { createLogger } from '../../src/log/logger.js';
 import { waitFor } from './waitFor.js';
 
@@ -15,8 +15,11 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-/** `configFile`: read the config from this file instead (and reload when it changes), ignoring `config`. */
-export async function startTestDaemon(dockerHost: string, config: Record<string, unknown> = {}, opts: { waitReady?: boolean; configFile?: string } = {}): Promise<TestDaemon> {
+/**
+ * `dockerHost`: one engine, or several (one daemon following them all). `configFile`: read the config
+ * from this file instead (and reload when it changes), ignoring `config`.
+ */
+export async function startTestDaemon(dockerHost: string | readonly string[], config: Record<string, unknown> = {}, opts: { waitReady?: boolean; configFile?: string } = {}): Promise<TestDaemon> {
   const logs: Record<string, unknown>[] = [];
   const stream = new PassThrough();
   let partial = '';
@@ -27,7 +30,7 @@ export async function startTestDaemon(dockerHost: string, config: Record<string,
   });
   const daemon = await startDaemon({
     config: opts.configFile ? loadConfig(opts.configFile, true) : validateConfig(config, 'test'),
-    endpoint: parseEndpoint(dockerHost, {}),
+    endpoints: parseEndpoints(typeof dockerHost === 'string' ? [dockerHost] : dockerHost, {}),
     configFile: opts.configFile ?? '/dev/null',
     configExplicit: opts.configFile !== undefined,
     listen: '127.0.0.1:0',

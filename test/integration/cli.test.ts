@@ -1,23 +1,11 @@
 // The built CLI as users run it: exit codes, one-line errors, and `audit` against the private engine.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engine, requireDocker } from '../harness/engines.js';
 import { TEST_IMAGE, type PrivateEngine } from '../harness/privateDockerd.js';
-
-const MAIN = 'dist/src/main.js';
-
-interface Run { code: number; stdout: string; stderr: string }
-export function rootwatch(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile('node', [MAIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { rootwatch } from '../harness/cli.js';
 
 describe('rootwatch CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rw-cli-'));

@@ -102,7 +102,7 @@ describe('metrics endpoint with TLS and basic auth', function () {
     }, 'test');
     // No Docker needed: the endpoint must serve (and say not ready) while Docker is unreachable.
     daemon = await startDaemon({
-      config, endpoint: parseEndpoint(`unix://${dir}/absent.sock`, {}), configFile: '/dev/null', configExplicit: false,
+      config, endpoints: [parseEndpoint(`unix://${dir}/absent.sock`, {})], configFile: '/dev/null', configExplicit: false,
       listen: '127.0.0.1:0', logger: createLogger({ level: 'emerg', stream: new PassThrough() }),
     });
     base = `https://127.0.0.1:${daemon.address.port}`;

@@ -9,8 +9,15 @@ import { TEST_IMAGE, sleep, type PrivateEngine } from '../harness/privateDockerd
 import { PODMAN_TEST_IMAGE, podman, podmanUnavailableReason, type PrivatePodman } from '../harness/privatePodman.js';
 import { sample, startTestDaemon, type TestDaemon } from '../harness/testDaemon.js';
 import { waitFor } from '../harness/waitFor.js';
+import { loadCveData } from '../../src/host/cveData.js';
 
 const execFileP = promisify(execFile);
+
+/** CVE ids of the shipped data that are Docker Engine's own (component engine). */
+function dockerEngineCves(): string[] {
+  const data = loadCveData({});
+  return data.entries.filter((e) => e.component === 'engine').map((e) => e.id);
+}
 
 interface Report {
   host: { docker: { engine: string; version: string; ociRuntime: { name: string } | null }; info: Record<string, string>; findings: { rule: string; cve?: string }[] };
@@ -114,6 +121,30 @@ describe('Podman (rootful) through the Docker-compatible API', function () {
     assert.ok(root && root.severity !== 'medium', `root_user lowered for a rootless container: ${JSON.stringify(root)}`);
     const { stdout } = await execFileP('node', ['dist/src/main.js', '--config', '/dev/null', '--docker-host', rl.dockerHost, 'audit']);
     assert.match(stdout, /^User namespaces: rootless daemon$/m);
+  });
+
+  it('one daemon follows dockerd and Podman at once: each engine named, each judged as what it is', async () => {
+    const d = await startTestDaemon([eng.dockerHost, p.dockerHost], { breakout: { host_reference_pid: eng.pid() } });
+    try {
+      // The private socket paths: .../docker.sock and .../podman.sock.
+      await waitFor(async () => (await d.metrics()).split('\n').filter((l) => l.startsWith('rootwatch_host_info{')).length === 2, 'a host_info series per engine', 20_000, 100);
+      const text = await d.metrics();
+      assert.equal(sample(text, 'rootwatch_docker_up', { engine: 'docker' }), 1);
+      assert.equal(sample(text, 'rootwatch_docker_up', { engine: 'podman' }), 1);
+      const info = text.split('\n').filter((l) => l.startsWith('rootwatch_host_info{'));
+      assert.ok(info.some((l) => l.includes('engine="podman"') && /podman_version="\d/.test(l) && l.includes('docker_version=""')), info.join('\n'));
+      assert.ok(info.some((l) => l.includes('engine="docker"') && /docker_version="\d/.test(l)), info.join('\n'));
+      // Docker Engine CVEs are matched against dockerd only, never against Podman's version.
+      const podmanCves = text.split('\n').filter((l) => l.startsWith('rootwatch_host_finding{') && l.includes('engine="podman"') && l.includes('rule="known_cve"'));
+      const dockerEngineIds = new Set(dockerEngineCves());
+      assert.ok(dockerEngineIds.size > 0);
+      assert.deepEqual(podmanCves.filter((l) => dockerEngineIds.has(/cve="([^"]+)"/.exec(l)?.[1] ?? '')), []);
+      // The same risky container on both (named alike): one series each, by engine.
+      await waitFor(async () => (await d.metrics()).split('\n').filter((l) => l.startsWith('rootwatch_container_finding{') && l.includes('container_name="rwp-sysadmin"') && l.includes('rule="dangerous_capability"')).length === 2,
+        'rwp-sysadmin on both engines', 20_000, 100);
+    } finally {
+      await d.stop();
+    }
   });
 
   describe('breakout detection', () => {

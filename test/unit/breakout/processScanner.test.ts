@@ -77,7 +77,7 @@ class Tree {
 
 function record(over: Partial<ContainerRecord['inspect']> = {}): ContainerRecord {
   return {
-    id: ID, shortId: ID.slice(0, 12), name: 'web', image: 'busybox', labels: {}, findings: [],
+    engine: 'docker', posture: posture(), id: ID, shortId: ID.slice(0, 12), name: 'web', image: 'busybox', labels: {}, findings: [],
     inspect: { Id: ID, State: { Running: true, Pid: 100 }, HostConfig: { PidMode: 'host', CapAdd: ['SYS_PTRACE'], CgroupnsMode: 'private' }, Mounts: [], ...over },
   };
 }

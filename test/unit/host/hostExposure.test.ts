@@ -204,7 +204,10 @@ describe('host/hostExposure', () => {
 
       const changes: (HostEvaluation | null)[] = [];
       let notify: ((e: HostEvaluation | null) => void) | null = null;
-      await hx.watch((e) => {
+      await hx.watch((evs) => {
+        // One engine was refreshed (under the default name ''): one evaluation per change.
+        assert.deepEqual([...evs.keys()], ['']);
+        const e = evs.get('') ?? null;
         changes.push(e);
         notify?.(e);
       });

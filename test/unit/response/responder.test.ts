@@ -15,6 +15,7 @@ import { EvidenceStore, type EvidenceBundle } from '../../../src/response/eviden
 import { killExactProcess } from '../../../src/response/hostProcess.js';
 import { containerIdsInCgroupPaths, findOwnContainer, isOwnContainer } from '../../../src/response/ownContainer.js';
 import { Responder, type ResponseDocker } from '../../../src/response/responder.js';
+import { posture } from '../rules/fixtures.js';
 
 const ID = 'b'.repeat(64);
 const OTHER = 'c'.repeat(64);
@@ -22,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'rw-responder-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function record(id: string, name: string, pid = 0): ContainerRecord {
-  return { id, shortId: id.slice(0, 12), name, image: 'busybox', labels: {}, inspect: { Id: id, State: { Pid: pid, Running: true } }, findings: [] };
+  return { engine: 'docker', posture: posture(), id, shortId: id.slice(0, 12), name, image: 'busybox', labels: {}, inspect: { Id: id, State: { Pid: pid, Running: true } }, findings: [] };
 }
 
 function detection(id = ID, reason: ActiveDetection['hit']['reason'] = 'host_namespace_process'): ActiveDetection {

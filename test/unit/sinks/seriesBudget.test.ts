@@ -6,6 +6,7 @@ import { Metrics, type MetricsSource } from '../../../src/sinks/metrics.js';
 import type { ContainerRecord } from '../../../src/model/inventory.js';
 import type { Finding } from '../../../src/model/finding.js';
 import { containerRules, execRules } from '../../../src/rules/catalogue.js';
+import { posture } from '../rules/fixtures.js';
 
 // Series per host (rootwatch_ and the runtime process_ and nodejs_ ones), whatever the containers.
 const HOST_SERIES_BUDGET = 300;
@@ -16,11 +17,9 @@ function seriesOf(text: string): string[] {
 
 function source(containers: ContainerRecord[]): MetricsSource {
   return {
-    dockerUp: () => true,
+    engines: () => [{ name: 'docker', up: true, findings: [], info: { kernel: 'k', distro: 'd', docker_version: 'v', runc_version: 'r', containerd_version: 'c', cgroup_version: '2', userns_remap: 'false', rootless: 'false' } }],
     containers: () => containers,
-    hostFindings: () => [],
     expiredExceptions: () => 0,
-    hostInfo: () => ({ kernel: 'k', distro: 'd', docker_version: 'v', runc_version: 'r', containerd_version: 'c', cgroup_version: '2', userns_remap: 'false', rootless: 'false' }),
     breakoutActive: () => [],
   };
 }
@@ -32,7 +31,7 @@ function worstContainer(n: number): ContainerRecord {
     findings.push({ rule: r, severity: 'high', message: 'a', evidence: {} }, { rule: r, severity: 'high', message: 'b', evidence: {} });
   }
   const id = n.toString(16).padStart(64, '0');
-  return { id, shortId: id.slice(0, 12), name: `c${n}`, image: 'img', labels: {}, inspect: { Id: id }, findings };
+  return { engine: 'docker', posture: posture(), id, shortId: id.slice(0, 12), name: `c${n}`, image: 'img', labels: {}, inspect: { Id: id }, findings };
 }
 
 describe('series budget', () => {
