@@ -2,6 +2,8 @@
 // Two clients: request/response calls get a timeout; the event stream must not (a quiet stream is idle).
 // The timeout is ours, on the whole call: docker-modem's own is a socket idle timeout (a server that
 // drips a byte a second never trips it) and, when it trips, surfaces as "socket hang up".
+// Before dockerode: leaves out the transports rootwatch never uses (gRPC, ssh2).
+import './leanDockerode.js';
 import Docker from 'dockerode';
 import type { ContainerInspect, DockerInfo, DockerVersion, ExecInspect } from '../model/dockerTypes.js';
 import type { Endpoint } from './endpoint.js';
