@@ -20,7 +20,7 @@ import {
   TEST_IMAGE, fmtSummary, isMain, mapLimit, nowMs, printBenchJson, printBlock, progress, r, roundSummary, runCleanups,
   runStandalone, startBenchEngine, summarize,
   load1, machine,
-  ensureBuilt, ROOT, MAIN_JS,
+  ensureBuilt, ROOT, MAIN_JS, NODE_FLAGS,
 } from './lib.js';
 
 const N = Number(process.env.BENCH_CONTAINERS ?? 50);
@@ -51,7 +51,7 @@ interface RunResult { ms: number; cpuMs: number; maxRssMiB: number; code: number
 function runNode(args: string[]): Promise<RunResult> {
   return new Promise((resolveRun) => {
     const t0 = nowMs();
-    execFile(process.execPath, ['--import', CPU_HOOK, ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...NODE_FLAGS, '--import', CPU_HOOK, ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const ms = nowMs() - t0;
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
       const m = /^RWBENCH_CPU (.*)$/m.exec(stderr);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeEngine } from '../test/harness/fakeEngine.js';
 import {
-  MAIN_JS, clockTicks, ensureBuilt, fmtSummary, freePort, isMain, load1, machine, nowMs, onCleanup, printBenchJson, printBlock, r, roundSummary,
+  MAIN_JS, NODE_FLAGS, clockTicks, ensureBuilt, fmtSummary, freePort, isMain, load1, machine, nowMs, onCleanup, printBenchJson, printBlock, r, roundSummary,
   runStandalone, sleep, stopChild, summarize,
 } from './lib.js';
 
@@ -62,7 +62,7 @@ async function measure(size: number): Promise<SizeFigures> {
   writeFileSync(config, `docker:\n  host: ${fake.dockerHost}\nlog:\n  level: info\n`);
   const port = await freePort();
   const t0 = nowMs();
-  const child = spawn(process.execPath, [MAIN_JS, '--config', config, 'run', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN_JS, '--config', config, 'run', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const stopDaemon = onCleanup(async () => void (await stopChild(child)));
   let reconciledAt = 0;
   let partial = '';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { PrivateEngine } from '../test/harness/privateDockerd.js';
 import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
-  progress, r, runCleanups, runStandalone, sample, scrape, sleep, startBenchEngine, summarize, ensureBuilt, freePort, stopChild, ROOT, MAIN_JS,
+  progress, r, runCleanups, runStandalone, sample, scrape, sleep, startBenchEngine, summarize, ensureBuilt, freePort, stopChild, ROOT, MAIN_JS, NODE_FLAGS,
   checkpoint, clockTicks,
 } from './lib.js';
 
@@ -64,7 +64,7 @@ async function phase(engine: PrivateEngine, workDir: string, containers: number,
   checkpoint();
   const logFile = join(workDir, `daemon-${containers}.log`);
   const fd = openSync(logFile, 'a');
-  const args = [MAIN_JS, '--config', join(workDir, 'rootwatch.yaml'), '--docker-host', engine.dockerHost, 'run', '--listen', `127.0.0.1:${port}`];
+  const args = [...NODE_FLAGS, MAIN_JS, '--config', join(workDir, 'rootwatch.yaml'), '--docker-host', engine.dockerHost, 'run', '--listen', `127.0.0.1:${port}`];
   progress(`phase ${containers} containers: node ${args.map((a) => a.replace(ROOT + '/', '')).join(' ')}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], detached: false });
   closeSync(fd);

@@ -468,6 +468,8 @@ export function runStandalone(main: () => Promise<unknown>): void {
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
+/** The node flags every launcher gives the daemon (systemd unit, package wrapper, scripts/run.sh): measure what ships. */
+export const NODE_FLAGS = ['--max-semi-space-size=1'];
 
 function newestMtime(dir: string): number {
   let newest = 0;

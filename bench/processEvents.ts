@@ -42,7 +42,7 @@ import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
   progress, r, roundSummary, runCleanups, runStandalone, sample, samplesByLabels, scrape, sleep, startBenchEngine,
   summarize, type Summary,
-  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS, startBenchDaemon,
+  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS, NODE_FLAGS, startBenchDaemon,
   checkpoint, clockTicks,
 } from './lib.js';
 
@@ -459,7 +459,7 @@ async function startChildDaemon(engine: PrivateEngine, workDir: string, mode: 'n
   writeFileSync(config, `log:\n  level: debug\nbreakout:\n  host_reference_pid: ${engine.pid()}\n  process_events: ${mode === 'netlink' ? 'auto' : 'off'}\n`);
   const logFile = join(workDir, `daemon-${mode}.log`);
   const fd = openSync(logFile, 'a');
-  const args = [MAIN_JS, '--config', config, '--docker-host', engine.dockerHost, 'run', '--listen', `127.0.0.1:${port}`];
+  const args = [...NODE_FLAGS, MAIN_JS, '--config', config, '--docker-host', engine.dockerHost, 'run', '--listen', `127.0.0.1:${port}`];
   progress(`${mode}: node ${args.map((a) => a.replace(ROOT + '/', '')).join(' ')}`);
   // Its own session (setsid), as a systemd service runs: with autogroup scheduling, CPU is shared per session.
   const cmd = NICE ? ['nice', '-n', String(NICE), process.execPath, ...args] : [process.execPath, ...args];

@@ -74,7 +74,8 @@ strip --strip-unneeded "$LIB/node" "$APP/native/build/Release/proc_events.node"
 cat > "$ROOT/usr/bin/rootwatch" <<'EOF'
 #!/bin/sh
 # rootwatch runs on the Node.js runtime its package ships, whatever node the host has (or not).
-exec /usr/lib/rootwatch/node /usr/lib/rootwatch/app/dist/src/main.js "$@"
+# A 1 MiB young generation: see the unit's NODE_OPTIONS.
+exec /usr/lib/rootwatch/node --max-semi-space-size=1 /usr/lib/rootwatch/app/dist/src/main.js "$@"
 EOF
 chmod 755 "$ROOT/usr/bin/rootwatch"
 

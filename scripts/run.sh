@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-built.sh
 config=()
 [ -f /etc/rootwatch/rootwatch.yaml ] || [ -n "${ROOTWATCH_CONFIG:-}" ] || config=(--config config/rootwatch.yaml)
-exec node dist/src/main.js "${config[@]}" run "$@"
+# A 1 MiB young generation, as every launcher (see systemd/rootwatch.service).
+exec node --max-semi-space-size=1 dist/src/main.js "${config[@]}" run "$@"
