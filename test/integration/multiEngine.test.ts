@@ -2,6 +2,9 @@
 // on a real host dockerd and Podman, or one rootless Podman per user): one model and one /metrics,
 // each engine judged with its own posture, its series labelled with its name, one going down alone.
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { engine, requireDocker } from '../harness/engines.js';
 import { startPrivateDockerd, TEST_IMAGE, ensureTestImage, type PrivateEngine } from '../harness/privateDockerd.js';
 import { sample, startTestDaemon, type TestDaemon } from '../harness/testDaemon.js';
@@ -13,6 +16,7 @@ describe('several engines on one host', function () {
   let plain: PrivateEngine;
   let remapped: PrivateEngine;
   let d: TestDaemon | null = null;
+  const evidenceDir = mkdtempSync(join(tmpdir(), 'rw-multi-evidence-'));
 
   before(async function () {
     requireDocker(this);
@@ -30,11 +34,16 @@ describe('several engines on one host', function () {
     await d?.stop();
     await remapped?.cli('rm', '-f', 'web').catch(() => '');
     await plain?.destroy();
+    rmSync(evidenceDir, { recursive: true, force: true });
   });
 
   it('lists both engines\' containers, each with its engine, and judges each engine by its own posture', async () => {
     // Both private sockets are called docker.sock: the names are docker and docker-2.
-    d = await startTestDaemon([plain.dockerHost, remapped.dockerHost], { breakout: { host_reference_pid: plain.pid() } });
+    d = await startTestDaemon([plain.dockerHost, remapped.dockerHost], {
+      breakout: { host_reference_pid: plain.pid() },
+      // A response is sent to the engine that runs the container (a wrong one would answer 404).
+      response: { mode: 'enforce', evidence_dir: evidenceDir, rules: [{ reasons: ['host_namespace_process'], action: 'pause', match: { name: 'escape-remapped' } }] },
+    });
     const text = await d.metrics();
     assert.equal(sample(text, 'rootwatch_docker_up', { engine: 'docker' }), 1, text);
     assert.equal(sample(text, 'rootwatch_docker_up', { engine: 'docker-2' }), 1);
@@ -71,6 +80,24 @@ describe('several engines on one host', function () {
       assert.ok(text.split('\n').some((l) => l.startsWith('rootwatch_breakout_processes{') && l.includes(`container_id="${id.slice(0, 12)}"`) && l.includes('engine="docker"')), 'series names the engine');
     } finally {
       await plain.cli('rm', '-f', 'escape');
+    }
+  });
+
+  it('a response to a breakout on the second engine pauses the container there', async () => {
+    assert.ok(d);
+    const td = d;
+    // --userns=host: a container of the remapped engine that shares the host's user namespace can nsenter.
+    const id = await remapped.cli('run', '-d', '--name', 'escape-remapped', '--userns', 'host', '--pid=host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE',
+      '--security-opt', 'seccomp=unconfined', TEST_IMAGE, 'sleep', '600');
+    try {
+      await remapped.cli('exec', '-d', 'escape-remapped', 'nsenter', '-t', String(plain.pid()), '-m', '-u', '-i', '-n', 'sleep', '20');
+      await waitFor(() => td.logs.some((l) => l.event === 'response' && (l.container as { id: string } | undefined)?.id === id && l.outcome !== 'dry_run'), 'response event', 15_000);
+      const r = td.logs.find((l) => l.event === 'response' && (l.container as { id: string } | undefined)?.id === id);
+      assert.equal(r?.outcome, 'done', JSON.stringify(r));
+      assert.equal((await remapped.cli('inspect', '-f', '{{.State.Paused}}', id)).trim(), 'true');
+      assert.equal(td.alerts('host_namespace_process').find((a) => (a.container as { id: string }).id === id)?.engine_name, 'docker-2');
+    } finally {
+      await remapped.cli('rm', '-f', 'escape-remapped');
     }
   });
 
