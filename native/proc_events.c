@@ -35,6 +35,8 @@
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,7 +57,10 @@ enum {
   VERDICT_RUNTIME_CHILD = 4,  // forked by one: may yet be moved into a container's cgroup
   VERDICT_HELPER = 5,         // a kernel helper (kthreadd's child) naming storage, or its descendant: copied
 };
-enum { EV_FORK, EV_EXEC, EV_UID };
+// EV_RECHECK: a container process whose namespaces changed since its last copy, found by the
+// periodic re-check (setns without exec or fork sends no event).
+enum { EV_FORK, EV_EXEC, EV_UID, EV_RECHECK };
+#define RECHECK_MS 250  // how often the namespaces of cached container processes are read again
 #define KTHREADD_PID 2
 #define MAX_RUNTIMES 64
 
@@ -69,7 +74,7 @@ static const char *NS_KINDS[7] = {"mnt", "pid", "net", "ipc", "uts", "cgroup", "
 
 typedef struct {
   int32_t pid;
-  int32_t event;   // EV_FORK, EV_EXEC or EV_UID: what the copy was taken for
+  int32_t event;   // EV_FORK, EV_EXEC, EV_UID or EV_RECHECK: what the copy was taken for
   uint32_t ns[7];  // inode numbers; 0 when unreadable
   uint16_t len_status, len_cgroup, len_stat, len_exe, len_pexe, len_cmdline;
   char status[1536];
@@ -98,6 +103,16 @@ typedef struct {
   // fork/exec/uid events: copied; host process with nothing to judge; container fork child just
   // like its parent's last copy; already gone
   uint64_t copied, skipped, unchanged, gone;
+  // Losses among the gone: a container process (or a runtime's child) that exited before it could
+  // be read and whose namespaces nothing else vouches for (see examine()); a plain container fork
+  // child whose parent still sits in the namespaces it was copied in is gone, not lost.
+  uint64_t lost_exited;
+  // The periodic namespace re-check: passes, processes read, processes copied because they moved.
+  uint64_t recheck_passes, recheck_reads, recheck_moved;
+  struct timespec next_recheck;  // reader thread only
+  uint64_t batch;                // reader thread only: received batches, for the memo below
+  int32_t vouched_parent;        // reader thread only: a parent found unmoved in this batch
+  uint64_t vouched_batch;
   // Events the kernel dropped because the socket buffer was full: the socket's drop counter, read
   // from /proc/net/netlink after each overrun (ENOBUFS only says that some were). The connector's
   // per-CPU sequence numbers cannot tell: with the exit filter below they skip on purpose.
@@ -251,6 +266,10 @@ static ns_entry_t *ns_slot(source_t *s, int32_t pid) {
 static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
   ns_entry_t *e = ns_slot(s, pid);
   if (!e) return;
+  // A slot held by another container process that is still alive keeps it: a fork storm's
+  // short-lived children would otherwise push the long-lived processes out of the cache, and with
+  // them out of the periodic namespace re-check. The newcomer is then read in full at each event.
+  if (e->pid != 0 && e->pid != pid && kill(e->pid, 0) == 0) return;
   e->pid = pid;
   memcpy(e->ns, ns, sizeof e->ns);
 }
@@ -290,11 +309,99 @@ static int32_t stat_ppid(const char *stat, size_t len) {
   return (int32_t)strtol(p + 1, NULL, 10);
 }
 
+static void examine(source_t *s, int kind, int32_t pid, int32_t parent);
+
+// A process of a fork, exec or uid event exited before it could be read. Is that a loss, something
+// an escape could hide in? Only container-side processes count (a runtime's child, a container
+// process, a kernel helper's descendant); a host process that exits is nothing. Of those, a process
+// is vouched for when its namespaces were read while it lived and were the container's own:
+// - an exec or uid change of a process whose fork was read (exec and setuid keep namespaces);
+// - a fork child whose parent is still alive in the namespaces it was copied in (the child started
+//   as a copy of it); a parent that moved since (setns without exec, then fork) is copied now.
+// What stays unvouched is a loss: an nsenter whose child and itself were gone before the reader got
+// to them. Called before examine() updates the cache for this pid. Returns GONE_*. Reader thread only.
+enum { GONE_VOUCHED, GONE_LOST, GONE_PARENT_MOVED };
+static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, uint8_t known) {
+  if (known != VERDICT_WATCHED && known != VERDICT_RUNTIME_CHILD && known != VERDICT_HELPER) return GONE_VOUCHED;
+  if (kind == EV_RECHECK) return GONE_LOST;  // it moved, then exited before the copy
+  if (kind != EV_FORK) {
+    ns_entry_t *e = ns_slot(s, pid);
+    return !(e && e->pid == pid && away_from_host(e->ns));
+  }
+  ns_entry_t *pe = ns_slot(s, parent);
+  if (!(pe && pe->pid == parent && away_from_host(pe->ns))) return GONE_LOST;
+  // A storm forks from one parent: it is read once per received batch, not once per child.
+  if (s->vouched_parent == parent && s->vouched_batch == s->batch) return GONE_VOUCHED;
+  char dirpath[32];
+  snprintf(dirpath, sizeof dirpath, "/proc/%d", parent);
+  int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return GONE_LOST;
+  uint32_t ns[7];
+  read_namespaces(dir, ns);
+  close(dir);
+  if (memcmp(ns, pe->ns, sizeof ns) == 0) {
+    s->vouched_parent = parent;
+    s->vouched_batch = s->batch;
+    return GONE_VOUCHED;
+  }
+  for (int i = 0; i < 5; i++) if (ns[i] == 0) return GONE_LOST;  // exited meanwhile
+  return GONE_PARENT_MOVED;  // examine() copies the parent while it lives
+}
+
+static int ms_until(const struct timespec *now, const struct timespec *then) {
+  return (int)((then->tv_sec - now->tv_sec) * 1000 + (then->tv_nsec - now->tv_nsec) / 1000000);
+}
+
+// Every RECHECK_MS: read again the namespaces of every cached container process (the cache holds
+// only processes read as a container's; those of a --pid=host container share a namespace with the
+// host by design and are the ones that can setns into the others), and copy those that moved. This is what sees a process that calls setns() into the host's
+// namespaces and neither execs nor forks (no event at all): within one period, if it lives that long.
+// Cost follows cached container processes: one open and five fstatat each (mnt, pid, net, ipc, uts,
+// the namespaces away_from_host() judges), and a walk of the 1 MiB cache. Reader thread only.
+static void recheck(source_t *s) {
+  if (!s->ns_cache) return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (ms_until(&now, &s->next_recheck) > 0) return;
+  s->next_recheck = now;
+  s->next_recheck.tv_nsec += RECHECK_MS * 1000000L;
+  while (s->next_recheck.tv_nsec >= 1000000000L) { s->next_recheck.tv_nsec -= 1000000000L; s->next_recheck.tv_sec++; }
+  uint64_t reads = 0, moved = 0;
+  for (uint32_t i = 0; i < NS_CACHE_SLOTS; i++) {
+    ns_entry_t *e = &s->ns_cache[i];
+    if (e->pid <= 0) continue;
+    char dirpath[32];
+    snprintf(dirpath, sizeof dirpath, "/proc/%d", e->pid);
+    int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) { e->pid = 0; continue; }  // exited
+    reads++;
+    int changed = 0;
+    for (int k = 0; k < 5 && !changed; k++) {
+      char path[16];
+      struct stat st;
+      snprintf(path, sizeof path, "ns/%s", NS_KINDS[k]);
+      changed = fstatat(dir, path, &st, 0) == 0 && (uint32_t)st.st_ino != e->ns[k];
+    }
+    close(dir);
+    if (changed) {
+      moved++;
+      examine(s, EV_RECHECK, e->pid, 0);
+    }
+  }
+  pthread_mutex_lock(&s->lock);
+  s->recheck_passes++;
+  s->recheck_reads += reads;
+  s->recheck_moved += moved;
+  pthread_mutex_unlock(&s->lock);
+}
+
 static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (pid <= 0) return;
   if (atomic_exchange(&s->forget_verdicts, 0)) {
+    // The namespace cache stays: every use of an entry also needs a WATCHED verdict, which only a
+    // fresh read (that rewrites the entry) gives back, and the periodic re-check must keep its
+    // processes across a storm's overruns. A stale entry is read again there and copied if it moved.
     if (s->verdict) memset(s->verdict, VERDICT_UNKNOWN, s->verdict_cap);
-    if (s->ns_cache) memset(s->ns_cache, 0, NS_CACHE_SLOTS * sizeof(ns_entry_t));
   }
   uint8_t known = verdict_of(s, kind == EV_FORK ? parent : pid);
   // Nothing to read: the child of a PLAIN process is PLAIN (it starts as a copy), and kthreadd's
@@ -377,6 +484,8 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
 
   // A helper: a host process naming storage whose parent is kthreadd, or a helper's descendant.
   int helper = alive && wanted && !container && (known == VERDICT_HELPER || stat_ppid(tmp->stat, tmp->len_stat) == KTHREADD_PID);
+  int gone_kind = alive ? GONE_VOUCHED : gone_unvouched(s, kind, pid, parent, known);
+  int lost = gone_kind == GONE_LOST;
   uint8_t v = !alive ? VERDICT_UNKNOWN
             : helper ? VERDICT_HELPER
             : wanted ? VERDICT_WATCHED
@@ -395,6 +504,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   pthread_mutex_lock(&s->lock);
   if (!alive) {
     s->gone++;  // exited before we looked: nothing left to read, by us or by JavaScript
+    if (lost) {
+      s->lost_exited++;
+      s->urgent = 1;  // JavaScript counts it and schedules a catch-up scan
+    }
   } else if (!wanted) {
     s->skipped++;
   } else if (s->snap_count == SNAP_CAPACITY) {
@@ -407,6 +520,7 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     s->urgent = 1;
   }
   pthread_mutex_unlock(&s->lock);
+  if (gone_kind == GONE_PARENT_MOVED) examine(s, EV_RECHECK, parent, 0);
 }
 
 static void decode(source_t *s, struct proc_event *ev) {
@@ -473,9 +587,11 @@ static void *reader(void *arg) {
   // close() waits for the thread: nothing else wakes a blocked netlink receive.
   while (!atomic_load(&s->stop)) {
     int got = recvmmsg(s->fd, s->msgs, RECV_BATCH, MSG_WAITFORONE, NULL);
+    s->batch++;
     if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      if (errno == ENOBUFS) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+        // nothing received (the receive timeout): only the re-check below
+      } else if (errno == ENOBUFS) {
         // The kernel dropped events: the socket buffer overflowed. JS falls back to a full scan.
         pthread_mutex_lock(&s->lock);
         s->overruns++;
@@ -500,6 +616,7 @@ static void *reader(void *arg) {
         s->urgent = 1;
       }
     }
+    recheck(s);  // at most every RECHECK_MS; the receive timeout wakes an idle reader often enough
     // Counts alone wait for JavaScript's timer; copies and losses wake it now.
     if (s->urgent && !atomic_exchange(&s->wake_pending, 1)) napi_call_threadsafe_function(s->tsfn, NULL, napi_tsfn_nonblocking);
     s->urgent = 0;
@@ -683,7 +800,7 @@ static void set_string(napi_env env, napi_value obj, const char *key, const char
 }
 
 // drain(): { snapshots, counts: {fork, exec, …, other}, snapshotsDropped, overruns, lost, received,
-// copied, skipped, gone }. Counters are cumulative; snapshots are handed over once.
+// copied, skipped, unchanged, gone, lostExited, recheckPasses, recheckReads, recheckMoved }. Counters are cumulative; snapshots are handed over once.
 static napi_value js_drain(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
@@ -696,6 +813,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   memcpy(counts, s->counts, sizeof counts);
   uint64_t overruns = s->overruns, received = s->received, snaps_dropped = s->snaps_dropped, lost = s->lost;
   uint64_t copied = s->copied, skipped = s->skipped, unchanged = s->unchanged, gone = s->gone;
+  uint64_t lost_exited = s->lost_exited, recheck_passes = s->recheck_passes, recheck_reads = s->recheck_reads, recheck_moved = s->recheck_moved;
   uint32_t sn = s->snap_count;
   snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
   if (copy) {
@@ -713,7 +831,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
     napi_value o, v, ns;
     napi_create_object(env, &o);
     napi_create_int32(env, p->pid, &v); napi_set_named_property(env, o, "pid", v);
-    const char *event = p->event == EV_FORK ? "fork" : p->event == EV_EXEC ? "exec" : "uid";
+    const char *event = p->event == EV_FORK ? "fork" : p->event == EV_EXEC ? "exec" : p->event == EV_RECHECK ? "recheck" : "uid";
     napi_create_string_utf8(env, event, NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, o, "event", v);
     napi_create_array_with_length(env, 7, &ns);
     for (uint32_t k = 0; k < 7; k++) { napi_create_uint32(env, p->ns[k], &v); napi_set_element(env, ns, k, v); }
@@ -740,6 +858,10 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "skipped", skipped);
   set_number(env, out, "unchanged", unchanged);
   set_number(env, out, "gone", gone);
+  set_number(env, out, "lostExited", lost_exited);
+  set_number(env, out, "recheckPasses", recheck_passes);
+  set_number(env, out, "recheckReads", recheck_reads);
+  set_number(env, out, "recheckMoved", recheck_moved);
   napi_value exits;
   napi_get_boolean(env, s->exits, &exits);
   napi_set_named_property(env, out, "exitEvents", exits);

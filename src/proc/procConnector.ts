@@ -13,8 +13,11 @@ export type ProcEventName = (typeof PROC_EVENT_TYPES)[number];
 /** Raw facts the addon copied at event time, for processes that may be gone when JS looks. */
 export interface RawProcessCapture {
   pid: number;
-  /** The event the copy was taken at: a fork (the new child), an exec, or a uid change. */
-  event: 'fork' | 'exec' | 'uid';
+  /**
+   * The event the copy was taken at: a fork (the new child), an exec, a uid change, or `recheck`: the
+   * periodic re-read of a container process's namespaces found it moved (setns sends no event).
+   */
+  event: 'fork' | 'exec' | 'uid' | 'recheck';
   /** Namespace inode numbers in NS_KINDS order (mnt, pid, net, ipc, uts, cgroup, user); 0 = unreadable. */
   ns: number[];
   status: string;
@@ -44,6 +47,16 @@ export interface ProcEventBatch {
   /** Cumulative: container fork children in the namespaces of their parent's last copy (not copied). */
   unchanged: number;
   gone: number;
+  /**
+   * Cumulative, among `gone`: container-side processes (a container's, a runtime's child, a kernel
+   * helper's descendant) that exited before they were read and whose namespaces nothing vouches for
+   * (no read of them, nor a live parent still in the namespaces it was copied in). A loss.
+   */
+  lostExited: number;
+  /** Cumulative: passes of the periodic namespace re-check, processes it read, processes it found moved (and copied). */
+  recheckPasses: number;
+  recheckReads: number;
+  recheckMoved: number;
   /** Exit events are subscribed (kernels before 6.6, which cannot filter them out). */
   exitEvents: boolean;
 }
