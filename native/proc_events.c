@@ -24,6 +24,7 @@
 #include <linux/netlink.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@
 #define RECV_BUF 1024            // one connector message is under 100 bytes
 #define STOP_CHECK_MS 100        // the reader looks at `stop` at least this often
 #define READER_NICE -10
+#define READER_RT_PRIORITY 1
 #define MAX_VERDICT_PIDS 4194304 // the kernel's largest pid_max
 
 // What the last look at a pid found, or what its lineage says (see source_t.verdict).
@@ -86,6 +88,7 @@ typedef struct {
 } snap_t;
 
 #define NS_CACHE_SLOTS 32768  // 32 bytes each
+#define VOUCHED_SLOTS 8
 
 typedef struct {
   int32_t pid;
@@ -110,9 +113,12 @@ typedef struct {
   // The periodic namespace re-check: passes, processes read, processes copied because they moved.
   uint64_t recheck_passes, recheck_reads, recheck_moved;
   struct timespec next_recheck;  // reader thread only
-  uint64_t batch;                // reader thread only: received batches, for the memo below
-  int32_t vouched_parent;        // reader thread only: a parent found unmoved in this batch
-  uint64_t vouched_batch;
+  int realtime;    // the reader thread runs SCHED_RR (set once by it, read by drain)
+  uint64_t batch;  // reader thread only: received batches, for the memo below
+  // Reader thread only: parents found unmoved in this batch (a child of theirs read in their cached
+  // namespaces, or they themselves re-read), a few at a time for storms from several workers.
+  struct { int32_t pid; uint64_t batch; } vouched[VOUCHED_SLOTS];
+  uint32_t vouched_next;
   // Events the kernel dropped because the socket buffer was full: the socket's drop counter, read
   // from /proc/net/netlink after each overrun (ENOBUFS only says that some were). The connector's
   // per-CPU sequence numbers cannot tell: with the exit filter below they skip on purpose.
@@ -263,9 +269,20 @@ static ns_entry_t *ns_slot(source_t *s, int32_t pid) {
   return s->ns_cache ? &s->ns_cache[(uint32_t)pid % NS_CACHE_SLOTS] : NULL;
 }
 
+// Are the namespaces the detectors judge (mnt, pid, net, ipc, uts) all readable? A process that is
+// exiting loses its namespace links before its /proc directory goes.
+static int ns_complete(const uint32_t ns[7]) {
+  for (int i = 0; i < 5; i++) if (ns[i] == 0) return 0;
+  return 1;
+}
+
+static void forget_ns(source_t *s, int32_t pid);
+
 static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
   ns_entry_t *e = ns_slot(s, pid);
   if (!e) return;
+  // An exiting process's partial read must not speak for it, nor for its parent, later.
+  if (!ns_complete(ns)) { forget_ns(s, pid); return; }
   // A slot held by another container process that is still alive keeps it: a fork storm's
   // short-lived children would otherwise push the long-lived processes out of the cache, and with
   // them out of the periodic namespace re-check. The newcomer is then read in full at each event.
@@ -321,6 +338,18 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent);
 // What stays unvouched is a loss: an nsenter whose child and itself were gone before the reader got
 // to them. Called before examine() updates the cache for this pid. Returns GONE_*. Reader thread only.
 enum { GONE_VOUCHED, GONE_LOST, GONE_PARENT_MOVED };
+
+static int vouched(source_t *s, int32_t parent) {
+  for (int i = 0; i < VOUCHED_SLOTS; i++) if (s->vouched[i].pid == parent && s->vouched[i].batch == s->batch) return 1;
+  return 0;
+}
+
+static void vouch(source_t *s, int32_t parent) {
+  if (vouched(s, parent)) return;
+  s->vouched[s->vouched_next % VOUCHED_SLOTS].pid = parent;
+  s->vouched[s->vouched_next % VOUCHED_SLOTS].batch = s->batch;
+  s->vouched_next++;
+}
 static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, uint8_t known) {
   if (known != VERDICT_WATCHED && known != VERDICT_RUNTIME_CHILD && known != VERDICT_HELPER) return GONE_VOUCHED;
   if (kind == EV_RECHECK) return GONE_LOST;  // it moved, then exited before the copy
@@ -331,7 +360,7 @@ static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, ui
   ns_entry_t *pe = ns_slot(s, parent);
   if (!(pe && pe->pid == parent && away_from_host(pe->ns))) return GONE_LOST;
   // A storm forks from one parent: it is read once per received batch, not once per child.
-  if (s->vouched_parent == parent && s->vouched_batch == s->batch) return GONE_VOUCHED;
+  if (vouched(s, parent)) return GONE_VOUCHED;
   char dirpath[32];
   snprintf(dirpath, sizeof dirpath, "/proc/%d", parent);
   int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -340,8 +369,7 @@ static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, ui
   read_namespaces(dir, ns);
   close(dir);
   if (memcmp(ns, pe->ns, sizeof ns) == 0) {
-    s->vouched_parent = parent;
-    s->vouched_batch = s->batch;
+    vouch(s, parent);
     return GONE_VOUCHED;
   }
   for (int i = 0; i < 5; i++) if (ns[i] == 0) return GONE_LOST;  // exited meanwhile
@@ -416,6 +444,24 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     pthread_mutex_unlock(&s->lock);
     return;
   }
+  // A storm: a parent forking again within one received batch, found unmoved earlier in this batch.
+  // Its child starts as a copy of it and is taken as such without a read, so that a container forking
+  // flat out costs a lookup per fork, not a /proc read, and the reader keeps up with the rest (an
+  // nsenter's fork among them). Given up: a storm child that calls setns in the first instants of its
+  // life and never execs; the namespace re-check sees it if it lives RECHECK_MS.
+  if (kind == EV_FORK && known == VERDICT_WATCHED && vouched(s, parent)) {
+    ns_entry_t *pe = ns_slot(s, parent);
+    if (pe && pe->pid == parent && away_from_host(pe->ns)) {
+      uint32_t ns[7];
+      memcpy(ns, pe->ns, sizeof ns);
+      set_verdict(s, pid, VERDICT_WATCHED);
+      remember_ns(s, pid, ns);
+      pthread_mutex_lock(&s->lock);
+      s->unchanged++;
+      pthread_mutex_unlock(&s->lock);
+      return;
+    }
+  }
   snap_t *tmp = &s->scratch;
   memset(tmp->ns, 0, sizeof tmp->ns);
   tmp->pid = pid;
@@ -430,8 +476,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (alive && pe && pe->pid == parent && away_from_host(pe->ns)) {
     uint32_t ns[7];
     read_namespaces(dir, ns);
-    if (memcmp(ns, pe->ns, sizeof ns) == 0) {
+    if (!ns_complete(ns)) alive = 0;  // exiting: gone (below), not a copy with no namespaces
+    if (alive && memcmp(ns, pe->ns, sizeof ns) == 0) {
       close(dir);
+      vouch(s, parent);
       set_verdict(s, pid, VERDICT_WATCHED);
       remember_ns(s, pid, ns);
       pthread_mutex_lock(&s->lock);
@@ -468,6 +516,9 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (alive && container) {
     tmp->len_status = read_file(dir, "status", tmp->status, sizeof tmp->status);
     read_namespaces(dir, tmp->ns);
+    // Exiting while we read: a copy without namespaces cannot show an escape; it is gone, and
+    // whether that is a loss is decided as for any gone process (gone_unvouched()).
+    if (!ns_complete(tmp->ns)) alive = 0;
     remember_ns(s, pid, tmp->ns);
     // The parent's executable tells runc's own `runc init` from look-alikes; the parent may be gone
     // by the time JavaScript looks. Only runtime-looking executables need it (the same test as for
@@ -576,8 +627,16 @@ static long long netlink_drops(unsigned long inode) {
 static void *reader(void *arg) {
   source_t *s = arg;
   // Copies race with the processes they copy: run ahead of ordinary work when the CPUs are busy.
-  // Bounded work per event, so this cannot starve the host; without CAP_SYS_NICE it stays at 0.
-  if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE) != 0) { /* not permitted: keep the default */ }
+  // A fork storm is exactly that: with a nice value the reader still waits behind the storm's
+  // processes for its turn, and an nsenter lives a few milliseconds. So the lowest real-time
+  // priority (SCHED_RR 1) when allowed: it preempts ordinary work at wake-up, and cannot starve the
+  // host: the work per event is bounded, the thread blocks in recvmmsg() when the queue is empty,
+  // and the kernel caps real-time threads at sched_rt_runtime_us (95 % of a CPU by default). Refused
+  // without CAP_SYS_NICE, or in a cgroup with no real-time budget (kernels with RT_GROUP_SCHED):
+  // then nice READER_NICE, or the default.
+  struct sched_param rt = {.sched_priority = READER_RT_PRIORITY};
+  s->realtime = pthread_setschedparam(pthread_self(), SCHED_RR, &rt) == 0;
+  if (!s->realtime && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE) != 0) { /* not permitted: keep the default */ }
   for (int i = 0; i < RECV_BATCH; i++) {
     s->iovs[i] = (struct iovec){.iov_base = s->bufs[i], .iov_len = RECV_BUF};
     s->msgs[i].msg_hdr = (struct msghdr){.msg_iov = &s->iovs[i], .msg_iovlen = 1};
@@ -862,6 +921,9 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "recheckPasses", recheck_passes);
   set_number(env, out, "recheckReads", recheck_reads);
   set_number(env, out, "recheckMoved", recheck_moved);
+  napi_value rtv;
+  napi_get_boolean(env, s->realtime, &rtv);
+  napi_set_named_property(env, out, "realtimeReader", rtv);
   napi_value exits;
   napi_get_boolean(env, s->exits, &exits);
   napi_set_named_property(env, out, "exitEvents", exits);

@@ -139,7 +139,9 @@ describe('losses, load and escapes without exec (issue 13)', function () {
       const late: string[] = [];
       for (let i = 1; i <= ESCAPES; i++) {
         const mark = `${dir}/esc-${i}.pid`;
-        const mine = alerts.filter((a) => JSON.stringify(a.evidence).includes(mark));
+        // The escaped child's pid is in its file; nsenter itself is named by its command line.
+        const child = Number(readFileSync(mark, 'utf8').trim());
+        const mine = alerts.filter((a) => (a.evidence as { pid?: number }).pid === child || JSON.stringify(a.evidence).includes(mark));
         if (mine.length === 0) continue;
         caught++;
         const first = Math.min(...mine.map((a) => Date.parse(String(a.ts))));
@@ -149,7 +151,11 @@ describe('losses, load and escapes without exec (issue 13)', function () {
       }
       const lost = lostTotal(m1) - lost0;
       const forks = (sample(m1, 'rootwatch_process_events_total', { type: 'fork' }) ?? 0) - forks0;
-      console.log(`      storm: ${log.trim()}; connector counted ${forks} forks; escapes caught ${caught}/${ESCAPES}; losses counted ${lost}`);
+      const byWhy = ['kernel_dropped', 'copy_ring_full', 'exited_before_read'].map((why) => `${why} ${(sample(m1, 'rootwatch_process_events_lost_total', { why }) ?? 0) - (sample(m0, 'rootwatch_process_events_lost_total', { why }) ?? 0)}`);
+      console.log(`      storm: ${log.trim()}; connector counted ${forks} forks; escapes caught ${caught}/${ESCAPES}; losses counted ${lost} (${byWhy.join(', ')}); ${alerts.length} alerts for the escape container`);
+      if (caught < ESCAPES) {
+        for (const a of alerts) console.log(`        ${String(a.rule)} pid ${String((a.evidence as { pid?: number }).pid)} ${JSON.stringify((a.evidence as { cmdline?: unknown }).cmdline)}`);
+      }
       assert.deepEqual(late, [], 'detected late');
       assert.deepEqual(breakoutAlerts(d, 'loss-storm'), [], 'the storm container is benign');
       assert.equal(stormId.length, 64);
