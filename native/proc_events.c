@@ -113,7 +113,8 @@ typedef struct {
   // The periodic namespace re-check: passes, processes read, processes copied because they moved.
   uint64_t recheck_passes, recheck_reads, recheck_moved;
   struct timespec next_recheck;  // reader thread only
-  int realtime;    // the reader thread runs SCHED_RR (set once by it, read by drain)
+  int want_realtime;  // open()'s choice; tests of the overrun path turn it off
+  int realtime;       // the reader thread runs SCHED_RR (set once by it, read by drain)
   uint64_t batch;  // reader thread only: received batches, for the memo below
   // Reader thread only: parents found unmoved in this batch (a child of theirs read in their cached
   // namespaces, or they themselves re-read), a few at a time for storms from several workers.
@@ -330,13 +331,12 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent);
 
 // A process of a fork, exec or uid event exited before it could be read. Is that a loss, something
 // an escape could hide in? Only container-side processes count (a runtime's child, a container
-// process, a kernel helper's descendant); a host process that exits is nothing. Of those, a process
-// is vouched for when its namespaces were read while it lived and were the container's own:
-// - an exec or uid change of a process whose fork was read (exec and setuid keep namespaces);
-// - a fork child whose parent is still alive in the namespaces it was copied in (the child started
-//   as a copy of it); a parent that moved since (setns without exec, then fork) is copied now.
-// What stays unvouched is a loss: an nsenter whose child and itself were gone before the reader got
-// to them. Called before examine() updates the cache for this pid. Returns GONE_*. Reader thread only.
+// process, a kernel helper's descendant); a host process that exits is nothing. Of those, only a
+// fork child is vouched for: by its parent, still alive in the namespaces it was judged in (the child
+// started as a copy of it); a parent that moved since (setns without exec, then fork) is copied now.
+// An exec or a uid change that was not read is a loss, whatever was read of that process before.
+// So is a fork whose parent is gone too: an nsenter and its child both gone before the reader got to
+// them. Called before examine() updates the cache for this pid. Returns GONE_*. Reader thread only.
 enum { GONE_VOUCHED, GONE_LOST, GONE_PARENT_MOVED };
 
 static int vouched(source_t *s, int32_t parent) {
@@ -350,15 +350,17 @@ static void vouch(source_t *s, int32_t parent) {
   s->vouched[s->vouched_next % VOUCHED_SLOTS].batch = s->batch;
   s->vouched_next++;
 }
+
 static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, uint8_t known) {
   if (known != VERDICT_WATCHED && known != VERDICT_RUNTIME_CHILD && known != VERDICT_HELPER) return GONE_VOUCHED;
   if (kind == EV_RECHECK) return GONE_LOST;  // it moved, then exited before the copy
-  if (kind != EV_FORK) {
-    ns_entry_t *e = ns_slot(s, pid);
-    return !(e && e->pid == pid && away_from_host(e->ns));
-  }
+  // An exec or a uid change is what a process does after a setns() that sent no event (nsenter
+  // without -p execs at once): an earlier read of it vouches for nothing.
+  if (kind != EV_FORK) return GONE_LOST;
+  // A cache entry holds namespaces that were judged: read with a copy, or those of a parent whose
+  // were. That holds for a --pid=host container's processes too, whose ordinary state shares one.
   ns_entry_t *pe = ns_slot(s, parent);
-  if (!(pe && pe->pid == parent && away_from_host(pe->ns))) return GONE_LOST;
+  if (!(pe && pe->pid == parent)) return GONE_LOST;
   // A storm forks from one parent: it is read once per received batch, not once per child.
   if (vouched(s, parent)) return GONE_VOUCHED;
   char dirpath[32];
@@ -635,7 +637,7 @@ static void *reader(void *arg) {
   // without CAP_SYS_NICE, or in a cgroup with no real-time budget (kernels with RT_GROUP_SCHED):
   // then nice READER_NICE, or the default.
   struct sched_param rt = {.sched_priority = READER_RT_PRIORITY};
-  s->realtime = pthread_setschedparam(pthread_self(), SCHED_RR, &rt) == 0;
+  s->realtime = s->want_realtime && pthread_setschedparam(pthread_self(), SCHED_RR, &rt) == 0;
   if (!s->realtime && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE) != 0) { /* not permitted: keep the default */ }
   for (int i = 0; i < RECV_BATCH; i++) {
     s->iovs[i] = (struct iovec){.iov_base = s->bufs[i], .iov_len = RECV_BUF};
@@ -729,15 +731,17 @@ static int subscribe(int fd, enum proc_cn_mcast_op op, int filtered) {
   return send(fd, buf, nh->nlmsg_len, 0) < 0 ? -1 : 0;
 }
 
-// open(onCopies: () => void, receiveBufferBytes?: number): void
+// open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean): void
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (g_src) { napi_throw_error(env, NULL, "process connector already open"); return NULL; }
   if (argc < 1) { napi_throw_type_error(env, NULL, "open(callback[, receiveBufferBytes])"); return NULL; }
   uint32_t rcvbuf_arg = 0;
   if (argc > 1) napi_get_value_uint32(env, argv[1], &rcvbuf_arg);
+  bool want_rt = true;
+  if (argc > 2 && napi_get_value_bool(env, argv[2], &want_rt) != napi_ok) want_rt = true;
 
   int fd = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
   if (fd < 0) return throw_errno(env, "socket(NETLINK_CONNECTOR)", errno);
@@ -759,6 +763,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->inode = fstat(fd, &sockst) == 0 ? (unsigned long)sockst.st_ino : 0;
   s->exits = !filtered;
+  s->want_realtime = want_rt;
   pthread_mutex_init(&s->lock, NULL);
   // One byte per possible pid (pid_max, at most 4 MiB); without it every event is read in full.
   char pm[32] = {0};

@@ -57,6 +57,8 @@ export interface ProcEventBatch {
   recheckPasses: number;
   recheckReads: number;
   recheckMoved: number;
+  /** The reader thread got real-time priority (SCHED_RR 1); false: nice -10 or the default. */
+  realtimeReader: boolean;
   /** Exit events are subscribed (kernels before 6.6, which cannot filter them out). */
   exitEvents: boolean;
 }
@@ -64,9 +66,11 @@ export interface ProcEventBatch {
 export interface ProcConnectorAddon {
   /**
    * Subscribe; `onCopies` runs when there are copies to judge or losses to recover from. A small
-   * receive buffer is only for tests of the overrun path (default 4 MiB).
+   * receive buffer is only for tests of the overrun path (default 4 MiB). `realtime` (default true):
+   * the reader thread asks for SCHED_RR 1, falling back to nice -10; tests of the overrun path turn
+   * it off, since a real-time reader keeps up with a storm even through the smallest buffer.
    */
-  open(onCopies: () => void, receiveBufferBytes?: number): void;
+  open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean): void;
   drain(): ProcEventBatch;
   close(): void;
   /**

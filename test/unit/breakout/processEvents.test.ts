@@ -44,7 +44,7 @@ function capture(pid: number): RawProcessCapture {
 function batch(counts: Partial<Record<ProcEventName, number>>, more: Partial<ProcEventBatch> = {}): ProcEventBatch {
   const all = Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, counts[t] ?? 0])) as Record<ProcEventName, number>;
   const received = Object.values(all).reduce((a, b) => a + b, 0);
-  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, lostExited: 0, recheckPasses: 0, recheckReads: 0, recheckMoved: 0, exitEvents: true, ...more };
+  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, lostExited: 0, recheckPasses: 0, recheckReads: 0, recheckMoved: 0, realtimeReader: false, exitEvents: true, ...more };
 }
 
 describe('process event source', () => {
