@@ -110,6 +110,8 @@ typedef struct {
   // be read and whose namespaces nothing else vouches for (see examine()); a plain container fork
   // child whose parent still sits in the namespaces it was copied in is gone, not lost.
   uint64_t lost_exited;
+  // Execs and uid changes of container processes read before, gone before this event was read.
+  uint64_t lost_exec_unread;
   // The periodic namespace re-check: passes, processes read, processes copied because they moved.
   uint64_t recheck_passes, recheck_reads, recheck_moved;
   struct timespec next_recheck;  // reader thread only
@@ -287,7 +289,7 @@ static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
   // A slot held by another container process that is still alive keeps it: a fork storm's
   // short-lived children would otherwise push the long-lived processes out of the cache, and with
   // them out of the periodic namespace re-check. The newcomer is then read in full at each event.
-  if (e->pid != 0 && e->pid != pid && kill(e->pid, 0) == 0) return;
+  if (e->pid > 0 && e->pid != pid && kill(e->pid, 0) == 0) return;
   e->pid = pid;
   memcpy(e->ns, ns, sizeof e->ns);
 }
@@ -295,7 +297,7 @@ static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
 // A pid whose namespaces were not read this time: its slot must not speak for it any more.
 static void forget_ns(source_t *s, int32_t pid) {
   ns_entry_t *e = ns_slot(s, pid);
-  if (e && e->pid == pid) e->pid = 0;
+  if (e && (e->pid == pid || e->pid == -pid)) e->pid = 0;
 }
 
 // Is this a container process's ordinary state: its own mnt, pid, net, ipc and uts namespaces,
@@ -334,10 +336,14 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent);
 // process, a kernel helper's descendant); a host process that exits is nothing. Of those, only a
 // fork child is vouched for: by its parent, still alive in the namespaces it was judged in (the child
 // started as a copy of it); a parent that moved since (setns without exec, then fork) is copied now.
-// An exec or a uid change that was not read is a loss, whatever was read of that process before.
+// An exec or a uid change that was not read is a loss whatever was read of that process before (an
+// nsenter without -p execs right after its setns): GONE_EXEC_UNREAD when the process was read in its
+// container earlier (what a busy container's short execs give, counted apart), GONE_LOST when never.
 // So is a fork whose parent is gone too: an nsenter and its child both gone before the reader got to
 // them. Called before examine() updates the cache for this pid. Returns GONE_*. Reader thread only.
-enum { GONE_VOUCHED, GONE_LOST, GONE_PARENT_MOVED };
+// GONE_BY_PARENT: vouched for by its parent, whose namespaces it then had (its exec, if it comes, is
+// an exec_unread, not a loss of a process never read).
+enum { GONE_VOUCHED, GONE_BY_PARENT, GONE_LOST, GONE_EXEC_UNREAD, GONE_PARENT_MOVED };
 
 static int vouched(source_t *s, int32_t parent) {
   for (int i = 0; i < VOUCHED_SLOTS; i++) if (s->vouched[i].pid == parent && s->vouched[i].batch == s->batch) return 1;
@@ -354,15 +360,19 @@ static void vouch(source_t *s, int32_t parent) {
 static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, uint8_t known) {
   if (known != VERDICT_WATCHED && known != VERDICT_RUNTIME_CHILD && known != VERDICT_HELPER) return GONE_VOUCHED;
   if (kind == EV_RECHECK) return GONE_LOST;  // it moved, then exited before the copy
-  // An exec or a uid change is what a process does after a setns() that sent no event (nsenter
-  // without -p execs at once): an earlier read of it vouches for nothing.
-  if (kind != EV_FORK) return GONE_LOST;
+  if (kind != EV_FORK) {
+    ns_entry_t *e = ns_slot(s, pid);
+    return e && (e->pid == pid || e->pid == -pid) ? GONE_EXEC_UNREAD : GONE_LOST;
+  }
+  // A fork of a runtime's child runs the runtime's code until it execs (runc init's own stages exit
+  // at once at every container start and docker exec): only its exec, the container's code, counts.
+  if (known == VERDICT_RUNTIME_CHILD) return GONE_VOUCHED;
   // A cache entry holds namespaces that were judged: read with a copy, or those of a parent whose
   // were. That holds for a --pid=host container's processes too, whose ordinary state shares one.
   ns_entry_t *pe = ns_slot(s, parent);
   if (!(pe && pe->pid == parent)) return GONE_LOST;
   // A storm forks from one parent: it is read once per received batch, not once per child.
-  if (vouched(s, parent)) return GONE_VOUCHED;
+  if (vouched(s, parent)) return GONE_BY_PARENT;
   char dirpath[32];
   snprintf(dirpath, sizeof dirpath, "/proc/%d", parent);
   int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -372,7 +382,7 @@ static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, ui
   close(dir);
   if (memcmp(ns, pe->ns, sizeof ns) == 0) {
     vouch(s, parent);
-    return GONE_VOUCHED;
+    return GONE_BY_PARENT;
   }
   for (int i = 0; i < 5; i++) if (ns[i] == 0) return GONE_LOST;  // exited meanwhile
   return GONE_PARENT_MOVED;  // examine() copies the parent while it lives
@@ -403,7 +413,9 @@ static void recheck(source_t *s) {
     char dirpath[32];
     snprintf(dirpath, sizeof dirpath, "/proc/%d", e->pid);
     int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) { e->pid = 0; continue; }  // exited
+    // Exited: kept, negated, for an exec or uid event of it still queued (an exec_unread, not a loss
+    // of a process never read), and skipped by the re-check from now on.
+    if (dir < 0) { e->pid = -e->pid; continue; }
     reads++;
     int changed = 0;
     for (int k = 0; k < 5 && !changed; k++) {
@@ -548,6 +560,14 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
             : VERDICT_PLAIN;
   set_verdict(s, pid, v);
   if (!(alive && container)) forget_ns(s, pid);
+  if (gone_kind == GONE_BY_PARENT) {
+    ns_entry_t *pe = ns_slot(s, parent);
+    if (pe && pe->pid == parent) {
+      uint32_t ns[7];
+      memcpy(ns, pe->ns, sizeof ns);
+      remember_ns(s, pid, ns);
+    }
+  }
   // A parent never seen before (it predates us) is what its fresh copy shows.
   if (kind == EV_FORK && known == VERDICT_UNKNOWN && alive) {
     set_verdict(s, parent, v);
@@ -557,8 +577,9 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   pthread_mutex_lock(&s->lock);
   if (!alive) {
     s->gone++;  // exited before we looked: nothing left to read, by us or by JavaScript
-    if (lost) {
-      s->lost_exited++;
+    if (lost || gone_kind == GONE_EXEC_UNREAD) {
+      if (lost) s->lost_exited++;
+      else s->lost_exec_unread++;
       s->urgent = 1;  // JavaScript counts it and schedules a catch-up scan
     }
   } else if (!wanted) {
@@ -877,7 +898,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   memcpy(counts, s->counts, sizeof counts);
   uint64_t overruns = s->overruns, received = s->received, snaps_dropped = s->snaps_dropped, lost = s->lost;
   uint64_t copied = s->copied, skipped = s->skipped, unchanged = s->unchanged, gone = s->gone;
-  uint64_t lost_exited = s->lost_exited, recheck_passes = s->recheck_passes, recheck_reads = s->recheck_reads, recheck_moved = s->recheck_moved;
+  uint64_t lost_exited = s->lost_exited, lost_exec_unread = s->lost_exec_unread, recheck_passes = s->recheck_passes, recheck_reads = s->recheck_reads, recheck_moved = s->recheck_moved;
   uint32_t sn = s->snap_count;
   snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
   if (copy) {
@@ -923,6 +944,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "unchanged", unchanged);
   set_number(env, out, "gone", gone);
   set_number(env, out, "lostExited", lost_exited);
+  set_number(env, out, "lostExecUnread", lost_exec_unread);
   set_number(env, out, "recheckPasses", recheck_passes);
   set_number(env, out, "recheckReads", recheck_reads);
   set_number(env, out, "recheckMoved", recheck_moved);

@@ -20,9 +20,12 @@ export const CATCH_UP_MIN_MS = 1000;
 
 /**
  * Why a process event was lost: the kernel dropped it (socket buffer full), the copy ring had no
- * room, or a container-side process exited before it could be read and nothing vouches for it.
+ * room, a container-side process exited before it could be read and nothing vouches for it, or
+ * (exec_unread) a container process read before exec'd or changed uid and was gone before that
+ * event was read: what every busy container's short execs give, counted apart so that an alert can
+ * page on the others.
  */
-export const LOSS_REASONS = ['kernel_dropped', 'copy_ring_full', 'exited_before_read'] as const;
+export const LOSS_REASONS = ['kernel_dropped', 'copy_ring_full', 'exited_before_read', 'exec_unread'] as const;
 export type LossReason = (typeof LOSS_REASONS)[number];
 
 export interface ProcessEventSink {
@@ -65,14 +68,14 @@ export interface AddonFilter {
 export const EXAMINE_OUTCOMES = ['copied', 'skipped', 'unchanged', 'gone'] as const;
 export type ExamineOutcome = (typeof EXAMINE_OUTCOMES)[number];
 
-type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost' | 'lostExited' | 'recheckReads' | 'recheckMoved' | ExamineOutcome>;
+type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost' | 'lostExited' | 'lostExecUnread' | 'recheckReads' | 'recheckMoved' | ExamineOutcome>;
 
 export class ProcessEventSource {
   private addon: ProcConnectorAddon | null = null;
   private timer: NodeJS.Timeout | null = null;
   private last: Cumulative = {
     counts: Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, 0])) as Record<ProcEventName, number>,
-    snapshotsDropped: 0, overruns: 0, lost: 0, lostExited: 0, recheckReads: 0, recheckMoved: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
+    snapshotsDropped: 0, overruns: 0, lost: 0, lostExited: 0, lostExecUnread: 0, recheckReads: 0, recheckMoved: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
   };
   private lastCatchUp = -Infinity;
   private catchUpTimer: NodeJS.Timeout | null = null;
@@ -192,11 +195,12 @@ export class ProcessEventSource {
       const lost = Math.max(kernelLost, overruns) + copiesLost;
       // An addon built before losses were told apart has no lostExited: no such losses, not NaN.
       const exited = (batch.lostExited ?? 0) - this.last.lostExited;
+      const execUnread = (batch.lostExecUnread ?? 0) - this.last.lostExecUnread;
       const reads = (batch.recheckReads ?? 0) - this.last.recheckReads;
       const moved = (batch.recheckMoved ?? 0) - this.last.recheckMoved;
       this.last = {
         counts: { ...batch.counts }, snapshotsDropped: batch.snapshotsDropped, overruns: batch.overruns, lost: batch.lost,
-        lostExited: batch.lostExited ?? 0, recheckReads: batch.recheckReads ?? 0, recheckMoved: batch.recheckMoved ?? 0,
+        lostExited: batch.lostExited ?? 0, lostExecUnread: batch.lostExecUnread ?? 0, recheckReads: batch.recheckReads ?? 0, recheckMoved: batch.recheckMoved ?? 0,
         copied: batch.copied, skipped: batch.skipped, unchanged: batch.unchanged, gone: batch.gone,
       };
       if (reads > 0) this.sink.rechecked('read', reads);
@@ -204,11 +208,12 @@ export class ProcessEventSource {
       if (Math.max(kernelLost, overruns) > 0) this.sink.lost('kernel_dropped', Math.max(kernelLost, overruns));
       if (copiesLost > 0) this.sink.lost('copy_ring_full', copiesLost);
       if (exited > 0) this.sink.lost('exited_before_read', exited);
+      if (execUnread > 0) this.sink.lost('exec_unread', execUnread);
       if (lost > 0) {
         this.sink.dropped(lost);
         this.sink.fullScan(`${lost} process events lost in a burst (${Math.max(kernelLost, overruns)} by the kernel, ${copiesLost} copies)`);
-      } else if (exited > 0) {
-        this.catchUp(exited);
+      } else if (exited + execUnread > 0) {
+        this.catchUp(exited + execUnread);
       }
     } catch (e) {
       this.log.error(`process event handling failed: ${(e as Error).message}`, { event: 'process_events_error' });

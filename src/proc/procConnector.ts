@@ -53,6 +53,12 @@ export interface ProcEventBatch {
    * (no read of them, nor a live parent still in the namespaces it was copied in). A loss.
    */
   lostExited: number;
+  /**
+   * Cumulative, apart from `lostExited`: execs and uid changes of container processes that were read
+   * in their container before, gone before the event was read (a busy container's short execs; also
+   * an nsenter without -p whose setns and exec both came after that read).
+   */
+  lostExecUnread: number;
   /** Cumulative: passes of the periodic namespace re-check, processes it read, processes it found moved (and copied). */
   recheckPasses: number;
   recheckReads: number;

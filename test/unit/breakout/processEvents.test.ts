@@ -44,7 +44,7 @@ function capture(pid: number): RawProcessCapture {
 function batch(counts: Partial<Record<ProcEventName, number>>, more: Partial<ProcEventBatch> = {}): ProcEventBatch {
   const all = Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, counts[t] ?? 0])) as Record<ProcEventName, number>;
   const received = Object.values(all).reduce((a, b) => a + b, 0);
-  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, lostExited: 0, recheckPasses: 0, recheckReads: 0, recheckMoved: 0, realtimeReader: false, exitEvents: true, ...more };
+  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, lostExited: 0, lostExecUnread: 0, recheckPasses: 0, recheckReads: 0, recheckMoved: 0, realtimeReader: false, exitEvents: true, ...more };
 }
 
 describe('process event source', () => {
@@ -118,10 +118,10 @@ describe('process event source', () => {
 
   it('counts every loss by why, kernel drops and ring overflows also as dropped (the old counter)', () => {
     const { addon, src, calls } = setup();
-    addon.queue.push(batch({ fork: 100 }, { overruns: 1, lost: 40, snapshotsDropped: 3, lostExited: 7 }), batch({ fork: 200 }, { overruns: 1, lost: 40, snapshotsDropped: 3, lostExited: 9 }));
+    addon.queue.push(batch({ fork: 100 }, { overruns: 1, lost: 40, snapshotsDropped: 3, lostExited: 7 }), batch({ fork: 200 }, { overruns: 1, lost: 40, snapshotsDropped: 3, lostExited: 9, lostExecUnread: 12 }));
     src.sync();
     src.sync();
-    assert.deepEqual(calls.lost, { kernel_dropped: 40, copy_ring_full: 3, exited_before_read: 9 });
+    assert.deepEqual(calls.lost, { kernel_dropped: 40, copy_ring_full: 3, exited_before_read: 9, exec_unread: 12 });
     assert.equal(calls.dropped, 43);
     src.stop();
   });
