@@ -23,6 +23,8 @@ const RUNS = num('BENCH_STORM_RUNS', 5);
 const FORKS = num('BENCH_STORM_FORKS', 50_000);
 const MODES = (process.env.BENCH_STORM_MODES ?? 'realtime,nice').split(',');
 const ESCAPES = 20;
+const RECHECK_PROCS = num('BENCH_STORM_RECHECK_PROCS', 200);
+const RECHECK_S = num('BENCH_STORM_RECHECK_S', 20);
 const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), '../test/fixtures/breakout');
 
 export async function main(): Promise<Record<string, unknown>> {
@@ -71,6 +73,26 @@ export async function main(): Promise<Record<string, unknown>> {
       } finally {
         await d.stop();
       }
+      if (mode === MODES[0]) {
+        // The namespace re-check's cost: an idle container with RECHECK_PROCS sleeping processes, the
+        // reader thread's CPU over RECHECK_S seconds, against the processes it re-read.
+        const d2 = await startTestDaemon(eng.dockerHost, { breakout: { interval: '1h', host_reference_pid: eng.pid(), process_events: 'auto' } });
+        try {
+          await eng.cli('rm', '-f', 'bench-idle').catch(() => undefined);
+          await eng.cli('run', '-d', '--name', 'bench-idle', TEST_IMAGE, 'sh', '-c', `for i in $(seq 1 ${RECHECK_PROCS}); do sleep 3600 & done; wait`);
+          await sleep(3000);
+          const reads0 = sample(await d2.metrics(), 'rootwatch_process_namespace_rechecks_total', { outcome: 'read' }) ?? 0;
+          const cpu0 = threadCpuSeconds('rw-proc-events');
+          await sleep(RECHECK_S * 1000);
+          const reads = (sample(await d2.metrics(), 'rootwatch_process_namespace_rechecks_total', { outcome: 'read' }) ?? 0) - reads0;
+          const cpu = threadCpuSeconds('rw-proc-events') - cpu0;
+          rows.push([`re-check, ${RECHECK_PROCS} idle container processes`, `${reads} re-reads in ${RECHECK_S} s (${Math.round(reads / RECHECK_S)}/s); reader thread CPU ${(cpu * 100 / RECHECK_S).toFixed(2)} % of a core (${reads > 0 ? ((cpu / reads) * 1e6).toFixed(1) : '?'} µs per re-read, 10 ms tick resolution)`]);
+          out.recheck = { procs: RECHECK_PROCS, readsPerS: reads / RECHECK_S, cpuPct: (cpu * 100) / RECHECK_S };
+        } finally {
+          await eng.cli('rm', '-f', 'bench-idle').catch(() => undefined);
+          await d2.stop();
+        }
+      }
       printBlock(`fork storm (${FORKS} forks, 4 workers) + ${ESCAPES} nsenter escapes, reader ${mode === 'realtime' ? 'SCHED_RR 1' : 'nice -10, no real-time'}`, rows);
     }
   } finally {
@@ -84,3 +106,16 @@ export async function main(): Promise<Record<string, unknown>> {
 }
 
 if (process.argv[1]?.endsWith('forkStorm.ts')) await main();
+
+/** CPU seconds of this process's threads named `name` (utime + stime from /proc/self/task/<tid>/stat). */
+export function threadCpuSeconds(name: string): number {
+  let ticks = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== name) continue;
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch { /* gone */ }
+  }
+  return ticks / 100; // USER_HZ
+}

@@ -657,6 +657,7 @@ static void *reader(void *arg) {
   // and the kernel caps real-time threads at sched_rt_runtime_us (95 % of a CPU by default). Refused
   // without CAP_SYS_NICE, or in a cgroup with no real-time budget (kernels with RT_GROUP_SCHED):
   // then nice READER_NICE, or the default.
+  pthread_setname_np(pthread_self(), "rw-proc-events");  // for top -H and the bench's CPU figures
   struct sched_param rt = {.sched_priority = READER_RT_PRIORITY};
   s->realtime = s->want_realtime && pthread_setschedparam(pthread_self(), SCHED_RR, &rt) == 0;
   if (!s->realtime && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE) != 0) { /* not permitted: keep the default */ }
