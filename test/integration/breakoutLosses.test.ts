@@ -6,8 +6,10 @@
 //   one hour so that no scan can.
 // - A static fork storm (fork-storm.c: 50,000 forks from 4 workers in an ordinary container) with 20
 //   concurrent nsenter escapes from a --pid=host container, each writing a file on the host: the
-//   escapes are verified host-side, counted caught when an alert names the escape container and that
-//   escape's command line, and every miss must show as a counted loss.
+//   escapes are verified host-side, counted caught when an alert names the escape container and the
+//   escaped child's or its nsenter's pid; losses are printed by why; the storm container stays silent.
+// - A benign exec loop in a container raises nothing, and its unread short execs (exec_unread) do
+//   not count among the losses the alert pages on.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -30,8 +32,8 @@ const ESCAPES = 20;
 /**
  * The floor for escapes caught during the storm. Each escape is an nsenter whose child writes one
  * file and exits, a few milliseconds of life, on a 2-core VM whose both cores the storm saturates.
- * What the floor rests on is in bench/README.md (fork storm): the median over repeated runs, minus the
- * run-to-run spread, so the test fails when a change makes the catch rate worse and not by chance.
+ * bench/README.md (forkStorm): the real-time reader caught 18-20 in every run of this session, the
+ * nice -10 reader 3-18 (median 15); 16 leaves room for a busier machine and fails a return to those.
  */
 /** A benign loop of short execs may lose the odd one whose process exits before the reader gets to it. */
 const EXEC_LOOP_MAX_LOST = 3;
@@ -134,7 +136,7 @@ describe('losses, load and escapes without exec (issue 13)', function () {
       assert.ok(lost <= EXEC_LOOP_MAX_LOST, `${lost} paging losses in a benign exec loop`);
     });
 
-    it(`catches at least ${STORM_CATCH_FLOOR} of ${ESCAPES}, each within ${STORM_WITHIN_MS} ms and naming the right container; every miss is a counted loss; the storm itself raises nothing`, async () => {
+    it(`catches at least ${STORM_CATCH_FLOOR} of ${ESCAPES}, each within ${STORM_WITHIN_MS} ms and naming the right container; the storm itself raises nothing`, async () => {
       const escaper = (await eng.cli('run', '-d', '--name', 'loss-escaper', '--pid=host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE', '--security-opt', 'seccomp=unconfined',
         '-v', `${hostDir}:${hostDir}`, TEST_IMAGE, 'sleep', '600')).trim();
       const stormId = (await eng.cli('create', '--name', 'loss-storm', '-v', `${join(bin, 'fork-storm')}:/fork-storm:ro`, TEST_IMAGE, '/fork-storm', String(STORM_FORKS), '4')).trim();
