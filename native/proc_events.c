@@ -15,8 +15,11 @@
 // thread-safe function, at most once per batch) only when there is a copy to judge or a loss to
 // recover from; it reads the counters on its own timer and at each scrape.
 //
-// Losses are counted, never blocking the kernel or growing memory: a full copy ring, and events the
-// kernel dropped when the socket buffer was full (ENOBUFS, then the socket's drop counter).
+// Losses are counted, never blocking the kernel or growing memory: a full copy ring, events the
+// kernel dropped when the socket buffer was full (ENOBUFS, then the socket's drop counter), and
+// container processes that exited before they could be read and that nothing vouches for
+// (gone_unvouched()). Every RECHECK_MS the reader also re-reads the namespaces of the container
+// processes it has read (recheck()): a setns() without exec or fork sends no event.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/cn_proc.h>
