@@ -81,13 +81,19 @@ export async function main(): Promise<Record<string, unknown>> {
           await eng.cli('rm', '-f', 'bench-idle').catch(() => undefined);
           await eng.cli('run', '-d', '--name', 'bench-idle', TEST_IMAGE, 'sh', '-c', `for i in $(seq 1 ${RECHECK_PROCS}); do sleep 3600 & done; wait`);
           await sleep(3000);
-          const reads0 = sample(await d2.metrics(), 'rootwatch_process_namespace_rechecks_total', { outcome: 'read' }) ?? 0;
+          const m0 = await d2.metrics();
+          const reads0 = sample(m0, 'rootwatch_process_namespace_rechecks_total', { outcome: 'read' }) ?? 0;
+          const rc0 = sample(m0, 'rootwatch_process_namespace_recheck_cpu_seconds_total') ?? 0;
           const cpu0 = threadCpuSeconds('rw-proc-events');
           await sleep(RECHECK_S * 1000);
-          const reads = (sample(await d2.metrics(), 'rootwatch_process_namespace_rechecks_total', { outcome: 'read' }) ?? 0) - reads0;
+          const m1 = await d2.metrics();
+          const reads = (sample(m1, 'rootwatch_process_namespace_rechecks_total', { outcome: 'read' }) ?? 0) - reads0;
+          // The re-check's own CPU (measured in the addon), and the reader thread's whole CPU, which
+          // also handles every process event on the host (on a shared machine, other work's too).
+          const rc = (sample(m1, 'rootwatch_process_namespace_recheck_cpu_seconds_total') ?? 0) - rc0;
           const cpu = threadCpuSeconds('rw-proc-events') - cpu0;
-          rows.push([`re-check, ${RECHECK_PROCS} idle container processes`, `${reads} re-reads in ${RECHECK_S} s (${Math.round(reads / RECHECK_S)}/s); reader thread CPU ${(cpu * 100 / RECHECK_S).toFixed(2)} % of a core (${reads > 0 ? ((cpu / reads) * 1e6).toFixed(1) : '?'} µs per re-read, 10 ms tick resolution)`]);
-          out.recheck = { procs: RECHECK_PROCS, readsPerS: reads / RECHECK_S, cpuPct: (cpu * 100) / RECHECK_S };
+          rows.push([`re-check, ${RECHECK_PROCS} idle container processes`, `${reads} re-reads in ${RECHECK_S} s (${Math.round(reads / RECHECK_S)}/s); re-check CPU ${(rc * 100 / RECHECK_S).toFixed(2)} % of a core, ${reads > 0 ? ((rc / reads) * 1e6).toFixed(1) : '?'} µs per re-read; reader thread in all ${(cpu * 100 / RECHECK_S).toFixed(2)} %`]);
+          out.recheck = { procs: RECHECK_PROCS, readsPerS: reads / RECHECK_S, recheckCpuPct: (rc * 100) / RECHECK_S, readerCpuPct: (cpu * 100) / RECHECK_S };
         } finally {
           await eng.cli('rm', '-f', 'bench-idle').catch(() => undefined);
           await d2.stop();

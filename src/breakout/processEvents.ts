@@ -42,6 +42,8 @@ export interface ProcessEventSink {
   lost(why: LossReason, n: number): void;
   /** The periodic namespace re-check: processes read, and found moved (copied for the detectors). */
   rechecked(outcome: 'read' | 'moved', n: number): void;
+  /** CPU seconds the re-check took in the reader thread. */
+  recheckCpu(seconds: number): void;
   /** What the addon filters with; read at start and every COUNTER_INTERVAL_MS. */
   filter(): AddonFilter;
 }
@@ -68,14 +70,14 @@ export interface AddonFilter {
 export const EXAMINE_OUTCOMES = ['copied', 'skipped', 'unchanged', 'gone'] as const;
 export type ExamineOutcome = (typeof EXAMINE_OUTCOMES)[number];
 
-type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost' | 'lostExited' | 'lostExecUnread' | 'recheckReads' | 'recheckMoved' | ExamineOutcome>;
+type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost' | 'lostExited' | 'lostExecUnread' | 'recheckReads' | 'recheckMoved' | 'recheckCpuSeconds' | ExamineOutcome>;
 
 export class ProcessEventSource {
   private addon: ProcConnectorAddon | null = null;
   private timer: NodeJS.Timeout | null = null;
   private last: Cumulative = {
     counts: Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, 0])) as Record<ProcEventName, number>,
-    snapshotsDropped: 0, overruns: 0, lost: 0, lostExited: 0, lostExecUnread: 0, recheckReads: 0, recheckMoved: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
+    snapshotsDropped: 0, overruns: 0, lost: 0, lostExited: 0, lostExecUnread: 0, recheckReads: 0, recheckMoved: 0, recheckCpuSeconds: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
   };
   private lastCatchUp = -Infinity;
   private catchUpTimer: NodeJS.Timeout | null = null;
@@ -200,13 +202,15 @@ export class ProcessEventSource {
       const execUnread = (batch.lostExecUnread ?? 0) - this.last.lostExecUnread;
       const reads = (batch.recheckReads ?? 0) - this.last.recheckReads;
       const moved = (batch.recheckMoved ?? 0) - this.last.recheckMoved;
+      const recheckCpu = (batch.recheckCpuSeconds ?? 0) - this.last.recheckCpuSeconds;
       this.last = {
         counts: { ...batch.counts }, snapshotsDropped: batch.snapshotsDropped, overruns: batch.overruns, lost: batch.lost,
-        lostExited: batch.lostExited ?? 0, lostExecUnread: batch.lostExecUnread ?? 0, recheckReads: batch.recheckReads ?? 0, recheckMoved: batch.recheckMoved ?? 0,
+        lostExited: batch.lostExited ?? 0, lostExecUnread: batch.lostExecUnread ?? 0, recheckReads: batch.recheckReads ?? 0, recheckMoved: batch.recheckMoved ?? 0, recheckCpuSeconds: batch.recheckCpuSeconds ?? 0,
         copied: batch.copied, skipped: batch.skipped, unchanged: batch.unchanged, gone: batch.gone,
       };
       if (reads > 0) this.sink.rechecked('read', reads);
       if (moved > 0) this.sink.rechecked('moved', moved);
+      if (recheckCpu > 0) this.sink.recheckCpu(recheckCpu);
       if (Math.max(kernelLost, overruns) > 0) this.sink.lost('kernel_dropped', Math.max(kernelLost, overruns));
       if (copiesLost > 0) this.sink.lost('copy_ring_full', copiesLost);
       if (exited > 0) this.sink.lost('exited_before_read', exited);

@@ -63,6 +63,8 @@ export interface ProcEventBatch {
   recheckPasses: number;
   recheckReads: number;
   recheckMoved: number;
+  /** Cumulative: the reader thread's CPU time spent in re-checks, in seconds. */
+  recheckCpuSeconds: number;
   /** The reader thread got real-time priority (SCHED_RR 1); false: nice -10 or the default. */
   realtimeReader: boolean;
   /** Exit events are subscribed (kernels before 6.6, which cannot filter them out). */

@@ -51,6 +51,7 @@ export class Metrics {
   readonly processEventsDropped: Counter;
   readonly processEventsLost: Counter;
   readonly processNamespaceRechecks: Counter;
+  readonly processNamespaceRecheckSeconds: Counter;
   readonly processEventsExamined: Counter;
   readonly processSource: Gauge;
   readonly configLastReloadSuccess: Gauge;
@@ -147,6 +148,7 @@ export class Metrics {
     // Every why from the start: an alert on losses must see 0, not a missing series.
     for (const why of LOSS_REASONS) this.processEventsLost.inc({ why }, 0);
     this.processNamespaceRechecks = counter(METRICS.processNamespaceRechecks);
+    this.processNamespaceRecheckSeconds = counter(METRICS.processNamespaceRecheckSeconds);
     this.processEventsExamined = counter(METRICS.processEventsExamined);
     this.processSource = new Gauge({ name: METRICS.processSource.name, help: METRICS.processSource.help, labelNames: [...METRICS.processSource.labels], registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });

@@ -30,6 +30,7 @@ function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: Calls } {
     dropped: (n) => (calls.dropped += n),
     lost: (why, n) => (calls.lost[why] = (calls.lost[why] ?? 0) + n),
     rechecked: (o, n) => (calls.rechecked[o] = (calls.rechecked[o] ?? 0) + n),
+    recheckCpu: (s) => (calls.rechecked.cpu = (calls.rechecked.cpu ?? 0) + s),
     filter: () => ({ storagePrefixes: [], hostNamespaces: [] }),
   };
   const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
@@ -44,7 +45,7 @@ function capture(pid: number): RawProcessCapture {
 function batch(counts: Partial<Record<ProcEventName, number>>, more: Partial<ProcEventBatch> = {}): ProcEventBatch {
   const all = Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, counts[t] ?? 0])) as Record<ProcEventName, number>;
   const received = Object.values(all).reduce((a, b) => a + b, 0);
-  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, lostExited: 0, lostExecUnread: 0, recheckPasses: 0, recheckReads: 0, recheckMoved: 0, realtimeReader: false, exitEvents: true, ...more };
+  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, lostExited: 0, lostExecUnread: 0, recheckPasses: 0, recheckReads: 0, recheckMoved: 0, recheckCpuSeconds: 0, realtimeReader: false, exitEvents: true, ...more };
 }
 
 describe('process event source', () => {
@@ -155,17 +156,17 @@ describe('process event source', () => {
 
   it('counts the namespace re-check: processes read, and moved', () => {
     const { addon, src, calls } = setup();
-    addon.queue.push(batch({}, { recheckPasses: 4, recheckReads: 40 }), batch({}, { recheckPasses: 8, recheckReads: 81, recheckMoved: 1 }));
+    addon.queue.push(batch({}, { recheckPasses: 4, recheckReads: 40, recheckCpuSeconds: 0.25 }), batch({}, { recheckPasses: 8, recheckReads: 81, recheckMoved: 1, recheckCpuSeconds: 0.5 }));
     src.sync();
     src.sync();
-    assert.deepEqual(calls.rechecked, { read: 81, moved: 1 });
+    assert.deepEqual(calls.rechecked, { read: 81, moved: 1, cpu: 0.5 });
     src.stop();
   });
 
   it('hands the storage prefixes to the addon at start and on its timer, only when they change', async () => {
     const addon = new FakeAddon();
     let prefixes = ['/var/lib/docker'];
-    const sink = { examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
+    const sink = { examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
     const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
     assert.equal(src.start(), null);
     await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
@@ -177,7 +178,7 @@ describe('process event source', () => {
   });
 
   it('says why when the addon is unavailable', () => {
-    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
+    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
     assert.equal(src.start(), 'native addon not built');
     assert.equal(src.active, false);
   });
