@@ -546,9 +546,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     tmp->len_status = read_file(dir, "status", tmp->status, sizeof tmp->status);
     read_namespaces(dir, tmp->ns);
     // Exiting while we read: a copy without namespaces cannot show an escape; it is gone, and
-    // whether that is a loss is decided as for any gone process (gone_unvouched()).
+    // whether that is a loss is decided as for any gone process (gone_unvouched(), which needs the
+    // entry of its earlier read: forgotten only after it).
     if (!ns_complete(tmp->ns)) alive = 0;
-    remember_ns(s, pid, tmp->ns);
+    else remember_ns(s, pid, tmp->ns);
     // The parent's executable tells runc's own `runc init` from look-alikes; the parent may be gone
     // by the time JavaScript looks. Only runtime-looking executables need it (the same test as for
     // the verdicts, which is broader than TypeScript's). Finding "PPid:" is copying, not judging.

@@ -35,8 +35,11 @@ const ESCAPES = 20;
  * bench/README.md (forkStorm): the real-time reader caught 18-20 in every run of this session, the
  * nice -10 reader 3-18 (median 15); 16 leaves room for a busier machine and fails a return to those.
  */
-/** A benign loop of short execs may lose the odd one whose process exits before the reader gets to it. */
-const EXEC_LOOP_MAX_LOST = 3;
+/**
+ * Losses the alert pages on, in a benign exec loop: 0 in the last runs of this session (its short
+ * execs are exec_unread); 2 leaves room for a container start read late on a busy machine.
+ */
+const EXEC_LOOP_MAX_LOST = 2;
 const STORM_CATCH_FLOOR = Number(process.env.ROOTWATCH_STORM_FLOOR ?? 16);
 
 function breakoutAlerts(d: TestDaemon, container: string): Record<string, unknown>[] {
