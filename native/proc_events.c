@@ -38,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <time.h>
@@ -152,6 +153,11 @@ typedef struct {
   uint8_t *verdict;
   uint32_t verdict_cap;
   atomic_int forget_verdicts;
+  // Set once the host's namespaces are known: the reader then seeds the namespace cache (and so the
+  // re-check) with the container processes that were already running (seed_existing()).
+  atomic_int seed_pending;
+  int seed_requested;  // JS thread only
+  uint64_t seeded;
   // The namespaces of the last full copy of each container process (direct-mapped by pid; a slot
   // holds one pid, a miss means a full read). A fork child whose namespaces are those of its
   // parent's last copy is that copy again (a child starts as a copy of its parent): it is not
@@ -452,6 +458,39 @@ static void recheck(source_t *s) {
   pthread_mutex_unlock(&s->lock);
 }
 
+// Container processes that were running before the addon started send no event until they fork or
+// exec, so the re-check would not know them: read once, at the first filter that knows the host's
+// namespaces, the cgroup of every process, and cache the namespaces of those in a container (and
+// their verdict). About 25 us per process, once. Reader thread only.
+static void seed_existing(source_t *s) {
+  DIR *proc = opendir("/proc");
+  if (!proc) return;
+  uint64_t n = 0;
+  for (struct dirent *d; (d = readdir(proc)) != NULL;) {
+    char *end;
+    long pid = strtol(d->d_name, &end, 10);
+    if (*end != 0 || pid <= 0) continue;
+    int dir = openat(dirfd(proc), d->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) continue;
+    char cg[1536];
+    uint16_t len = read_file(dir, "cgroup", cg, sizeof cg);
+    if (len > 0 && names_container(cg, len)) {
+      uint32_t ns[7];
+      read_namespaces(dir, ns);
+      if (ns_complete(ns)) {
+        remember_ns(s, (int32_t)pid, ns);
+        set_verdict(s, (int32_t)pid, VERDICT_WATCHED);
+        n++;
+      }
+    }
+    close(dir);
+  }
+  closedir(proc);
+  pthread_mutex_lock(&s->lock);
+  s->seeded += n;
+  pthread_mutex_unlock(&s->lock);
+}
+
 static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (pid <= 0) return;
   if (atomic_exchange(&s->forget_verdicts, 0)) {
@@ -715,6 +754,11 @@ static void *reader(void *arg) {
         s->urgent = 1;
       }
     }
+    // After the examine() calls above, whose forget_verdicts would undo the verdicts it sets.
+    if (atomic_exchange(&s->seed_pending, 0)) {
+      if (atomic_exchange(&s->forget_verdicts, 0) && s->verdict) memset(s->verdict, VERDICT_UNKNOWN, s->verdict_cap);
+      seed_existing(s);
+    }
     recheck(s);  // at most every RECHECK_MS; the receive timeout wakes an idle reader often enough
     // Counts alone wait for JavaScript's timer; copies and losses wake it now.
     if (s->urgent && !atomic_exchange(&s->wake_pending, 1)) napi_call_threadsafe_function(s->tsfn, NULL, napi_tsfn_nonblocking);
@@ -885,6 +929,12 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info) {
   memcpy(g_host_ns, host_ns, sizeof g_host_ns);
   pthread_mutex_unlock(&g_filter_lock);
   if (g_src) atomic_store(&g_src->forget_verdicts, 1);
+  // The first filter of this subscription that knows the host's namespaces: seed the cache with
+  // what already runs.
+  if (g_src && !g_src->seed_requested && host_ns[0] != 0) {
+    g_src->seed_requested = 1;
+    atomic_store(&g_src->seed_pending, 1);
+  }
   return NULL;
 }
 
@@ -922,7 +972,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   memcpy(counts, s->counts, sizeof counts);
   uint64_t overruns = s->overruns, received = s->received, snaps_dropped = s->snaps_dropped, lost = s->lost;
   uint64_t copied = s->copied, skipped = s->skipped, unchanged = s->unchanged, gone = s->gone;
-  uint64_t lost_exited = s->lost_exited, lost_exec_unread = s->lost_exec_unread, recheck_passes = s->recheck_passes, recheck_reads = s->recheck_reads, recheck_moved = s->recheck_moved, recheck_cpu_ns = s->recheck_cpu_ns;
+  uint64_t lost_exited = s->lost_exited, lost_exec_unread = s->lost_exec_unread, recheck_passes = s->recheck_passes, recheck_reads = s->recheck_reads, recheck_moved = s->recheck_moved, recheck_cpu_ns = s->recheck_cpu_ns, seeded = s->seeded;
   uint32_t sn = s->snap_count;
   snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
   if (copy) {
@@ -973,6 +1023,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "recheckReads", recheck_reads);
   set_number(env, out, "recheckMoved", recheck_moved);
   set_double(env, out, "recheckCpuSeconds", (double)recheck_cpu_ns / 1e9);
+  set_number(env, out, "seeded", seeded);
   napi_value rtv;
   napi_get_boolean(env, s->realtime, &rtv);
   napi_set_named_property(env, out, "realtimeReader", rtv);

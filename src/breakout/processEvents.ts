@@ -80,6 +80,7 @@ export class ProcessEventSource {
     snapshotsDropped: 0, overruns: 0, lost: 0, lostExited: 0, lostExecUnread: 0, recheckReads: 0, recheckMoved: 0, recheckCpuSeconds: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
   };
   private lastCatchUp = -Infinity;
+  private seededLogged = false;
   private catchUpTimer: NodeJS.Timeout | null = null;
   private filterKey = '';
   private draining = false;
@@ -208,6 +209,10 @@ export class ProcessEventSource {
         lostExited: batch.lostExited ?? 0, lostExecUnread: batch.lostExecUnread ?? 0, recheckReads: batch.recheckReads ?? 0, recheckMoved: batch.recheckMoved ?? 0, recheckCpuSeconds: batch.recheckCpuSeconds ?? 0,
         copied: batch.copied, skipped: batch.skipped, unchanged: batch.unchanged, gone: batch.gone,
       };
+      if (!this.seededLogged && (batch.seeded ?? 0) > 0) {
+        this.seededLogged = true;
+        this.log.info(`process events: ${batch.seeded} container processes already running added to the namespace re-check`, { event: 'process_events_seeded', processes: batch.seeded });
+      }
       if (reads > 0) this.sink.rechecked('read', reads);
       if (moved > 0) this.sink.rechecked('moved', moved);
       if (recheckCpu > 0) this.sink.recheckCpu(recheckCpu);

@@ -63,6 +63,11 @@ export interface ProcEventBatch {
   recheckPasses: number;
   recheckReads: number;
   recheckMoved: number;
+  /**
+   * Container processes already running when the subscription started, read once and added to the
+   * namespace re-check (at the first filter that knows the host's namespaces).
+   */
+  seeded?: number;
   /** Cumulative: the reader thread's CPU time spent in re-checks, in seconds. */
   recheckCpuSeconds: number;
   /** The reader thread got real-time priority (SCHED_RR 1); false: nice -10 or the default. */

@@ -79,7 +79,7 @@ describe('losses, load and escapes without exec (issue 13)', function () {
   });
 
   after(async () => {
-    await eng?.cli('rm', '-f', 'loss-setns', 'loss-storm', 'loss-escaper').catch(() => undefined);
+    await eng?.cli('rm', '-f', 'loss-setns', 'loss-setns-early', 'loss-storm', 'loss-escaper').catch(() => undefined);
     if (bin) rmSync(bin, { recursive: true, force: true });
     if (hostDir) rmSync(hostDir, { recursive: true, force: true });
   });
@@ -112,6 +112,38 @@ describe('losses, load and escapes without exec (issue 13)', function () {
       assert.equal((alert.container as { id: string }).id, id);
       assert.deepEqual([...(alert.evidence as { host_namespaces: string[] }).host_namespaces].sort(), ['ipc', 'mnt', 'net', 'uts']);
       assert.ok((sample(await d.metrics(), 'rootwatch_process_namespace_rechecks_total', { outcome: 'moved' }) ?? 0) > moved0, 'found by the re-check');
+    });
+  });
+
+  describe('setns without exec or fork by a process that was running before rootwatch started (1 h poll)', function () {
+    let d: TestDaemon | null = null;
+    after(async () => d?.stop());
+
+    it(`is caught within ${SETNS_WITHIN_MS} ms: the addon seeds its re-check with the container processes already running`, async () => {
+      const marker = join(hostDir, 'setns-early.pid');
+      // The helper, started with the container, sleeps 6 s, then enters the host's namespaces. (Not as
+      // the container's init: an init that moves is compared with its moved self unless its exec was
+      // seen; see README, breakout detection.)
+      const id = (await eng.cli('run', '-d', '--name', 'loss-setns-early', '--pid=host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE', '--security-opt', 'seccomp=unconfined',
+        '-v', `${join(bin, 'setns-write')}:/setns-write:ro`, '-v', `${hostDir}:${hostDir}`, TEST_IMAGE,
+        'sh', '-c', `/setns-write ${eng.pid()} ${marker} 2000 6000 & exec sleep 600`)).trim();
+      await sleep(500); // running, and past its exec, before the daemon starts
+      d = await startTestDaemon(eng.dockerHost, { breakout: { interval: '1h', host_reference_pid: eng.pid(), process_events: 'auto' } });
+      assert.equal(existsSync(marker), false, 'the daemon was ready before the escape');
+      await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').endsWith('\n'), 'the helper wrote its host file', 10_000, 5);
+      const wrote = statSync(marker).mtimeMs;
+      const pid = Number(readFileSync(marker, 'utf8').trim());
+      const daemon = d;
+      const caught = (): Record<string, unknown> | undefined => daemon.alerts('host_namespace_process').find((a) => (a.evidence as { pid?: number }).pid === pid);
+      await waitFor(() => caught() !== undefined, 'host_namespace_process for the early setns helper', SETNS_WITHIN_MS + 1000, 10);
+      assert.ok(daemon.logs.some((l) => l.event === 'process_events_seeded'), 'the running container processes were seeded');
+      // Found by the re-check, not only by a full scan that other activity's losses happened to trigger.
+      assert.ok((sample(await daemon.metrics(), 'rootwatch_process_namespace_rechecks_total', { outcome: 'moved' }) ?? 0) > 0, 'found by the re-check');
+      const alert = caught() as Record<string, unknown>;
+      const took = Date.parse(String(alert.ts)) - wrote;
+      console.log(`      setns without exec by an earlier process: detected ${Math.round(took)} ms after the host file was written`);
+      assert.ok(took <= SETNS_WITHIN_MS, `detected ${took} ms after the escape`);
+      assert.equal((alert.container as { id: string }).id, id);
     });
   });
 
