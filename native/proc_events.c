@@ -15,8 +15,11 @@
 // thread-safe function, at most once per batch) only when there is a copy to judge or a loss to
 // recover from; it reads the counters on its own timer and at each scrape.
 //
-// Losses are counted, never blocking the kernel or growing memory: a full copy ring, and events the
-// kernel dropped when the socket buffer was full (ENOBUFS, then the socket's drop counter).
+// Losses are counted, never blocking the kernel or growing memory: a full copy ring, events the
+// kernel dropped when the socket buffer was full (ENOBUFS, then the socket's drop counter), and
+// container processes that exited before they could be read and that nothing vouches for
+// (gone_unvouched()). Every RECHECK_MS the reader also re-reads the namespaces of the container
+// processes it has read (recheck()): a setns() without exec or fork sends no event.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/cn_proc.h>
@@ -24,6 +27,7 @@
 #include <linux/netlink.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +38,10 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +51,7 @@
 #define RECV_BUF 1024            // one connector message is under 100 bytes
 #define STOP_CHECK_MS 100        // the reader looks at `stop` at least this often
 #define READER_NICE -10
+#define READER_RT_PRIORITY 1
 #define MAX_VERDICT_PIDS 4194304 // the kernel's largest pid_max
 
 // What the last look at a pid found, or what its lineage says (see source_t.verdict).
@@ -55,7 +63,10 @@ enum {
   VERDICT_RUNTIME_CHILD = 4,  // forked by one: may yet be moved into a container's cgroup
   VERDICT_HELPER = 5,         // a kernel helper (kthreadd's child) naming storage, or its descendant: copied
 };
-enum { EV_FORK, EV_EXEC, EV_UID };
+// EV_RECHECK: a container process whose namespaces changed since its last copy, found by the
+// periodic re-check (setns without exec or fork sends no event).
+enum { EV_FORK, EV_EXEC, EV_UID, EV_RECHECK };
+#define RECHECK_MS 250  // how often the namespaces of cached container processes are read again
 #define KTHREADD_PID 2
 #define MAX_RUNTIMES 64
 
@@ -69,7 +80,7 @@ static const char *NS_KINDS[7] = {"mnt", "pid", "net", "ipc", "uts", "cgroup", "
 
 typedef struct {
   int32_t pid;
-  int32_t event;   // EV_FORK, EV_EXEC or EV_UID: what the copy was taken for
+  int32_t event;   // EV_FORK, EV_EXEC, EV_UID or EV_RECHECK: what the copy was taken for
   uint32_t ns[7];  // inode numbers; 0 when unreadable
   uint16_t len_status, len_cgroup, len_stat, len_exe, len_pexe, len_cmdline;
   char status[1536];
@@ -81,6 +92,7 @@ typedef struct {
 } snap_t;
 
 #define NS_CACHE_SLOTS 32768  // 32 bytes each
+#define VOUCHED_SLOTS 8
 
 typedef struct {
   int32_t pid;
@@ -98,6 +110,23 @@ typedef struct {
   // fork/exec/uid events: copied; host process with nothing to judge; container fork child just
   // like its parent's last copy; already gone
   uint64_t copied, skipped, unchanged, gone;
+  // Losses among the gone: a container process (or a runtime's child) that exited before it could
+  // be read and whose namespaces nothing else vouches for (see examine()); a plain container fork
+  // child whose parent still sits in the namespaces it was copied in is gone, not lost.
+  uint64_t lost_exited;
+  // Execs and uid changes of container processes read before, gone before this event was read.
+  uint64_t lost_exec_unread;
+  // The periodic namespace re-check: passes, processes read, processes copied because they moved.
+  uint64_t recheck_passes, recheck_reads, recheck_moved;
+  uint64_t recheck_cpu_ns;  // the reader thread's CPU time spent in re-checks
+  struct timespec next_recheck;  // reader thread only
+  int want_realtime;  // open()'s choice; tests of the overrun path turn it off
+  int realtime;       // the reader thread runs SCHED_RR (set once by it, read by drain)
+  uint64_t batch;  // reader thread only: received batches, for the memo below
+  // Reader thread only: parents found unmoved in this batch (a child of theirs read in their cached
+  // namespaces, or they themselves re-read), a few at a time for storms from several workers.
+  struct { int32_t pid; uint64_t batch; } vouched[VOUCHED_SLOTS];
+  uint32_t vouched_next;
   // Events the kernel dropped because the socket buffer was full: the socket's drop counter, read
   // from /proc/net/netlink after each overrun (ENOBUFS only says that some were). The connector's
   // per-CPU sequence numbers cannot tell: with the exit filter below they skip on purpose.
@@ -124,6 +153,11 @@ typedef struct {
   uint8_t *verdict;
   uint32_t verdict_cap;
   atomic_int forget_verdicts;
+  // Set once the host's namespaces are known: the reader then seeds the namespace cache (and so the
+  // re-check) with the container processes that were already running (seed_existing()).
+  atomic_int seed_pending;
+  int seed_requested;  // JS thread only
+  uint64_t seeded;
   // The namespaces of the last full copy of each container process (direct-mapped by pid; a slot
   // holds one pid, a miss means a full read). A fork child whose namespaces are those of its
   // parent's last copy is that copy again (a child starts as a copy of its parent): it is not
@@ -235,22 +269,46 @@ static void set_verdict(source_t *s, int32_t pid, uint8_t v) {
   if (pid > 0 && (uint32_t)pid < s->verdict_cap) s->verdict[pid] = v;
 }
 
+// The inode number of one namespace link ("mnt:[4026531840]"), 0 when unreadable. readlinkat()
+// formats the number the kernel holds; fstatat() would follow the link into nsfs, which costs twice
+// as much (2.5 against 5 us per link on the reference VM), and this runs at every container fork and
+// for every cached process at each re-check.
+static uint32_t ns_inode_at(int dir, int kind) {
+  char path[16], link[64];
+  snprintf(path, sizeof path, "ns/%s", NS_KINDS[kind]);
+  ssize_t n = readlinkat(dir, path, link, sizeof link - 1);
+  if (n <= 0) return 0;
+  link[n] = 0;
+  const char *open_bracket = memchr(link, '[', (size_t)n);
+  return open_bracket ? (uint32_t)strtoul(open_bracket + 1, NULL, 10) : 0;
+}
+
 static void read_namespaces(int dir, uint32_t ns[7]) {
-  for (int i = 0; i < 7; i++) {
-    char path[16];
-    struct stat st;
-    snprintf(path, sizeof path, "ns/%s", NS_KINDS[i]);
-    ns[i] = fstatat(dir, path, &st, 0) == 0 ? (uint32_t)st.st_ino : 0;
-  }
+  for (int i = 0; i < 7; i++) ns[i] = ns_inode_at(dir, i);
 }
 
 static ns_entry_t *ns_slot(source_t *s, int32_t pid) {
   return s->ns_cache ? &s->ns_cache[(uint32_t)pid % NS_CACHE_SLOTS] : NULL;
 }
 
+// Are the namespaces the detectors judge (mnt, pid, net, ipc, uts) all readable? A process that is
+// exiting loses its namespace links before its /proc directory goes.
+static int ns_complete(const uint32_t ns[7]) {
+  for (int i = 0; i < 5; i++) if (ns[i] == 0) return 0;
+  return 1;
+}
+
+static void forget_ns(source_t *s, int32_t pid);
+
 static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
   ns_entry_t *e = ns_slot(s, pid);
   if (!e) return;
+  // An exiting process's partial read must not speak for it, nor for its parent, later.
+  if (!ns_complete(ns)) { forget_ns(s, pid); return; }
+  // A slot held by another container process that is still alive keeps it: a fork storm's
+  // short-lived children would otherwise push the long-lived processes out of the cache, and with
+  // them out of the periodic namespace re-check. The newcomer is then read in full at each event.
+  if (e->pid > 0 && e->pid != pid && kill(e->pid, 0) == 0) return;
   e->pid = pid;
   memcpy(e->ns, ns, sizeof e->ns);
 }
@@ -258,7 +316,7 @@ static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
 // A pid whose namespaces were not read this time: its slot must not speak for it any more.
 static void forget_ns(source_t *s, int32_t pid) {
   ns_entry_t *e = ns_slot(s, pid);
-  if (e && e->pid == pid) e->pid = 0;
+  if (e && (e->pid == pid || e->pid == -pid)) e->pid = 0;
 }
 
 // Is this a container process's ordinary state: its own mnt, pid, net, ipc and uts namespaces,
@@ -290,11 +348,156 @@ static int32_t stat_ppid(const char *stat, size_t len) {
   return (int32_t)strtol(p + 1, NULL, 10);
 }
 
+static void examine(source_t *s, int kind, int32_t pid, int32_t parent);
+
+// A process of a fork, exec or uid event exited before it could be read. Is that a loss, something
+// an escape could hide in? Only container-side processes count (a runtime's child, a container
+// process, a kernel helper's descendant); a host process that exits is nothing. Of those, only a
+// fork child is vouched for: by its parent, still alive in the namespaces it was judged in (the child
+// started as a copy of it); a parent that moved since (setns without exec, then fork) is copied now.
+// An exec or a uid change that was not read is a loss whatever was read of that process before (an
+// nsenter without -p execs right after its setns): GONE_EXEC_UNREAD when the process was read in its
+// container earlier (what a busy container's short execs give, counted apart), GONE_LOST when never.
+// So is a fork whose parent is gone too: an nsenter and its child both gone before the reader got to
+// them. Called before examine() updates the cache for this pid. Returns GONE_*. Reader thread only.
+// GONE_BY_PARENT: vouched for by its parent, whose namespaces it then had (its exec, if it comes, is
+// an exec_unread, not a loss of a process never read).
+enum { GONE_VOUCHED, GONE_BY_PARENT, GONE_LOST, GONE_EXEC_UNREAD, GONE_PARENT_MOVED };
+
+static int vouched(source_t *s, int32_t parent) {
+  for (int i = 0; i < VOUCHED_SLOTS; i++) if (s->vouched[i].pid == parent && s->vouched[i].batch == s->batch) return 1;
+  return 0;
+}
+
+static void vouch(source_t *s, int32_t parent) {
+  if (vouched(s, parent)) return;
+  s->vouched[s->vouched_next % VOUCHED_SLOTS].pid = parent;
+  s->vouched[s->vouched_next % VOUCHED_SLOTS].batch = s->batch;
+  s->vouched_next++;
+}
+
+static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, uint8_t known) {
+  if (known != VERDICT_WATCHED && known != VERDICT_RUNTIME_CHILD && known != VERDICT_HELPER) return GONE_VOUCHED;
+  if (kind == EV_RECHECK) return GONE_LOST;  // it moved, then exited before the copy
+  if (kind != EV_FORK) {
+    ns_entry_t *e = ns_slot(s, pid);
+    return e && (e->pid == pid || e->pid == -pid) ? GONE_EXEC_UNREAD : GONE_LOST;
+  }
+  // A fork of a runtime's child runs the runtime's code until it execs (runc init's own stages exit
+  // at once at every container start and docker exec): only its exec, the container's code, counts.
+  if (known == VERDICT_RUNTIME_CHILD) return GONE_VOUCHED;
+  // A cache entry holds namespaces that were judged: read with a copy, or those of a parent whose
+  // were. That holds for a --pid=host container's processes too, whose ordinary state shares one.
+  ns_entry_t *pe = ns_slot(s, parent);
+  if (!(pe && pe->pid == parent)) return GONE_LOST;
+  // A storm forks from one parent: it is read once per received batch, not once per child.
+  if (vouched(s, parent)) return GONE_BY_PARENT;
+  char dirpath[32];
+  snprintf(dirpath, sizeof dirpath, "/proc/%d", parent);
+  int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return GONE_LOST;
+  uint32_t ns[7];
+  read_namespaces(dir, ns);
+  close(dir);
+  if (memcmp(ns, pe->ns, sizeof ns) == 0) {
+    vouch(s, parent);
+    return GONE_BY_PARENT;
+  }
+  for (int i = 0; i < 5; i++) if (ns[i] == 0) return GONE_LOST;  // exited meanwhile
+  return GONE_PARENT_MOVED;  // examine() copies the parent while it lives
+}
+
+static int ms_until(const struct timespec *now, const struct timespec *then) {
+  return (int)((then->tv_sec - now->tv_sec) * 1000 + (then->tv_nsec - now->tv_nsec) / 1000000);
+}
+
+// Every RECHECK_MS: read again the namespaces of every cached container process (the cache holds
+// only processes read as a container's; those of a --pid=host container share a namespace with the
+// host by design and are the ones that can setns into the others), and copy those that moved. This is what sees a process that calls setns() into the host's
+// namespaces and neither execs nor forks (no event at all): within one period, if it lives that long.
+// Cost follows cached container processes: one open and five readlinkat each (mnt, pid, net, ipc,
+// uts, the namespaces away_from_host() judges), and a walk of the 1 MiB cache. Reader thread only.
+static void recheck(source_t *s) {
+  if (!s->ns_cache) return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (ms_until(&now, &s->next_recheck) > 0) return;
+  s->next_recheck = now;
+  s->next_recheck.tv_nsec += RECHECK_MS * 1000000L;
+  while (s->next_recheck.tv_nsec >= 1000000000L) { s->next_recheck.tv_nsec -= 1000000000L; s->next_recheck.tv_sec++; }
+  uint64_t reads = 0, moved = 0;
+  struct timespec c0, c1;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+  for (uint32_t i = 0; i < NS_CACHE_SLOTS; i++) {
+    ns_entry_t *e = &s->ns_cache[i];
+    if (e->pid <= 0) continue;
+    char dirpath[32];
+    snprintf(dirpath, sizeof dirpath, "/proc/%d", e->pid);
+    int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    // Exited: kept, negated, for an exec or uid event of it still queued (an exec_unread, not a loss
+    // of a process never read), and skipped by the re-check from now on.
+    if (dir < 0) { e->pid = -e->pid; continue; }
+    reads++;
+    int changed = 0;
+    for (int k = 0; k < 5 && !changed; k++) {
+      uint32_t ino = ns_inode_at(dir, k);
+      changed = ino != 0 && ino != e->ns[k];
+    }
+    close(dir);
+    if (changed) {
+      moved++;
+      examine(s, EV_RECHECK, e->pid, 0);
+    }
+  }
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  pthread_mutex_lock(&s->lock);
+  s->recheck_cpu_ns += (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000LL + (c1.tv_nsec - c0.tv_nsec));
+  s->recheck_passes++;
+  s->recheck_reads += reads;
+  s->recheck_moved += moved;
+  pthread_mutex_unlock(&s->lock);
+}
+
+// Container processes that were running before the addon started send no event until they fork or
+// exec, so the re-check would not know them: read once, at the first filter that knows the host's
+// namespaces, the cgroup of every process, and cache the namespaces of those in a container (and
+// their verdict). About 25 us per process, once. Reader thread only.
+static void seed_existing(source_t *s) {
+  DIR *proc = opendir("/proc");
+  if (!proc) return;
+  uint64_t n = 0;
+  for (struct dirent *d; (d = readdir(proc)) != NULL;) {
+    char *end;
+    long pid = strtol(d->d_name, &end, 10);
+    if (*end != 0 || pid <= 0) continue;
+    int dir = openat(dirfd(proc), d->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) continue;
+    char cg[1536];
+    uint16_t len = read_file(dir, "cgroup", cg, sizeof cg);
+    if (len > 0 && names_container(cg, len)) {
+      uint32_t ns[7];
+      read_namespaces(dir, ns);
+      if (ns_complete(ns)) {
+        remember_ns(s, (int32_t)pid, ns);
+        set_verdict(s, (int32_t)pid, VERDICT_WATCHED);
+        n++;
+      }
+    }
+    close(dir);
+  }
+  closedir(proc);
+  pthread_mutex_lock(&s->lock);
+  s->seeded += n;
+  pthread_mutex_unlock(&s->lock);
+}
+
 static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (pid <= 0) return;
   if (atomic_exchange(&s->forget_verdicts, 0)) {
+    // The namespace cache stays: every use of an entry also needs a WATCHED verdict, which only a
+    // fresh read (that rewrites the entry) gives back, and the periodic re-check must keep its
+    // processes across a storm's overruns. A stale entry is read again there and copied if it moved.
     if (s->verdict) memset(s->verdict, VERDICT_UNKNOWN, s->verdict_cap);
-    if (s->ns_cache) memset(s->ns_cache, 0, NS_CACHE_SLOTS * sizeof(ns_entry_t));
   }
   uint8_t known = verdict_of(s, kind == EV_FORK ? parent : pid);
   // Nothing to read: the child of a PLAIN process is PLAIN (it starts as a copy), and kthreadd's
@@ -308,6 +511,24 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     s->skipped++;
     pthread_mutex_unlock(&s->lock);
     return;
+  }
+  // A storm: a parent forking again within one received batch, found unmoved earlier in this batch.
+  // Its child starts as a copy of it and is taken as such without a read, so that a container forking
+  // flat out costs a lookup per fork, not a /proc read, and the reader keeps up with the rest (an
+  // nsenter's fork among them). Given up: a storm child that calls setns in the first instants of its
+  // life and never execs; the namespace re-check sees it if it lives RECHECK_MS.
+  if (kind == EV_FORK && known == VERDICT_WATCHED && vouched(s, parent)) {
+    ns_entry_t *pe = ns_slot(s, parent);
+    if (pe && pe->pid == parent && away_from_host(pe->ns)) {
+      uint32_t ns[7];
+      memcpy(ns, pe->ns, sizeof ns);
+      set_verdict(s, pid, VERDICT_WATCHED);
+      remember_ns(s, pid, ns);
+      pthread_mutex_lock(&s->lock);
+      s->unchanged++;
+      pthread_mutex_unlock(&s->lock);
+      return;
+    }
   }
   snap_t *tmp = &s->scratch;
   memset(tmp->ns, 0, sizeof tmp->ns);
@@ -323,8 +544,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (alive && pe && pe->pid == parent && away_from_host(pe->ns)) {
     uint32_t ns[7];
     read_namespaces(dir, ns);
-    if (memcmp(ns, pe->ns, sizeof ns) == 0) {
+    if (!ns_complete(ns)) alive = 0;  // exiting: gone (below), not a copy with no namespaces
+    if (alive && memcmp(ns, pe->ns, sizeof ns) == 0) {
       close(dir);
+      vouch(s, parent);
       set_verdict(s, pid, VERDICT_WATCHED);
       remember_ns(s, pid, ns);
       pthread_mutex_lock(&s->lock);
@@ -361,7 +584,11 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (alive && container) {
     tmp->len_status = read_file(dir, "status", tmp->status, sizeof tmp->status);
     read_namespaces(dir, tmp->ns);
-    remember_ns(s, pid, tmp->ns);
+    // Exiting while we read: a copy without namespaces cannot show an escape; it is gone, and
+    // whether that is a loss is decided as for any gone process (gone_unvouched(), which needs the
+    // entry of its earlier read: forgotten only after it).
+    if (!ns_complete(tmp->ns)) alive = 0;
+    else remember_ns(s, pid, tmp->ns);
     // The parent's executable tells runc's own `runc init` from look-alikes; the parent may be gone
     // by the time JavaScript looks. Only runtime-looking executables need it (the same test as for
     // the verdicts, which is broader than TypeScript's). Finding "PPid:" is copying, not judging.
@@ -377,6 +604,8 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
 
   // A helper: a host process naming storage whose parent is kthreadd, or a helper's descendant.
   int helper = alive && wanted && !container && (known == VERDICT_HELPER || stat_ppid(tmp->stat, tmp->len_stat) == KTHREADD_PID);
+  int gone_kind = alive ? GONE_VOUCHED : gone_unvouched(s, kind, pid, parent, known);
+  int lost = gone_kind == GONE_LOST;
   uint8_t v = !alive ? VERDICT_UNKNOWN
             : helper ? VERDICT_HELPER
             : wanted ? VERDICT_WATCHED
@@ -386,6 +615,14 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
             : VERDICT_PLAIN;
   set_verdict(s, pid, v);
   if (!(alive && container)) forget_ns(s, pid);
+  if (gone_kind == GONE_BY_PARENT) {
+    ns_entry_t *pe = ns_slot(s, parent);
+    if (pe && pe->pid == parent) {
+      uint32_t ns[7];
+      memcpy(ns, pe->ns, sizeof ns);
+      remember_ns(s, pid, ns);
+    }
+  }
   // A parent never seen before (it predates us) is what its fresh copy shows.
   if (kind == EV_FORK && known == VERDICT_UNKNOWN && alive) {
     set_verdict(s, parent, v);
@@ -395,6 +632,11 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   pthread_mutex_lock(&s->lock);
   if (!alive) {
     s->gone++;  // exited before we looked: nothing left to read, by us or by JavaScript
+    if (lost || gone_kind == GONE_EXEC_UNREAD) {
+      if (lost) s->lost_exited++;
+      else s->lost_exec_unread++;
+      s->urgent = 1;  // JavaScript counts it and schedules a catch-up scan
+    }
   } else if (!wanted) {
     s->skipped++;
   } else if (s->snap_count == SNAP_CAPACITY) {
@@ -407,6 +649,7 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     s->urgent = 1;
   }
   pthread_mutex_unlock(&s->lock);
+  if (gone_kind == GONE_PARENT_MOVED) examine(s, EV_RECHECK, parent, 0);
 }
 
 static void decode(source_t *s, struct proc_event *ev) {
@@ -462,8 +705,17 @@ static long long netlink_drops(unsigned long inode) {
 static void *reader(void *arg) {
   source_t *s = arg;
   // Copies race with the processes they copy: run ahead of ordinary work when the CPUs are busy.
-  // Bounded work per event, so this cannot starve the host; without CAP_SYS_NICE it stays at 0.
-  if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE) != 0) { /* not permitted: keep the default */ }
+  // A fork storm is exactly that: with a nice value the reader still waits behind the storm's
+  // processes for its turn, and an nsenter lives a few milliseconds. So the lowest real-time
+  // priority (SCHED_RR 1) when allowed: it preempts ordinary work at wake-up, and cannot starve the
+  // host: the work per event is bounded, the thread blocks in recvmmsg() when the queue is empty,
+  // and the kernel caps real-time threads at sched_rt_runtime_us (95 % of a CPU by default). Refused
+  // without CAP_SYS_NICE, or in a cgroup with no real-time budget (kernels with RT_GROUP_SCHED):
+  // then nice READER_NICE, or the default.
+  pthread_setname_np(pthread_self(), "rw-proc-events");  // for top -H and the bench's CPU figures
+  struct sched_param rt = {.sched_priority = READER_RT_PRIORITY};
+  s->realtime = s->want_realtime && pthread_setschedparam(pthread_self(), SCHED_RR, &rt) == 0;
+  if (!s->realtime && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE) != 0) { /* not permitted: keep the default */ }
   for (int i = 0; i < RECV_BATCH; i++) {
     s->iovs[i] = (struct iovec){.iov_base = s->bufs[i], .iov_len = RECV_BUF};
     s->msgs[i].msg_hdr = (struct msghdr){.msg_iov = &s->iovs[i], .msg_iovlen = 1};
@@ -473,9 +725,11 @@ static void *reader(void *arg) {
   // close() waits for the thread: nothing else wakes a blocked netlink receive.
   while (!atomic_load(&s->stop)) {
     int got = recvmmsg(s->fd, s->msgs, RECV_BATCH, MSG_WAITFORONE, NULL);
+    s->batch++;
     if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      if (errno == ENOBUFS) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+        // nothing received (the receive timeout): only the re-check below
+      } else if (errno == ENOBUFS) {
         // The kernel dropped events: the socket buffer overflowed. JS falls back to a full scan.
         pthread_mutex_lock(&s->lock);
         s->overruns++;
@@ -500,6 +754,12 @@ static void *reader(void *arg) {
         s->urgent = 1;
       }
     }
+    // After the examine() calls above, whose forget_verdicts would undo the verdicts it sets.
+    if (atomic_exchange(&s->seed_pending, 0)) {
+      if (atomic_exchange(&s->forget_verdicts, 0) && s->verdict) memset(s->verdict, VERDICT_UNKNOWN, s->verdict_cap);
+      seed_existing(s);
+    }
+    recheck(s);  // at most every RECHECK_MS; the receive timeout wakes an idle reader often enough
     // Counts alone wait for JavaScript's timer; copies and losses wake it now.
     if (s->urgent && !atomic_exchange(&s->wake_pending, 1)) napi_call_threadsafe_function(s->tsfn, NULL, napi_tsfn_nonblocking);
     s->urgent = 0;
@@ -553,15 +813,17 @@ static int subscribe(int fd, enum proc_cn_mcast_op op, int filtered) {
   return send(fd, buf, nh->nlmsg_len, 0) < 0 ? -1 : 0;
 }
 
-// open(onCopies: () => void, receiveBufferBytes?: number): void
+// open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean): void
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (g_src) { napi_throw_error(env, NULL, "process connector already open"); return NULL; }
   if (argc < 1) { napi_throw_type_error(env, NULL, "open(callback[, receiveBufferBytes])"); return NULL; }
   uint32_t rcvbuf_arg = 0;
   if (argc > 1) napi_get_value_uint32(env, argv[1], &rcvbuf_arg);
+  bool want_rt = true;
+  if (argc > 2 && napi_get_value_bool(env, argv[2], &want_rt) != napi_ok) want_rt = true;
 
   int fd = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
   if (fd < 0) return throw_errno(env, "socket(NETLINK_CONNECTOR)", errno);
@@ -583,6 +845,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->inode = fstat(fd, &sockst) == 0 ? (unsigned long)sockst.st_ino : 0;
   s->exits = !filtered;
+  s->want_realtime = want_rt;
   pthread_mutex_init(&s->lock, NULL);
   // One byte per possible pid (pid_max, at most 4 MiB); without it every event is read in full.
   char pm[32] = {0};
@@ -666,7 +929,19 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info) {
   memcpy(g_host_ns, host_ns, sizeof g_host_ns);
   pthread_mutex_unlock(&g_filter_lock);
   if (g_src) atomic_store(&g_src->forget_verdicts, 1);
+  // The first filter of this subscription that knows the host's namespaces: seed the cache with
+  // what already runs.
+  if (g_src && !g_src->seed_requested && host_ns[0] != 0) {
+    g_src->seed_requested = 1;
+    atomic_store(&g_src->seed_pending, 1);
+  }
   return NULL;
+}
+
+static void set_double(napi_env env, napi_value obj, const char *key, double x) {
+  napi_value v;
+  napi_create_double(env, x, &v);
+  napi_set_named_property(env, obj, key, v);
 }
 
 static void set_number(napi_env env, napi_value obj, const char *key, uint64_t n) {
@@ -683,7 +958,8 @@ static void set_string(napi_env env, napi_value obj, const char *key, const char
 }
 
 // drain(): { snapshots, counts: {fork, exec, …, other}, snapshotsDropped, overruns, lost, received,
-// copied, skipped, gone }. Counters are cumulative; snapshots are handed over once.
+// copied, skipped, unchanged, gone, lostExited, lostExecUnread, recheckPasses, recheckReads,
+// recheckMoved, recheckCpuSeconds, realtimeReader, exitEvents }. Counters are cumulative; snapshots are handed over once.
 static napi_value js_drain(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
@@ -696,6 +972,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   memcpy(counts, s->counts, sizeof counts);
   uint64_t overruns = s->overruns, received = s->received, snaps_dropped = s->snaps_dropped, lost = s->lost;
   uint64_t copied = s->copied, skipped = s->skipped, unchanged = s->unchanged, gone = s->gone;
+  uint64_t lost_exited = s->lost_exited, lost_exec_unread = s->lost_exec_unread, recheck_passes = s->recheck_passes, recheck_reads = s->recheck_reads, recheck_moved = s->recheck_moved, recheck_cpu_ns = s->recheck_cpu_ns, seeded = s->seeded;
   uint32_t sn = s->snap_count;
   snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
   if (copy) {
@@ -713,7 +990,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
     napi_value o, v, ns;
     napi_create_object(env, &o);
     napi_create_int32(env, p->pid, &v); napi_set_named_property(env, o, "pid", v);
-    const char *event = p->event == EV_FORK ? "fork" : p->event == EV_EXEC ? "exec" : "uid";
+    const char *event = p->event == EV_FORK ? "fork" : p->event == EV_EXEC ? "exec" : p->event == EV_RECHECK ? "recheck" : "uid";
     napi_create_string_utf8(env, event, NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, o, "event", v);
     napi_create_array_with_length(env, 7, &ns);
     for (uint32_t k = 0; k < 7; k++) { napi_create_uint32(env, p->ns[k], &v); napi_set_element(env, ns, k, v); }
@@ -740,6 +1017,16 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "skipped", skipped);
   set_number(env, out, "unchanged", unchanged);
   set_number(env, out, "gone", gone);
+  set_number(env, out, "lostExited", lost_exited);
+  set_number(env, out, "lostExecUnread", lost_exec_unread);
+  set_number(env, out, "recheckPasses", recheck_passes);
+  set_number(env, out, "recheckReads", recheck_reads);
+  set_number(env, out, "recheckMoved", recheck_moved);
+  set_double(env, out, "recheckCpuSeconds", (double)recheck_cpu_ns / 1e9);
+  set_number(env, out, "seeded", seeded);
+  napi_value rtv;
+  napi_get_boolean(env, s->realtime, &rtv);
+  napi_set_named_property(env, out, "realtimeReader", rtv);
   napi_value exits;
   napi_get_boolean(env, s->exits, &exits);
   napi_set_named_property(env, out, "exitEvents", exits);

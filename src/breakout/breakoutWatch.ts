@@ -102,6 +102,9 @@ export class BreakoutWatch {
         },
         examined: (outcome, n) => this.metrics.processEventsExamined.inc({ outcome }, n),
         dropped: (n) => this.metrics.processEventsDropped.inc(n),
+        lost: (why, n) => this.metrics.processEventsLost.inc({ why }, n),
+        rechecked: (outcome, n) => this.metrics.processNamespaceRechecks.inc({ outcome }, n),
+        recheckCpu: (seconds) => this.metrics.processNamespaceRecheckSeconds.inc(seconds),
         filter: () => {
           const containers = [...this.inputs.containers()];
           const host = this.reference();

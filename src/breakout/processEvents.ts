@@ -10,6 +10,23 @@ import { loadProcConnector, PROC_EVENT_TYPES, type ProcConnectorAddon, type Proc
 export const COUNTER_INTERVAL_MS = 1000;
 /** How long copies may wait to be judged together. */
 export const BATCH_DELAY_MS = 2;
+/**
+ * Catch-up scans for processes that exited before they were read: at most one per this period. Such
+ * losses come in storms (a container forking flat out keeps the reader busy), and a full scan per
+ * batch would turn the storm into continuous scans; what the catch-up can still find (an escaped
+ * parent still waiting for its child) lives that long.
+ */
+export const CATCH_UP_MIN_MS = 1000;
+
+/**
+ * Why a process event was lost: the kernel dropped it (socket buffer full), the copy ring had no
+ * room, a container-side process exited before it could be read and nothing vouches for it, or
+ * (exec_unread) a container process read before exec'd or changed uid and was gone before that
+ * event was read: what every busy container's short execs give, counted apart so that an alert can
+ * page on the others.
+ */
+export const LOSS_REASONS = ['kernel_dropped', 'copy_ring_full', 'exited_before_read', 'exec_unread'] as const;
+export type LossReason = (typeof LOSS_REASONS)[number];
 
 export interface ProcessEventSink {
   /** Judge these processes now, from the facts copied at event time (they may be gone). */
@@ -19,7 +36,14 @@ export interface ProcessEventSink {
   counted(type: ProcEventName, n: number): void;
   /** What the addon did with the process of fork, exec and uid events. */
   examined(outcome: ExamineOutcome, n: number): void;
+  /** Kernel drops and copies with no room (kept as rootwatch_process_events_dropped_total). */
   dropped(n: number): void;
+  /** Every loss, by why. */
+  lost(why: LossReason, n: number): void;
+  /** The periodic namespace re-check: processes read, and found moved (copied for the detectors). */
+  rechecked(outcome: 'read' | 'moved', n: number): void;
+  /** CPU seconds the re-check took in the reader thread. */
+  recheckCpu(seconds: number): void;
   /** What the addon filters with; read at start and every COUNTER_INTERVAL_MS. */
   filter(): AddonFilter;
 }
@@ -46,15 +70,18 @@ export interface AddonFilter {
 export const EXAMINE_OUTCOMES = ['copied', 'skipped', 'unchanged', 'gone'] as const;
 export type ExamineOutcome = (typeof EXAMINE_OUTCOMES)[number];
 
-type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost' | ExamineOutcome>;
+type Cumulative = Pick<ProcEventBatch, 'counts' | 'snapshotsDropped' | 'overruns' | 'lost' | 'lostExited' | 'lostExecUnread' | 'recheckReads' | 'recheckMoved' | 'recheckCpuSeconds' | ExamineOutcome>;
 
 export class ProcessEventSource {
   private addon: ProcConnectorAddon | null = null;
   private timer: NodeJS.Timeout | null = null;
   private last: Cumulative = {
     counts: Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, 0])) as Record<ProcEventName, number>,
-    snapshotsDropped: 0, overruns: 0, lost: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
+    snapshotsDropped: 0, overruns: 0, lost: 0, lostExited: 0, lostExecUnread: 0, recheckReads: 0, recheckMoved: 0, recheckCpuSeconds: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
   };
+  private lastCatchUp = -Infinity;
+  private seededLogged = false;
+  private catchUpTimer: NodeJS.Timeout | null = null;
   private filterKey = '';
   private draining = false;
   private drainSoon: NodeJS.Timeout | null = null;
@@ -73,7 +100,9 @@ export class ProcessEventSource {
     try {
       this.filterKey = '';
       addon.setFilter([], [...RUNTIME_EXECUTABLES], []);
-      addon.open(() => this.wake());
+      // ROOTWATCH_READER_REALTIME=0: the reader thread does not ask for real-time priority (nice -10
+      // instead): for comparing the two, and for hosts whose operators forbid real-time threads.
+      addon.open(() => this.wake(), undefined, process.env.ROOTWATCH_READER_REALTIME !== '0');
     } catch (e) {
       const err = e as Error & { code?: string };
       return err.code === 'EPERM'
@@ -94,6 +123,8 @@ export class ProcessEventSource {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.drainSoon) clearTimeout(this.drainSoon);
+    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = null;
     this.timer = null;
     this.drainSoon = null;
     this.addon?.close();
@@ -131,6 +162,21 @@ export class ProcessEventSource {
     }, BATCH_DELAY_MS);
   }
 
+  /**
+   * Container processes exited before they were read: a full scan looks at what is left (an escaped
+   * parent still waiting for its child, a sibling), at most once per CATCH_UP_MIN_MS.
+   */
+  private catchUp(n: number): void {
+    if (this.catchUpTimer) return;
+    const wait = Math.max(0, this.lastCatchUp + CATCH_UP_MIN_MS - Date.now());
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = null;
+      this.lastCatchUp = Date.now();
+      this.sink.fullScan(`${n}+ container processes exited before they could be read`);
+    }, wait);
+    this.catchUpTimer.unref();
+  }
+
   /** Read the addon now (counters, copies, losses): on a copy batch and once a second, never from a scrape. */
   sync(): void {
     if (!this.addon || this.draining) return;
@@ -152,13 +198,33 @@ export class ProcessEventSource {
       const overruns = batch.overruns - this.last.overruns;
       const copiesLost = batch.snapshotsDropped - this.last.snapshotsDropped;
       const lost = Math.max(kernelLost, overruns) + copiesLost;
+      // An addon built before losses were told apart has no lostExited: no such losses, not NaN.
+      const exited = (batch.lostExited ?? 0) - this.last.lostExited;
+      const execUnread = (batch.lostExecUnread ?? 0) - this.last.lostExecUnread;
+      const reads = (batch.recheckReads ?? 0) - this.last.recheckReads;
+      const moved = (batch.recheckMoved ?? 0) - this.last.recheckMoved;
+      const recheckCpu = (batch.recheckCpuSeconds ?? 0) - this.last.recheckCpuSeconds;
       this.last = {
         counts: { ...batch.counts }, snapshotsDropped: batch.snapshotsDropped, overruns: batch.overruns, lost: batch.lost,
+        lostExited: batch.lostExited ?? 0, lostExecUnread: batch.lostExecUnread ?? 0, recheckReads: batch.recheckReads ?? 0, recheckMoved: batch.recheckMoved ?? 0, recheckCpuSeconds: batch.recheckCpuSeconds ?? 0,
         copied: batch.copied, skipped: batch.skipped, unchanged: batch.unchanged, gone: batch.gone,
       };
+      if (!this.seededLogged && (batch.seeded ?? 0) > 0) {
+        this.seededLogged = true;
+        this.log.info(`process events: ${batch.seeded} container processes already running added to the namespace re-check`, { event: 'process_events_seeded', processes: batch.seeded });
+      }
+      if (reads > 0) this.sink.rechecked('read', reads);
+      if (moved > 0) this.sink.rechecked('moved', moved);
+      if (recheckCpu > 0) this.sink.recheckCpu(recheckCpu);
+      if (Math.max(kernelLost, overruns) > 0) this.sink.lost('kernel_dropped', Math.max(kernelLost, overruns));
+      if (copiesLost > 0) this.sink.lost('copy_ring_full', copiesLost);
+      if (exited > 0) this.sink.lost('exited_before_read', exited);
+      if (execUnread > 0) this.sink.lost('exec_unread', execUnread);
       if (lost > 0) {
         this.sink.dropped(lost);
         this.sink.fullScan(`${lost} process events lost in a burst (${Math.max(kernelLost, overruns)} by the kernel, ${copiesLost} copies)`);
+      } else if (exited + execUnread > 0) {
+        this.catchUp(exited + execUnread);
       }
     } catch (e) {
       this.log.error(`process event handling failed: ${(e as Error).message}`, { event: 'process_events_error' });

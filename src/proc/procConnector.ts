@@ -13,8 +13,11 @@ export type ProcEventName = (typeof PROC_EVENT_TYPES)[number];
 /** Raw facts the addon copied at event time, for processes that may be gone when JS looks. */
 export interface RawProcessCapture {
   pid: number;
-  /** The event the copy was taken at: a fork (the new child), an exec, or a uid change. */
-  event: 'fork' | 'exec' | 'uid';
+  /**
+   * The event the copy was taken at: a fork (the new child), an exec, a uid change, or `recheck`: the
+   * periodic re-read of a container process's namespaces found it moved (setns sends no event).
+   */
+  event: 'fork' | 'exec' | 'uid' | 'recheck';
   /** Namespace inode numbers in NS_KINDS order (mnt, pid, net, ipc, uts, cgroup, user); 0 = unreadable. */
   ns: number[];
   status: string;
@@ -44,6 +47,31 @@ export interface ProcEventBatch {
   /** Cumulative: container fork children in the namespaces of their parent's last copy (not copied). */
   unchanged: number;
   gone: number;
+  /**
+   * Cumulative, among `gone`: container-side processes (a container's, a runtime's child, a kernel
+   * helper's descendant) that exited before they were read and whose namespaces nothing vouches for
+   * (no read of them, nor a live parent still in the namespaces it was copied in). A loss.
+   */
+  lostExited: number;
+  /**
+   * Cumulative, apart from `lostExited`: execs and uid changes of container processes that were read
+   * in their container before, gone before the event was read (a busy container's short execs; also
+   * an nsenter without -p whose setns and exec both came after that read).
+   */
+  lostExecUnread: number;
+  /** Cumulative: passes of the periodic namespace re-check, processes it read, processes it found moved (and copied). */
+  recheckPasses: number;
+  recheckReads: number;
+  recheckMoved: number;
+  /**
+   * Container processes already running when the subscription started, read once and added to the
+   * namespace re-check (at the first filter that knows the host's namespaces).
+   */
+  seeded?: number;
+  /** Cumulative: the reader thread's CPU time spent in re-checks, in seconds. */
+  recheckCpuSeconds: number;
+  /** The reader thread got real-time priority (SCHED_RR 1); false: nice -10 or the default. */
+  realtimeReader: boolean;
   /** Exit events are subscribed (kernels before 6.6, which cannot filter them out). */
   exitEvents: boolean;
 }
@@ -51,9 +79,11 @@ export interface ProcEventBatch {
 export interface ProcConnectorAddon {
   /**
    * Subscribe; `onCopies` runs when there are copies to judge or losses to recover from. A small
-   * receive buffer is only for tests of the overrun path (default 4 MiB).
+   * receive buffer is only for tests of the overrun path (default 4 MiB). `realtime` (default true):
+   * the reader thread asks for SCHED_RR 1, falling back to nice -10; tests of the overrun path turn
+   * it off, since a real-time reader keeps up with a storm even through the smallest buffer.
    */
-  open(onCopies: () => void, receiveBufferBytes?: number): void;
+  open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean): void;
   drain(): ProcEventBatch;
   close(): void;
   /**

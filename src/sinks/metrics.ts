@@ -7,6 +7,7 @@ import { METRICS, type MetricSpec } from './metricCatalogue.js';
 import { VERSION } from '../version.js';
 import { DOCKER_OPS } from '../docker/dockerOps.js';
 import { BREAKOUT_REASONS, type BreakoutHit } from '../breakout/types.js';
+import { LOSS_REASONS } from '../breakout/processEvents.js';
 import { RESPONSE_ACTIONS } from '../config/schema.js';
 
 /** One engine as the gauges see it. */
@@ -55,6 +56,9 @@ export class Metrics {
   readonly configReloadFailures: Counter;
   readonly processEvents: Counter;
   readonly processEventsDropped: Counter;
+  readonly processEventsLost: Counter;
+  readonly processNamespaceRechecks: Counter;
+  readonly processNamespaceRecheckSeconds: Counter;
   readonly processEventsExamined: Counter;
   readonly processSource: Gauge;
   readonly configLastReloadSuccess: Gauge;
@@ -172,6 +176,11 @@ export class Metrics {
     // schedule (every copy batch, and once a second), never by a scrape, which must not judge processes.
     this.processEvents = counter(METRICS.processEvents);
     this.processEventsDropped = counter(METRICS.processEventsDropped);
+    this.processEventsLost = counter(METRICS.processEventsLost);
+    // Every why from the start: an alert on losses must see 0, not a missing series.
+    for (const why of LOSS_REASONS) this.processEventsLost.inc({ why }, 0);
+    this.processNamespaceRechecks = counter(METRICS.processNamespaceRechecks);
+    this.processNamespaceRecheckSeconds = counter(METRICS.processNamespaceRecheckSeconds);
     this.processEventsExamined = counter(METRICS.processEventsExamined);
     this.processSource = new Gauge({ name: METRICS.processSource.name, help: METRICS.processSource.help, labelNames: [...METRICS.processSource.labels], registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });

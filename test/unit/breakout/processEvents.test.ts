@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
-import { BATCH_DELAY_MS, COUNTER_INTERVAL_MS, ProcessEventSource, type ProcessEventSink } from '../../../src/breakout/processEvents.js';
+import { BATCH_DELAY_MS, CATCH_UP_MIN_MS, COUNTER_INTERVAL_MS, ProcessEventSource, type LossReason, type ProcessEventSink } from '../../../src/breakout/processEvents.js';
 import { storagePrefixes } from '../../../src/breakout/containerScope.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { PROC_EVENT_TYPES, type ProcConnectorAddon, type ProcEventBatch, type ProcEventName, type RawProcessCapture } from '../../../src/proc/procConnector.js';
@@ -17,17 +17,20 @@ class FakeAddon implements ProcConnectorAddon {
   hostNs: number[][] = [];
 }
 
-interface Calls { examined: number[][]; examined2: Record<string, number>; scans: string[]; counted: Partial<Record<ProcEventName, number>>; dropped: number }
+interface Calls { examined: number[][]; examined2: Record<string, number>; scans: string[]; counted: Partial<Record<ProcEventName, number>>; dropped: number; lost: Partial<Record<LossReason, number>>; rechecked: Record<string, number> }
 
 function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: Calls } {
   const addon = new FakeAddon();
-  const calls: Calls = { examined: [], examined2: {}, scans: [], counted: {}, dropped: 0 };
+  const calls: Calls = { examined: [], examined2: {}, scans: [], counted: {}, dropped: 0, lost: {}, rechecked: {} };
   const sink: ProcessEventSink = {
     examine: (captured) => calls.examined.push(captured.map((c) => c.pid)),
     fullScan: (r) => calls.scans.push(r),
     counted: (t, n) => (calls.counted[t] = (calls.counted[t] ?? 0) + n),
     examined: (o, n) => (calls.examined2[o] = (calls.examined2[o] ?? 0) + n),
     dropped: (n) => (calls.dropped += n),
+    lost: (why, n) => (calls.lost[why] = (calls.lost[why] ?? 0) + n),
+    rechecked: (o, n) => (calls.rechecked[o] = (calls.rechecked[o] ?? 0) + n),
+    recheckCpu: (s) => (calls.rechecked.cpu = (calls.rechecked.cpu ?? 0) + s),
     filter: () => ({ storagePrefixes: [], hostNamespaces: [] }),
   };
   const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
@@ -42,7 +45,7 @@ function capture(pid: number): RawProcessCapture {
 function batch(counts: Partial<Record<ProcEventName, number>>, more: Partial<ProcEventBatch> = {}): ProcEventBatch {
   const all = Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, counts[t] ?? 0])) as Record<ProcEventName, number>;
   const received = Object.values(all).reduce((a, b) => a + b, 0);
-  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, exitEvents: true, ...more };
+  return { snapshots: [], counts: all, snapshotsDropped: 0, overruns: 0, lost: 0, received, copied: 0, skipped: 0, unchanged: 0, gone: 0, lostExited: 0, lostExecUnread: 0, recheckPasses: 0, recheckReads: 0, recheckMoved: 0, recheckCpuSeconds: 0, realtimeReader: false, exitEvents: true, ...more };
 }
 
 describe('process event source', () => {
@@ -114,10 +117,56 @@ describe('process event source', () => {
     src.stop();
   });
 
+  it('counts every loss by why, kernel drops and ring overflows also as dropped (the old counter)', () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ fork: 100 }, { overruns: 1, lost: 40, snapshotsDropped: 3, lostExited: 7 }), batch({ fork: 200 }, { overruns: 1, lost: 40, snapshotsDropped: 3, lostExited: 9, lostExecUnread: 12 }));
+    src.sync();
+    src.sync();
+    assert.deepEqual(calls.lost, { kernel_dropped: 40, copy_ring_full: 3, exited_before_read: 9, exec_unread: 12 });
+    assert.equal(calls.dropped, 43);
+    src.stop();
+  });
+
+  it('processes that exited before they were read trigger a catch-up scan, at most one per CATCH_UP_MIN_MS however long the storm', async () => {
+    const { addon, src, calls } = setup();
+    for (let i = 1; i <= 5; i++) addon.queue.push(batch({ fork: 1000 * i }, { lostExited: 10 * i, gone: 900 * i }));
+    src.sync();
+    assert.deepEqual(calls.scans, [], 'scheduled, not run synchronously');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(calls.scans.length, 1);
+    assert.match(calls.scans[0] ?? '', /10\+ container processes exited before they could be read/);
+    for (let i = 0; i < 4; i++) src.sync();
+    await new Promise((r) => setTimeout(r, CATCH_UP_MIN_MS / 2));
+    assert.equal(calls.scans.length, 1, 'the next catch-up waits');
+    await new Promise((r) => setTimeout(r, CATCH_UP_MIN_MS / 2 + 100));
+    assert.equal(calls.scans.length, 2, 'one more after the period, for all the losses since');
+    assert.equal(calls.lost.exited_before_read, 50);
+    src.stop();
+  });
+
+  it('gone processes that are not losses (host processes, vouched container forks) trigger nothing', async () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ fork: 5000 }, { gone: 4000 }));
+    src.sync();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls.scans, []);
+    assert.deepEqual(calls.lost, {});
+    src.stop();
+  });
+
+  it('counts the namespace re-check: processes read, and moved', () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({}, { recheckPasses: 4, recheckReads: 40, recheckCpuSeconds: 0.25 }), batch({}, { recheckPasses: 8, recheckReads: 81, recheckMoved: 1, recheckCpuSeconds: 0.5 }));
+    src.sync();
+    src.sync();
+    assert.deepEqual(calls.rechecked, { read: 81, moved: 1, cpu: 0.5 });
+    src.stop();
+  });
+
   it('hands the storage prefixes to the addon at start and on its timer, only when they change', async () => {
     const addon = new FakeAddon();
     let prefixes = ['/var/lib/docker'];
-    const sink = { examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
+    const sink = { examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
     const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
     assert.equal(src.start(), null);
     await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
@@ -129,7 +178,7 @@ describe('process event source', () => {
   });
 
   it('says why when the addon is unavailable', () => {
-    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
+    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
     assert.equal(src.start(), 'native addon not built');
     assert.equal(src.active, false);
   });
