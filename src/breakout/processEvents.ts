@@ -94,6 +94,8 @@ export class ProcessEventSource {
   ) {}
 
   /** Try to subscribe; returns null on success or the reason polling must do instead. */
+  private readerPriorityLogged = false;
+
   start(): string | null {
     const { addon, reason } = this.load();
     if (!addon) return reason;
@@ -178,11 +180,26 @@ export class ProcessEventSource {
   }
 
   /** Read the addon now (counters, copies, losses): on a copy batch and once a second, never from a scrape. */
+  /**
+   * Say once which priority the reader thread got: at real-time priority a fork storm in a container
+   * cannot starve it; without, escapes hidden in a storm may be missed (and are counted as losses).
+   */
+  private logReaderPriority(realtime: boolean): void {
+    this.readerPriorityLogged = true;
+    if (realtime) {
+      this.log.info('process-event reader thread at real-time priority (SCHED_RR 1)', { event: 'process_reader', priority: 'realtime' });
+    } else {
+      this.log.warning('process-event reader thread at normal priority: a fork storm in a container can hide an escape (allow SCHED_RR 1: LimitRTPRIO=1 and sched_setscheduler, as the shipped unit does)',
+        { event: 'process_reader', priority: 'normal' });
+    }
+  }
+
   sync(): void {
     if (!this.addon || this.draining) return;
     this.draining = true;
     try {
       const batch = this.addon.drain();
+      if (!this.readerPriorityLogged) this.logReaderPriority(batch.realtimeReader);
       for (const t of PROC_EVENT_TYPES) {
         const n = (batch.counts[t] ?? 0) - this.last.counts[t];
         if (n > 0) this.sink.counted(t, n);

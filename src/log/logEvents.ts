@@ -39,6 +39,7 @@ export const LOG_EVENTS = {
   host_reference: { levels: ['info', 'warning'], when: 'The host\'s reference namespaces were resolved, or cannot be read (namespace checks off until they can).', fields: 'source, pid' },
   process_source: { levels: ['notice', 'warning'], when: 'At start: process events from the kernel connector, or /proc polling only and why.', fields: 'source, reason' },
   process_events_seeded: { levels: ['info'], when: 'Once after start: container processes already running were read and added to the namespace re-check (a setns without exec sends no event).', fields: 'processes' },
+  process_reader: { levels: ['info', 'warning'], when: 'Once after start: the process-event reader thread runs at real-time priority (SCHED_RR 1), or at normal priority (a fork storm can then hide an escape).', fields: 'priority' },
   process_events_error: { levels: ['error'], when: 'The process-connector addon failed (filter update, event handling).' },
   scan_error: { levels: ['error'], when: 'A breakout scan or an examination of process events failed; the next runs as usual.', rateLimited: true },
   full_scan: { levels: ['debug'], when: 'A full scan runs early (process events were lost, container processes exited before they were read, an escape hook changed).' },

@@ -63,6 +63,31 @@ describe('the packaged unit under a real systemd (in a container)', function () 
     assert.match(await sh('grep NoNewPrivs /proc/$(systemctl show -p MainPID --value rootwatch)/status'), /NoNewPrivs:\s+1/);
     await waitFor(async () => sample(await fetch(METRICS).then((r) => r.text(), () => ''), 'rootwatch_process_source', { source: 'netlink' }) === 1,
       'process connector active under the unit', 30_000, 250);
+    // The reader thread gets real-time priority under the unit (LimitRTPRIO=1, sched_setscheduler
+    // allowed), else nice -10 (LimitNICE=-10, setpriority allowed), and the daemon says which. What the
+    // environment grants decides which to expect: a kernel with CONFIG_RT_GROUP_SCHED gives the
+    // service's cpu cgroup no real-time runtime, and systemd cannot raise the rlimits in a container
+    // without CAP_SYS_RESOURCE (both true on this VM, where the unit's own Nice=-5 is then all there is).
+    // Per thread: comm, nice (stat field 19), policy (field 41; 2 = SCHED_RR).
+    await waitFor(async () => (await journal()).some((l) => l.event === 'process_reader'), 'process_reader in the journal', 20_000, 250);
+    const pidDir = '/proc/$(systemctl show -p MainPID --value rootwatch)';
+    const threads = await sh(`cd ${pidDir}/task && for t in *; do echo "$(cat $t/comm) $(sed "s/.*) //" $t/stat | cut -d" " -f17,39)"; done`);
+    const byThread = threads.trim().split('\n').map((l) => l.split(' '));
+    const reader = byThread.find(([comm]) => comm === 'rw-proc-events');
+    assert.ok(reader, threads);
+    const limits = await sh(`cat ${pidDir}/limits`);
+    const soft = (name: string): number => Number(new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(limits)?.[1] ?? 0);
+    const rtRuntime = (await sh(`p=$(grep -E "^[0-9]+:([^:]*,)?cpu(,[^:]*)?:" ${pidDir}/cgroup | cut -d: -f3); cat /sys/fs/cgroup/cpu$p/cpu.rt_runtime_us 2>/dev/null || echo unlimited`)).trim();
+    const logged = (await journal()).find((l) => l.event === 'process_reader');
+    const context = `${threads}\nrt_runtime_us ${rtRuntime}\n${limits}`;
+    if (soft('Max realtime priority') >= 1 && rtRuntime !== '0') {
+      assert.equal(reader[2], '2', `SCHED_RR: ${context}`);
+      assert.equal(logged?.priority, 'realtime');
+    } else {
+      assert.equal(reader[1], soft('Max nice priority') >= 30 ? '-10' : '-5', `nice where real-time is refused: ${context}`);
+      assert.equal(logged?.priority, 'normal');
+    }
+    assert.equal(byThread.filter(([, , policy]) => policy !== '0').length, reader[2] === '2' ? 1 : 0, `no other real-time thread: ${threads}`);
   });
 
   it('logs JSON to journald, reloads on systemctl reload, and rejects a bad config on reload, keeping the old one', async () => {
