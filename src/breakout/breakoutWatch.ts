@@ -105,6 +105,7 @@ export class BreakoutWatch {
           return {
             storagePrefixes: storagePrefixes(this.inputs.posture()?.dockerRootDir ?? null, containers.flatMap((r) => containerStoragePaths(r))),
             hostNamespaces: NS_KINDS.map((k) => namespaceInode(host?.ns[k])),
+            containerDevices: this.scanner.containerDevices(containers, this.inputs.posture()),
           };
         },
       },

@@ -54,9 +54,18 @@ export function isExiting(p: ProcessSnapshot): boolean {
   return p.exe === null && p.ns.mnt === undefined;
 }
 
-/** Checks for one process that is a member of a container's cgroup. */
+/**
+ * Checks for one process of a container: a member of one of its cgroups, or attributed to it by
+ * lineage (it was a member, or descends from one, and left). Where it moved does not matter.
+ */
 export function judgeContainerProcess(p: ProcessSnapshot, c: ContainerScope, host: HostReference): BreakoutHit[] {
-  if (isRuntimeHelper(p.exe, p.parentExe ?? null) || isExiting(p)) return [];
+  if (isExiting(p) || isRuntimeHelper(p, c, host)) return [];
+  const hits = judgeContainerFacts(p, c, host);
+  // The evidence says how the process was tied to the container when it no longer is a member.
+  return p.attributedBy === 'lineage' ? hits.map((h) => ({ ...h, evidence: { ...h.evidence, attributed_by: 'lineage' } })) : hits;
+}
+
+function judgeContainerFacts(p: ProcessSnapshot, c: ContainerScope, host: HostReference): BreakoutHit[] {
   const hits: BreakoutHit[] = [];
   const who = identity(c);
 
