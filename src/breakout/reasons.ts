@@ -24,7 +24,7 @@ const CATALOGUE = {
     kind: 'active',
     attack: ATTACK.escapeToHost,
     detector: 'container process: namespaces against the host reference\'s (detectors.ts judgeContainerProcess)',
-    what: 'A process in a container\'s cgroup sits in the host\'s mount, pid, net, ipc, uts or cgroup namespace (one the container does not share on purpose): what `nsenter` into a host process leaves behind.',
+    what: 'A process of a container sits in the host\'s mount, pid, net, ipc, uts or cgroup namespace (one the container does not share on purpose): what `nsenter` into a host process leaves behind. A process of a container is a member of one of its cgroups, or one that was (or descends from one, or from the container\'s shim) and left them: `evidence.attributed_by: lineage`.',
     action: 'Treat as a compromise of the host: capture `evidence` (pid, cmdline, namespaces), stop the container, inspect what the process touched on the host.',
   },
   host_root_process: {
