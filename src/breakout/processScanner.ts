@@ -3,6 +3,7 @@
 // Cost grows with container processes and *new* host processes: container member lists come from
 // their cgroups, and host-wide checks only look at pids that appeared since the previous scan.
 import { readFileSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
@@ -97,6 +98,8 @@ export class ProcessScanner {
   private moduleBaseline: Set<string> | null = null;
   /** The host reference process's root directory, read once per scan and per batch of copies. */
   private hostRoot: FileId | null = null;
+  /** The host reference process of the last scan (storage directories are resolved in its view). */
+  private hostRefPid: number | null = null;
   /** Root directories of the containers scoped in the current scan (the tops of their trees). */
   private containerRoots: FileId[] = [];
   /** Working-directory verdicts by pid:startTime, valid while root and cwd stay the same. */
@@ -107,6 +110,8 @@ export class ProcessScanner {
    * every scan.
    */
   ptraceEvents = false;
+  /** Which container's storage directory holds an executable, by path and identity (storageDirOf). */
+  private readonly storageVerdicts = new Map<string, string | null>();
   /** The posture of the last scan or batch (runtime paths for RuntimeBinaries). */
   private posture: DaemonPosture | null = null;
   private ptraceSeen = false;
@@ -305,6 +310,11 @@ export class ProcessScanner {
       const root = this.proc.fileId(s.initPid, 'root');
       if (root) s.scope.root = root;
       if (root && this.hostRoot && root.dev !== this.hostRoot.dev) s.scope.rootDevice = root.dev;
+      // The storage directories' identities, read where the engine made them (the reference's view).
+      const ref = this.hostRefPid;
+      s.scope.storageIds = s.scope.storagePaths
+        .map((path) => (ref !== null ? this.proc.fileId(ref, `root${path}`) : null))
+        .filter((id): id is FileId => id !== null);
       this.scoped.set(r.id, s);
       this.unscoped.delete(r.id);
       checked?.add(r.id);
@@ -332,9 +342,44 @@ export class ProcessScanner {
       p.root = this.proc.fileId(pid, 'root');
       p.cwdOutsideRoot = this.cwdOutsideRoot(pid, p.startTime, p.root);
     }
-    // A new host process: the device of the executable it runs, against containers' root devices.
-    if (!scope && p.exe !== null && scopes.some((s) => s.rootDevice !== undefined)) p.exeDevice = this.hostExeDevice(pid, scopes);
+    // A new host process: the device of the executable it runs, against containers' root devices,
+    // and the directories on its path, against containers' storage directories.
+    if (!scope && p.exe !== null && scopes.length > 0) {
+      const exeId = this.proc.fileId(pid, 'exe');
+      p.exeDevice = this.hostExeDevice(pid, exeId, scopes);
+      p.exeStorageOf = this.storageDirOf(pid, p.exe, exeId, scopes);
+    }
     return this.judgeSnapshot(p, scope, scopes, host, members, true);
+  }
+
+  /**
+   * The container whose storage directory holds the executable, by walking up the directories of
+   * its path (resolved in the process's own view, /proc/<pid>/root/…, and checked to lead to the very
+   * file it runs) and comparing each one's device and inode with the containers' storage directories.
+   * Only for executables on a device that holds such a directory; verdicts are kept per path and
+   * identity (most host processes run a handful of executables).
+   */
+  private storageDirOf(pid: number, exe: string, exeId: FileId | null, scopes: readonly ContainerScope[]): string | null {
+    if (!exeId || !exe.startsWith('/') || exe.endsWith(' (deleted)')) return null;
+    if (!scopes.some((s) => s.storageIds?.some((d) => d.dev === exeId.dev))) return null;
+    const key = `${exe}\0${exeId.dev}:${exeId.ino}`;
+    let found = this.storageVerdicts.get(key);
+    if (found === undefined) {
+      found = null;
+      if (sameFile(this.proc.fileId(pid, `root${exe}`), exeId)) {
+        for (let dir = posix.dirname(exe), depth = 0; dir !== '/' && depth < 64 && found === null; dir = posix.dirname(dir), depth++) {
+          const id = this.proc.fileId(pid, `root${dir}`);
+          if (!id) break;
+          found = scopes.find((s) => s.storageIds?.some((d) => sameFile(d, id)))?.id ?? null;
+        }
+      }
+      if (this.storageVerdicts.size >= 4096) this.storageVerdicts.clear();
+      this.storageVerdicts.set(key, found);
+    }
+    // A container process not listed yet (see hostExeDevice) is not a host process running its binary.
+    if (found === null) return null;
+    const lines = this.proc.cgroups(pid);
+    return lines && !lines.some((l) => CONTAINER_ID.test(l.path)) ? found : null;
   }
 
   /**
@@ -422,8 +467,8 @@ export class ProcessScanner {
    * process of a container that started after its cgroup was listed (or that is not inspected yet)
    * looks like a host process running a container binary: its cgroup, read only on a match, tells.
    */
-  private hostExeDevice(pid: number, scopes: readonly ContainerScope[]): string | null {
-    const dev = this.proc.fileId(pid, 'exe')?.dev;
+  private hostExeDevice(pid: number, exeId: FileId | null, scopes: readonly ContainerScope[]): string | null {
+    const dev = exeId?.dev;
     if (dev === undefined || !scopes.some((s) => s.rootDevice === dev)) return null;
     const lines = this.proc.cgroups(pid);
     return lines && !lines.some((l) => CONTAINER_ID.test(l.path)) ? dev : null;
@@ -670,6 +715,7 @@ export class ProcessScanner {
     };
     const { byId, lookup } = containerLookup(containers);
     this.posture = posture;
+    this.hostRefPid = hostRef?.pid ?? null;
     this.hostRoot = hostRef ? this.proc.fileId(hostRef.pid, 'root') : null;
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
     for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);

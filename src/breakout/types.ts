@@ -35,6 +35,12 @@ export interface ProcessSnapshot {
   cmdline: string[];
   /** Device (st_dev) of the executable, stat of /proc/<pid>/exe: read for new host processes when polling. */
   exeDevice?: string | null;
+  /**
+   * The container whose storage directory (upper, lower, merged…) holds the executable, found by the
+   * identities (device and inode) of the directories on its path, whatever the path is called (a bind
+   * mount of an upper directory elsewhere, say).
+   */
+  exeStorageOf?: string | null;
   uids: [number, number, number, number];
   capEff: bigint;
   ns: Namespaces;
@@ -63,6 +69,8 @@ export interface ContainerScope extends ContainerIdentity {
   allowedCaps: bigint;
   /** Host paths of the container's filesystem (overlay upper and merged dirs…), no trailing slash. */
   storagePaths: string[];
+  /** Device and inode of those directories, when read (in the host reference's mount namespace). */
+  storageIds?: FileId[];
   /**
    * Device (st_dev) of the container init's root filesystem, when it has one of its own (overlay and
    * the like; not a plain directory of the host's root filesystem, as with the vfs driver).

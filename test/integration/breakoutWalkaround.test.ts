@@ -182,6 +182,40 @@ for (const kind of ['default', 'userns'] as const) {
           });
         }
 
+        if (!mode.evented) {
+          it('a host process running the container\'s binary through a bind mount of its upper directory → container_binary_on_host', async () => {
+            const upper = await eng.cli('inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', id);
+            // Named busybox: busybox picks its applet from argv[0]'s name.
+            const file = `bb-${++escapes}/busybox`;
+            await eng.cli('exec', `walkaround-${kind}`, 'sh', '-c', `mkdir /bb-${escapes} && cp /bin/busybox /${file}`);
+            const bound = mkdtempSync('/tmp/rw-bound-');
+            execFileSync('mount', ['--bind', upper, bound]);
+            let child: ChildProcess | null = null;
+            try {
+              const started = Date.now();
+              child = spawn(join(bound, file), ['sleep', '30'], { stdio: 'ignore' });
+              const pid = child.pid as number;
+              staged.push(pid);
+              await waitFor(() => existsSync(`/proc/${pid}/exe`) && readlinkSync(`/proc/${pid}/exe`) === join(bound, file), 'exec done', 2000, 5);
+              // Host-side: a path outside container storage, on the host's filesystem, the file in the upper directory.
+              assert.equal(statSync(`/proc/${pid}/exe`).ino, statSync(join(upper, file)).ino);
+              assert.notEqual(statSync(`/proc/${pid}/exe`).dev, statSync(`/proc/${await eng.cli('inspect', '-f', '{{.State.Pid}}', id)}/root/`).dev);
+              const found = (): Record<string, unknown> | undefined =>
+                d.alerts('container_binary_on_host').find((a) => (a.evidence as Record<string, unknown>).pid === pid);
+              await waitFor(() => found() !== undefined, `container_binary_on_host for pid ${pid}`, DETECT_WITHIN_MS, 10);
+              console.log(`      detected ${Date.now() - started} ms after the exec`);
+              const alert = found() as Record<string, unknown>;
+              assert.equal((alert.container as { id: string }).id, id);
+              assert.equal((alert.evidence as Record<string, unknown>).matched_by, 'storage_directory');
+            } finally {
+              child?.kill('SIGKILL');
+              await new Promise((r) => setTimeout(r, 100));
+              execFileSync('umount', ['-l', bound]);
+              rmSync(bound, { recursive: true, force: true });
+            }
+          });
+        }
+
         it('a host process running the container\'s binary through /proc/<init>/root → container_binary_on_host', async () => {
           const initPid = Number(await eng.cli('inspect', '-f', '{{.State.Pid}}', id));
           let child: ChildProcess | null = null;

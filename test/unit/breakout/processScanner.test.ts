@@ -238,4 +238,24 @@ describe('process scanner on a /proc tree', () => {
       assert.equal(r.fresh[0]?.hit.evidence.attributed_by, undefined, 'a member, not lineage');
     });
   });
+
+  it('container_binary_on_host by the identities of the directories on the executable\'s path: an upper directory bound elsewhere', () => {
+    t.remove();
+    t = new Tree();
+    mkdirSync(t.path('upper/bin'), { recursive: true });
+    writeFileSync(t.path('upper/bin/miner'), '');
+    // Another name for the upper directory (a bind mount on a real host; a symlinked directory here).
+    symlinkSync(t.path('upper'), t.path('bound'));
+    t.add({ pid: 10, name: 'dockerd', root: '/', cwd: t.path('hostroot'), ns: HOST_NS });
+    t.add({ pid: 100, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+    const rec = record({ GraphDriver: { Name: 'overlay2', Data: { UpperDir: t.path('upper'), MergedDir: t.path('croot') } } });
+    const s = t.scanner();
+    assert.deepEqual(reasons(scan(s, rec)), []);
+    t.add({ pid: 500, name: 'miner', exe: t.path('bound/bin/miner'), root: '/', cwd: t.path('hostroot'), ns: HOST_NS });
+    t.add({ pid: 501, name: 'sleep', root: '/', cwd: t.path('hostroot'), ns: HOST_NS });
+    const r = scan(s, rec);
+    assert.deepEqual(reasons(r), ['container_binary_on_host:500']);
+    assert.equal(r.fresh[0]?.hit.evidence.matched_by, 'storage_directory');
+    assert.equal(r.fresh[0]?.hit.container?.id, ID);
+  });
 });
