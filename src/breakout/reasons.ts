@@ -56,7 +56,7 @@ const CATALOGUE = {
     kind: 'active',
     attack: ATTACK.escapeToHost,
     detector: 'new host process running code from container storage or a container\'s root device (judgeHostProcess)',
-    what: 'A host process outside every container cgroup runs code from a container\'s filesystem: its executable lies in container storage or on a container\'s root device (however the path reads), or it is an interpreter running a container script. Programs that only name a container path (docker cp/export/diff helpers, an administrator\'s ls or du) are not flagged.',
+    what: 'A host process (no container\'s, by cgroup or lineage) runs code from a container\'s filesystem: its executable lies in container storage (upper, lower, merged directories), under one of those directories by their device and inode (a bind mount elsewhere), or on a container\'s root device (however the path reads), or it is an interpreter running a container script. Programs that only name a container path (docker cp/export/diff helpers, an administrator\'s ls or du) are not flagged.',
     action: 'Something on the host executes container-controlled code; find its parent and how it was started.',
   },
   tripwire_container_path: {
