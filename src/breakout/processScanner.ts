@@ -315,6 +315,8 @@ export class ProcessScanner {
       s.scope.storageIds = s.scope.storagePaths
         .map((path) => (ref !== null ? this.proc.fileId(ref, `root${path}`) : null))
         .filter((id): id is FileId => id !== null);
+      // A new container's directories may hold executables judged before it was known.
+      this.storageVerdicts.clear();
       this.scoped.set(r.id, s);
       this.unscoped.delete(r.id);
       checked?.add(r.id);
