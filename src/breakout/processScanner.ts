@@ -146,8 +146,9 @@ export class ProcessScanner {
   /**
    * The container a process descends from, through its parent: a container process (member or
    * lineage), or the container's shim, whose children are the container's processes except the
-   * runtime's own (the host's runtime and shim binaries by device and inode). A parent
-   * entry older than the child is the same parent (a reused pid would be younger than its child).
+   * runtime's own (the host's runtime and shim binaries by device and inode). A lineage entry speaks
+   * for the parent while that pid still has the entry's start time (a reused pid has another); a
+   * parent already gone is taken at its word when its entry is older than the child.
    */
   private parentContainer(
     p: ProcessSnapshot, members: ReadonlyMap<number, ContainerScope> | null, shims: ReadonlyMap<number, ContainerScope>, host: HostReference | null,
@@ -155,13 +156,17 @@ export class ProcessScanner {
     const m = members?.get(p.ppid);
     if (m) return m.id;
     const e = this.lineage.get(p.ppid);
-    if (e && Number(e.startTime) <= Number(p.startTime)) return e.containerId;
+    if (e) {
+      const parentStart = this.proc.startTime(p.ppid);
+      if (parentStart === null ? Number(e.startTime) <= Number(p.startTime) : parentStart === e.startTime) return e.containerId;
+    }
     const shimOf = shims.get(p.ppid);
     if (!shimOf) return null;
     // The runtime's own: runc (create, exec, kill, delete…) and the shim itself between its fork and
-    // the exec of runc (its child still runs the shim's binary then).
+    // the exec of runc (its child still runs the shim's binary then). An executable that cannot be
+    // read (a process in the middle of its exec, or exiting) cannot be told from runc: not attributed.
     const exeId = p.exeId !== undefined ? p.exeId : this.proc.fileId(p.pid, 'exe');
-    if (exeId && [...(host?.runtimeBinaries ?? []), ...(host?.shimBinaries ?? [])].some((b) => sameFile(b, exeId))) return null;
+    if (!exeId || [...(host?.runtimeBinaries ?? []), ...(host?.shimBinaries ?? [])].some((b) => sameFile(b, exeId))) return null;
     return shimOf.id;
   }
 

@@ -188,6 +188,17 @@ describe('process scanner on a /proc tree', () => {
       assert.equal(r.fresh[0]?.hit.container?.id, ID);
     });
 
+    it('a lineage entry speaks for a parent pid only while it has the entry\'s start time (pids are reused)', () => {
+      t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+      const s = t.scanner();
+      scan(s);
+      t.leave(101);
+      // pid 101 is now another, younger host process (same pid, another start time): its child is a host process.
+      writeFileSync(join(t.proc, '101', 'stat'), `101 (sleep) S 1 ${Array.from({ length: 17 }, () => '0').join(' ')} 99999 0\n`);
+      t.add({ pid: 301, ppid: 101, root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      assert.deepEqual(reasons(scan(s)), []);
+    });
+
     it('a process first seen outside the cgroup, whose parent is a container process, is the container\'s', () => {
       t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
       const s = t.scanner();
@@ -215,6 +226,8 @@ describe('process scanner on a /proc tree', () => {
       // runc (the host's binary, however it is named) and a look-alike named runc (another file).
       t.add({ pid: 401, ppid: 50, name: 'runc', exe: t.path('hostroot/usr/sbin/runc'), root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
       t.add({ pid: 402, ppid: 50, name: 'runc', exe: t.path('exe/runc'), root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      // An executable that cannot be read (in the middle of an exec, exiting) cannot be told from runc.
+      t.add({ pid: 403, ppid: 50, name: 'runc', exe: t.path('exe/gone'), root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
       const r = scan(s);
       assert.deepEqual(reasons(r), ['host_namespace_process:400', 'host_namespace_process:402', 'host_root_filesystem:400', 'host_root_filesystem:402']);
     });
