@@ -614,6 +614,9 @@ export class ProcessScanner {
       // when they name a storage prefix (Docker's data root, broader than one container's paths).
       // A container process's cgroup paths name its container's 64-hex id, whatever the driver.
       const ids = c.status !== '' ? (c.cgroup.match(new RegExp(CONTAINER_ID.source, 'g')) ?? []) : [];
+      // A known container's process that exited between the addon's reads of its cgroup and its
+      // status (a `/bin/true` lives a millisecond) is no host process running a container binary.
+      if (c.status === '' && (c.cgroup.match(new RegExp(CONTAINER_ID.source, 'g')) ?? []).some((id) => byId.has(id))) continue;
       const p = snapshotFromCapture(c);
       if (!p) continue;
       let scope: ContainerScope | null = null;

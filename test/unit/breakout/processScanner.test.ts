@@ -11,6 +11,7 @@ import { CgroupTree } from '../../../src/proc/cgroupTree.js';
 import { ProcFs } from '../../../src/proc/procfs.js';
 import type { ContainerRecord } from '../../../src/model/inventory.js';
 import type { HostReference } from '../../../src/breakout/types.js';
+import type { RawProcessCapture } from '../../../src/proc/procConnector.js';
 import { posture } from '../rules/fixtures.js';
 
 const ID = 'c'.repeat(64);
@@ -270,5 +271,20 @@ describe('process scanner on a /proc tree', () => {
     assert.deepEqual(reasons(r), ['container_binary_on_host:500']);
     assert.equal(r.fresh[0]?.hit.evidence.matched_by, 'storage_directory');
     assert.equal(r.fresh[0]?.hit.container?.id, ID);
+  });
+
+  it('a copy of a known container\'s process that exited mid-copy (no status) is not a host process running its binary', () => {
+    const upper = t.path('upper');
+    const rec = record({ GraphDriver: { Name: 'overlay2', Data: { UpperDir: upper, MergedDir: t.path('croot') } } });
+    const s = t.scanner();
+    scan(s, rec);
+    const copy = (pid: number, cgroup: string): RawProcessCapture => ({
+      pid, event: 'exec', ns: [0, 0, 0, 0, 0, 0, 0], status: '', cgroup, stat: `${pid} (miner) R 1 ${Array.from({ length: 17 }, () => '0').join(' ')} 12346 0\n`,
+      exe: `${upper}/bin/miner`, parentExe: '', cmdline: 'miner\0',
+    });
+    const gone = s.examine([copy(600, `0::/docker/${ID}\n`)], [rec], posture(), host);
+    assert.deepEqual(gone.fresh, []);
+    const onHost = s.examine([copy(601, '0::/system.slice/x.service\n')], [rec], posture(), host);
+    assert.deepEqual(onHost.fresh.map((d) => `${d.hit.reason}:${d.pid ?? ''}`), ['container_binary_on_host:601']);
   });
 });
