@@ -241,3 +241,41 @@ for (const kind of ['default', 'userns'] as const) {
     }
   });
 }
+
+// The runtime under load must not look like a walk-around: runc processes of the shim caught in the
+// middle of an exec, container processes gone between two reads of the addon. Three shells run
+// /bin/true as fast as they can in a container (about 1,000 execs a second on the reference machine)
+// while the container is restarted under them; no breakout alert may follow.
+describe('a container exec storm and restarts raise no walk-around alert (issue 13)', function () {
+  let eng: PrivateEngine;
+  let d: TestDaemon;
+
+  before(async function () {
+    requireDocker(this);
+    eng = await engine('default');
+    d = await startTestDaemon(eng.dockerHost, { breakout: { interval: '1s', host_reference_pid: eng.pid() } });
+  });
+
+  after(async () => {
+    await eng?.cli('rm', '-f', 'walkaround-storm').catch(() => undefined);
+    await d?.stop();
+  });
+
+  it('three loops of /bin/true, twice, with a restart in between', async function () {
+    this.timeout(120_000);
+    const id = await eng.cli('run', '-d', '--name', 'walkaround-storm', TEST_IMAGE, 'sleep', '3600');
+    await waitFor(async () => (await d.metrics()).includes(id.slice(0, 12)), 'container audited');
+    const execs = async (): Promise<number> => Number(/^rootwatch_process_events_total\{type="exec"\} (\d+)/m.exec(await d.metrics())?.[1] ?? 0);
+    const before = await execs();
+    for (let round = 0; round < 2; round++) {
+      await eng.cli('exec', '-d', 'walkaround-storm', 'sh', '-c', 'loop() { while :; do /bin/true; done; }; loop & loop & loop & wait');
+      await sleep(6000);
+      await eng.cli('restart', '-t', '0', 'walkaround-storm');
+      await sleep(1500);
+    }
+    // The storm happened (the connector counted it), and nothing was flagged.
+    assert.ok((await execs()) - before > 3000, `exec events during the storm: ${(await execs()) - before}`);
+    const alerts = d.alerts().filter((a) => (BREAKOUT_REASONS as readonly string[]).includes(String(a.rule)));
+    assert.deepEqual(alerts.map((a) => [a.rule, (a.evidence as Record<string, unknown>).comm, (a.evidence as Record<string, unknown>).exe]), []);
+  });
+});
