@@ -62,6 +62,9 @@ enum {
   VERDICT_RUNTIME = 3,        // runs a container runtime or shim (runc, crun, containerd-shim, conmon…)
   VERDICT_RUNTIME_CHILD = 4,  // forked by one: may yet be moved into a container's cgroup
   VERDICT_HELPER = 5,         // a kernel helper (kthreadd's child) naming storage, or its descendant: copied
+  VERDICT_STORAGE = 6,        // a host process that names container storage: copied
+  VERDICT_LINEAGE = 7,        // was a container process, or descends from one, and is in no container's
+                              // cgroup now: copied in full like one (TypeScript attributes it by lineage)
 };
 // EV_RECHECK: a container process whose namespaces changed since its last copy, found by the
 // periodic re-check (setns without exec or fork sends no event).
@@ -82,7 +85,9 @@ typedef struct {
   int32_t pid;
   int32_t event;   // EV_FORK, EV_EXEC, EV_UID or EV_RECHECK: what the copy was taken for
   uint32_t ns[7];  // inode numbers; 0 when unreadable
-  uint16_t len_status, len_cgroup, len_stat, len_exe, len_pexe, len_cmdline;
+  uint16_t len_status, len_cgroup, len_stat, len_exe, len_pexe, len_cmdline, len_exe_id, len_pexe_id;
+  char exe_id[48];   // "dev:ino" of the executable (stat follows memfd, deleted and detached files)
+  char pexe_id[48];  // the same for the parent's, when its exe was copied
   char status[1536];
   char cgroup[1536];
   char stat[512];
@@ -199,6 +204,26 @@ static int g_nprefixes = 0;
 static char *g_runtimes[MAX_RUNTIMES];
 static int g_nruntimes = 0;
 static uint32_t g_host_ns[7];  // the host's reference namespaces (NS_KINDS order); 0 = unknown
+#define MAX_DEVICES 256
+static dev_t g_devices[MAX_DEVICES];  // containers' root filesystem devices (overlay mounts)
+static int g_ndevices = 0;
+
+// Is this st_dev a container's root filesystem? A host process running a container's binary through
+// /proc/<pid>/root/… has an exe path that names no storage ("/bin/sh"); its device does.
+static int container_device(dev_t dev) {
+  int hit = 0;
+  pthread_mutex_lock(&g_filter_lock);
+  for (int i = 0; i < g_ndevices && !hit; i++) hit = g_devices[i] == dev;
+  pthread_mutex_unlock(&g_filter_lock);
+  return hit;
+}
+
+static uint16_t file_id_at(int dir, const char *name, char *buf, size_t cap) {
+  struct stat st;
+  if (fstatat(dir, name, &st, 0) != 0) return 0;
+  int n = snprintf(buf, cap, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+  return n > 0 && (size_t)n < cap ? (uint16_t)n : 0;
+}
 
 // Is this exe (a /proc/<pid>/exe link) a container runtime or shim? Any memfd executable counts too
 // (runc runs its `init` from a memfd copy), as does "/" (runc 1.1's detached bind-mount copy).
@@ -352,7 +377,7 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent);
 
 // A process of a fork, exec or uid event exited before it could be read. Is that a loss, something
 // an escape could hide in? Only container-side processes count (a runtime's child, a container
-// process, a kernel helper's descendant); a host process that exits is nothing. Of those, only a
+// process or one descended from a container, a kernel helper's descendant); a host process that exits is nothing. Of those, only a
 // fork child is vouched for: by its parent, still alive in the namespaces it was judged in (the child
 // started as a copy of it); a parent that moved since (setns without exec, then fork) is copied now.
 // An exec or a uid change that was not read is a loss whatever was read of that process before (an
@@ -377,7 +402,7 @@ static void vouch(source_t *s, int32_t parent) {
 }
 
 static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, uint8_t known) {
-  if (known != VERDICT_WATCHED && known != VERDICT_RUNTIME_CHILD && known != VERDICT_HELPER) return GONE_VOUCHED;
+  if (known != VERDICT_WATCHED && known != VERDICT_LINEAGE && known != VERDICT_RUNTIME_CHILD && known != VERDICT_HELPER) return GONE_VOUCHED;
   if (kind == EV_RECHECK) return GONE_LOST;  // it moved, then exited before the copy
   if (kind != EV_FORK) {
     ns_entry_t *e = ns_slot(s, pid);
@@ -535,10 +560,11 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   tmp->pid = pid;
   tmp->event = kind;
   tmp->len_status = tmp->len_pexe = tmp->len_stat = tmp->len_exe = tmp->len_cmdline = tmp->len_cgroup = 0;
+  tmp->len_exe_id = tmp->len_pexe_id = 0;
   char dirpath[32];
   snprintf(dirpath, sizeof dirpath, "/proc/%d", pid);
   int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  int cgroup_read = 0, container = 0, wanted = 0, runtime = 0, alive = dir >= 0;
+  int cgroup_read = 0, container = 0, wanted = 0, runtime = 0, lineage = 0, alive = dir >= 0;
   // The fork child of a container process in its ordinary state, still in the same namespaces.
   ns_entry_t *pe = kind == EV_FORK && known == VERDICT_WATCHED ? ns_slot(s, parent) : NULL;
   if (alive && pe && pe->pid == parent && away_from_host(pe->ns)) {
@@ -567,10 +593,21 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     tmp->len_exe = read_link_at(dir, "exe", tmp->exe, sizeof tmp->exe);
     tmp->len_cmdline = read_file(dir, "cmdline", tmp->cmdline, sizeof tmp->cmdline);
     runtime = !container && is_runtime_exe(tmp->exe, tmp->len_exe);
+    // Lineage: a container process (or a fork of one) that is in no container's cgroup now, having
+    // written its pid to a root cgroup.procs. Still the container's: copied in full (issue 13).
+    lineage = !container && (known == VERDICT_WATCHED || known == VERDICT_LINEAGE);
+    struct stat exe_st;
+    int exe_ok = fstatat(dir, "exe", &exe_st, 0) == 0;
+    if (exe_ok) {
+      int n = snprintf(tmp->exe_id, sizeof tmp->exe_id, "%llu:%llu", (unsigned long long)exe_st.st_dev, (unsigned long long)exe_st.st_ino);
+      tmp->len_exe_id = n > 0 && (size_t)n < sizeof tmp->exe_id ? (uint16_t)n : 0;
+    }
     // A kernel helper's descendants are copied too (its fork children, and their execs): the payload
     // runs `sleep` or a shell that names no container path, and is copied before it can exec away
-    // from the path its parent named.
-    wanted = container || known == VERDICT_HELPER || mentions_prefix(tmp->exe, tmp->len_exe, tmp->cmdline, tmp->len_cmdline);
+    // from the path its parent named. So is a host process whose executable lies on a container's
+    // root filesystem, whatever path it was reached by.
+    wanted = container || lineage || known == VERDICT_HELPER || mentions_prefix(tmp->exe, tmp->len_exe, tmp->cmdline, tmp->len_cmdline) ||
+             (exe_ok && container_device(exe_st.st_dev));
   }
   if (wanted && !cgroup_read) {
     tmp->len_cgroup = read_file(dir, "cgroup", tmp->cgroup, sizeof tmp->cgroup);
@@ -581,7 +618,7 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     tmp->len_stat = read_file(dir, "stat", tmp->stat, sizeof tmp->stat);
     alive = tmp->len_stat > 0;
   }
-  if (alive && container) {
+  if (alive && (container || lineage)) {
     tmp->len_status = read_file(dir, "status", tmp->status, sizeof tmp->status);
     read_namespaces(dir, tmp->ns);
     // Exiting while we read: a copy without namespaces cannot show an escape; it is gone, and
@@ -598,23 +635,26 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
       char pexe[32];
       snprintf(pexe, sizeof pexe, "/proc/%d/exe", ppid);
       if (ppid > 0) tmp->len_pexe = read_link_at(AT_FDCWD, pexe, tmp->pexe, sizeof tmp->pexe);
+      if (ppid > 0) tmp->len_pexe_id = file_id_at(AT_FDCWD, pexe, tmp->pexe_id, sizeof tmp->pexe_id);
     }
   }
   if (dir >= 0) close(dir);
 
   // A helper: a host process naming storage whose parent is kthreadd, or a helper's descendant.
-  int helper = alive && wanted && !container && (known == VERDICT_HELPER || stat_ppid(tmp->stat, tmp->len_stat) == KTHREADD_PID);
+  int helper = alive && wanted && !container && !lineage && (known == VERDICT_HELPER || stat_ppid(tmp->stat, tmp->len_stat) == KTHREADD_PID);
   int gone_kind = alive ? GONE_VOUCHED : gone_unvouched(s, kind, pid, parent, known);
   int lost = gone_kind == GONE_LOST;
   uint8_t v = !alive ? VERDICT_UNKNOWN
             : helper ? VERDICT_HELPER
-            : wanted ? VERDICT_WATCHED
+            : container ? VERDICT_WATCHED
+            : lineage ? VERDICT_LINEAGE
+            : wanted ? VERDICT_STORAGE
             : runtime ? VERDICT_RUNTIME
             : kind == EV_FORK && (known == VERDICT_RUNTIME || known == VERDICT_RUNTIME_CHILD) ? VERDICT_RUNTIME_CHILD
             : kind == EV_UID && known == VERDICT_RUNTIME_CHILD ? VERDICT_RUNTIME_CHILD
             : VERDICT_PLAIN;
   set_verdict(s, pid, v);
-  if (!(alive && container)) forget_ns(s, pid);
+  if (!(alive && (container || lineage))) forget_ns(s, pid);
   if (gone_kind == GONE_BY_PARENT) {
     ns_entry_t *pe = ns_slot(s, parent);
     if (pe && pe->pid == parent) {
@@ -895,14 +935,17 @@ static int copy_strings(napi_env env, napi_value arr, char **out, size_t *lens, 
   return count;
 }
 
-// setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[]): void.
+// setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[], containerDevices?: string[]): void.
 // Host processes are copied only when their exe or command line contains a storage prefix (at most
 // 64); executables with one of the runtime names (basenames, at most 64) start processes that may
 // join a container; the host's namespace inode numbers (NS_KINDS order, 0 = unknown) tell a
-// container process's ordinary state from an escaped one.
+// container process's ordinary state from an escaped one; host processes whose executable lies on one
+// of the containers' root filesystem devices (decimal st_dev strings, at most 256) are copied too.
+// Verdicts are forgotten only when the first three change: a device list changes with every container
+// start, and host execs read their executable's device anyway.
 static napi_value js_set_filter(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   bool a = false, b = false, c = false;
   if (argc < 3 || napi_is_array(env, argv[0], &a) != napi_ok || !a || napi_is_array(env, argv[1], &b) != napi_ok || !b ||
@@ -919,7 +962,23 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info) {
   size_t prefix_len[MAX_PREFIXES];
   int np = copy_strings(env, argv[0], prefixes, prefix_len, MAX_PREFIXES);
   int nr = copy_strings(env, argv[1], runtimes, NULL, MAX_RUNTIMES);
+  dev_t devices[MAX_DEVICES];
+  int nd = 0;
+  bool d = false;
+  if (argc > 3 && napi_is_array(env, argv[3], &d) == napi_ok && d) {
+    char *devs[MAX_DEVICES];
+    int n = copy_strings(env, argv[3], devs, NULL, MAX_DEVICES);
+    for (int i = 0; i < n; i++) {
+      char *end = NULL;
+      unsigned long long v = strtoull(devs[i], &end, 10);
+      if (end && *end == 0 && end != devs[i]) devices[nd++] = (dev_t)v;
+      free(devs[i]);
+    }
+  }
   pthread_mutex_lock(&g_filter_lock);
+  int changed = np != g_nprefixes || nr != g_nruntimes || memcmp(host_ns, g_host_ns, sizeof g_host_ns) != 0;
+  for (int i = 0; i < np && !changed; i++) changed = prefix_len[i] != g_prefix_len[i] || memcmp(prefixes[i], g_prefixes[i], prefix_len[i]) != 0;
+  for (int i = 0; i < nr && !changed; i++) changed = strcmp(runtimes[i], g_runtimes[i]) != 0;
   for (int i = 0; i < g_nprefixes; i++) free(g_prefixes[i]);
   for (int i = 0; i < g_nruntimes; i++) free(g_runtimes[i]);
   for (int i = 0; i < np; i++) { g_prefixes[i] = prefixes[i]; g_prefix_len[i] = prefix_len[i]; }
@@ -927,8 +986,10 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info) {
   g_nprefixes = np;
   g_nruntimes = nr;
   memcpy(g_host_ns, host_ns, sizeof g_host_ns);
+  memcpy(g_devices, devices, (size_t)nd * sizeof(dev_t));
+  g_ndevices = nd;
   pthread_mutex_unlock(&g_filter_lock);
-  if (g_src) atomic_store(&g_src->forget_verdicts, 1);
+  if (g_src && changed) atomic_store(&g_src->forget_verdicts, 1);
   // The first filter of this subscription that knows the host's namespaces: seed the cache with
   // what already runs.
   if (g_src && !g_src->seed_requested && host_ns[0] != 0) {
@@ -1001,6 +1062,8 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
     set_string(env, o, "exe", p->exe, p->len_exe);
     set_string(env, o, "parentExe", p->pexe, p->len_pexe);
     set_string(env, o, "cmdline", p->cmdline, p->len_cmdline);
+    set_string(env, o, "exeId", p->exe_id, p->len_exe_id);
+    set_string(env, o, "parentExeId", p->pexe_id, p->len_pexe_id);
     napi_set_element(env, snaps, i, o);
   }
   free(copy);

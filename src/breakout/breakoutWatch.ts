@@ -111,6 +111,7 @@ export class BreakoutWatch {
           return {
             storagePrefixes: storagePrefixes(rootDirs(this.inputs.postures()), containers.flatMap((r) => containerStoragePaths(r))),
             hostNamespaces: NS_KINDS.map((k) => namespaceInode(host?.ns[k])),
+            containerDevices: this.scanner.containerDevices(containers, this.inputs.postures().length > 0),
           };
         },
       },

@@ -15,15 +15,13 @@ export interface ScopedContainer {
   initPid: number;
   /** Start time of the init process: a reused pid has another one. */
   initStartTime: string;
-  /** Cgroup directories (one per mounted hierarchy) holding the container's processes. */
-  cgroupDirs: string[];
   /**
-   * The one directory whose member list is read each scan. A process started in a container is in
-   * the container's cgroup of every hierarchy, so one suffices; reading all ten v1 hierarchies cost
-   * ~0.4 ms per container per scan. Preferred: the v2 (unified) cgroup, then name=systemd and pids
-   * (small directories), then whatever exists.
+   * Cgroup directories (one per mounted hierarchy) holding the container's processes. Every one is
+   * listed at each scan: a process can leave any hierarchy on its own (write its pid to that root's
+   * cgroup.procs), so membership read from one hierarchy (the unified one, say) misses a process that
+   * left just that one. Costs ~0.4 ms per container per scan on a v1 host with ten hierarchies.
    */
-  memberDir: string;
+  cgroupDirs: string[];
 }
 
 export function sharedHostNamespaces(r: ContainerRecord, posture: DaemonPosture, lookup: (id: string) => ContainerRecord | undefined): Set<NsKind> {
@@ -41,13 +39,22 @@ export function sharedHostNamespaces(r: ContainerRecord, posture: DaemonPosture,
   return s;
 }
 
-/** Host paths of the container's filesystem, from GraphDriver (overlay2 upper/merged, others' dirs). */
+/**
+ * Host paths of the container's filesystem, from GraphDriver (overlay2 upper/merged, others' dirs),
+ * and its image's layers (overlay2 LowerDir, colon-separated): a binary of the image run straight
+ * from a lower layer is the container's code too. Lower layers are shared by the containers of one
+ * image; such a file is attributed to one of them.
+ */
 export function storagePaths(r: ContainerRecord): string[] {
   const data = r.inspect.GraphDriver?.Data ?? {};
   const out: string[] = [];
   for (const key of ['UpperDir', 'MergedDir', 'WorkDir', 'DeviceName', 'Dir', 'RootDir']) {
     const v = data?.[key];
     if (typeof v === 'string' && v.startsWith('/')) out.push(v.replace(/\/+$/, ''));
+  }
+  const lower = data?.LowerDir;
+  if (typeof lower === 'string') {
+    for (const v of lower.split(':').slice(0, 128)) if (v.startsWith('/')) out.push(v.replace(/\/+$/, ''));
   }
   return out;
 }
@@ -119,14 +126,13 @@ export function scopeContainer(
   const own = lines.filter((l) => l.path.includes(r.id));
   if (own.length === 0) return null;
   const cgroupDirs = cgroups.dirsFor(own);
-  const pick = (test: (l: (typeof own)[number]) => boolean): string | undefined => {
-    const l = own.find(test);
-    return l ? cgroups.dirsFor([l])[0] : undefined;
-  };
-  const memberDir =
-    pick((l) => l.hierarchy === 0) ?? pick((l) => l.controllers.includes('name=systemd')) ?? pick((l) => l.controllers.includes('pids')) ?? cgroupDirs[0];
-  if (!memberDir) return null;
-  return { initPid, initStartTime, memberDir, cgroupDirs, scope: describeContainer(r, posture, lookup, ns) };
+  if (cgroupDirs.length === 0) return null;
+  const scope = describeContainer(r, posture, lookup, ns);
+  // The init's parent is the container's shim (containerd-shim, conmon): the runtime's process the
+  // engine reports, outside the container. Its pid is what a real `runc init` may be reaped by.
+  const ppid = proc.status(initPid)?.ppid;
+  if (ppid !== undefined && ppid > 1) scope.shimPid = ppid;
+  return { initPid, initStartTime, cgroupDirs, scope };
 }
 
 /** What the detectors compare a container's processes with, given its init's namespaces. */

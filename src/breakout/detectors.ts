@@ -54,9 +54,18 @@ export function isExiting(p: ProcessSnapshot): boolean {
   return p.exe === null && p.ns.mnt === undefined;
 }
 
-/** Checks for one process that is a member of a container's cgroup. */
+/**
+ * Checks for one process of a container: a member of one of its cgroups, or attributed to it by
+ * lineage (it was a member, or descends from one, and left). Where it moved does not matter.
+ */
 export function judgeContainerProcess(p: ProcessSnapshot, c: ContainerScope, host: HostReference): BreakoutHit[] {
-  if (isRuntimeHelper(p.exe, p.parentExe ?? null) || isExiting(p)) return [];
+  if (isExiting(p) || isRuntimeHelper(p, c, host)) return [];
+  const hits = judgeContainerFacts(p, c, host);
+  // The evidence says how the process was tied to the container when it no longer is a member.
+  return p.attributedBy === 'lineage' ? hits.map((h) => ({ ...h, evidence: { ...h.evidence, attributed_by: 'lineage' } })) : hits;
+}
+
+function judgeContainerFacts(p: ProcessSnapshot, c: ContainerScope, host: HostReference): BreakoutHit[] {
   const hits: BreakoutHit[] = [];
   const who = identity(c);
 
@@ -173,7 +182,9 @@ function basename(path: string): string {
 }
 
 /** How a host process runs code from a container filesystem, if it does. */
-function containerCodeRun(p: ProcessSnapshot, containers: readonly ContainerScope[]): { path: string; container: ContainerScope; how: 'executable' | 'executable_device' | 'script' } | null {
+function containerCodeRun(
+  p: ProcessSnapshot, containers: readonly ContainerScope[],
+): { path: string; container: ContainerScope; how: 'executable' | 'executable_device' | 'storage_directory' | 'script' } | null {
   const exe = undeleted(p.exe ?? '');
   // 1. The executable the kernel reports lies in a container's storage (upper, merged… dirs).
   const byPath = exe.startsWith('/') ? containerOwningPath(exe, containers) : null;
@@ -183,6 +194,12 @@ function containerCodeRun(p: ProcessSnapshot, containers: readonly ContainerScop
   if (p.exeDevice) {
     const byDev = containers.find((c) => c.rootDevice !== undefined && c.rootDevice === p.exeDevice);
     if (byDev) return { path: exe, container: byDev, how: 'executable_device' };
+  }
+  // 2b. Or under one of a container's storage directories by their identities (a bind mount of an
+  //     upper or lower directory elsewhere on the host).
+  if (p.exeStorageOf) {
+    const byDir = containers.find((c) => c.id === p.exeStorageOf);
+    if (byDir) return { path: exe, container: byDir, how: 'storage_directory' };
   }
   // 3. An interpreter whose script is a container file. The engine's own helpers never run scripts.
   if (isEngineHelper(p.exe, p.parentExe ?? null)) return null;

@@ -60,6 +60,11 @@ export interface AddonFilter {
    * process's fork child in its parent's namespaces, none of them the host's, is not copied again.
    */
   hostNamespaces: readonly number[];
+  /**
+   * Containers' root filesystem devices (st_dev, decimal): a host process whose executable lies on
+   * one is copied, whatever path reached it (/proc/<container pid>/root/…, which names no storage).
+   */
+  containerDevices?: readonly string[];
 }
 
 /**
@@ -142,10 +147,11 @@ export class ProcessEventSource {
     try {
       const f = this.sink.filter();
       const prefixes = [...new Set(f.storagePrefixes.filter((p) => p.length > 0))].sort();
-      const key = JSON.stringify([prefixes, f.hostNamespaces]);
+      const devices = [...new Set(f.containerDevices ?? [])].sort();
+      const key = JSON.stringify([prefixes, f.hostNamespaces, devices]);
       if (key === this.filterKey) return;
       this.filterKey = key;
-      this.addon.setFilter(prefixes, [...RUNTIME_EXECUTABLES], [...f.hostNamespaces]);
+      this.addon.setFilter(prefixes, [...RUNTIME_EXECUTABLES], [...f.hostNamespaces], devices);
     } catch (e) {
       this.log.error(`process event filter update failed: ${(e as Error).message}`, { event: 'process_events_error' });
     }

@@ -3,6 +3,7 @@
 // Cost grows with container processes and *new* host processes: container member lists come from
 // their cgroups, and host-wide checks only look at pids that appeared since the previous scan.
 import { readFileSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
@@ -11,7 +12,8 @@ import { hostPathOf, judgeContainerMounts, parseMountinfo, type MountLine } from
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { KTHREADD_PID, judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence, type HelperParent } from './detectors.js';
 import type { Evidence } from '../model/finding.js';
-import { isEngineExe, isRuntimeCopyExe } from './runtimeHelpers.js';
+import { isEngineExe, mayBeRuntimeCopy } from './runtimeHelpers.js';
+import { RuntimeBinaries } from './runtimeBinaries.js';
 import { describeContainer, scopeContainer, storagePrefixes, type InitNamespaces, type ScopedContainer } from './containerScope.js';
 import { reasonRecord } from './reasons.js';
 import { hooksNaming, judgeModules, judgeTripwires, parseModules, type TripwireValues } from './tripwires.js';
@@ -36,6 +38,18 @@ const MAX_CWD_DEPTH = 4096;
 
 /** A container's 64-hex id in a cgroup path (/docker/<id>, docker-<id>.scope, with every driver). */
 const CONTAINER_ID = /[0-9a-f]{64}/;
+
+/**
+ * Lineage entries kept at most: container processes and their descendants alive at once. Past it the
+ * oldest entry goes (its process is usually a long-lived member, found again in its cgroup).
+ */
+const LINEAGE_MAX = 100_000;
+
+/** USER_HZ: /proc/<pid>/stat start times are in these ticks on every Linux architecture. */
+const CLOCK_TICKS = 100;
+
+/** How a process is tied to its container: still a member of its cgroups, or by lineage. */
+type Attribution = { scope: ContainerScope; by: 'cgroup' | 'lineage' };
 
 export interface ActiveDetection {
   key: string;
@@ -69,6 +83,14 @@ export class ProcessScanner {
   /** Each container's init namespaces from the copy of its first exec, by container id. */
   private readonly initAtExec = new Map<string, InitNamespaces>();
   private knownPids: Set<number> | null = null;
+  /**
+   * Lineage (issue 13): pid → start time and container id, for every container process seen (a cgroup
+   * member at a scan, a copy whose cgroup names the container) and every process they start. A process
+   * stays its container's wherever it moves: leaving the container's cgroups (writing its pid to a
+   * root cgroup.procs) does not make it a host process. Entries go when the process is gone.
+   */
+  private readonly lineage = new Map<number, { startTime: string; containerId: string }>();
+  private readonly runtimeBinaries: RuntimeBinaries;
   /** Pids of kernel-helper processes already flagged, so their children inherit the verdict. */
   private helperPids = new Map<number, { parent: HelperParent; hook: Evidence }>();
   private active = new Map<string, ActiveDetection>();
@@ -76,6 +98,8 @@ export class ProcessScanner {
   private moduleBaseline: Set<string> | null = null;
   /** The host reference process's root directory, read once per scan and per batch of copies. */
   private hostRoot: FileId | null = null;
+  /** The host reference process of the last scan (storage directories are resolved in its view). */
+  private hostRefPid: number | null = null;
   /** Root directories of the containers scoped in the current scan (the tops of their trees). */
   private containerRoots: FileId[] = [];
   /** Working-directory verdicts by pid:startTime, valid while root and cwd stay the same. */
@@ -86,6 +110,10 @@ export class ProcessScanner {
    * every scan.
    */
   ptraceEvents = false;
+  /** Which container's storage directory holds an executable, by path and identity (storageDirOf). */
+  private readonly storageVerdicts = new Map<string, string | null>();
+  /** Every engine's configured runtime paths, from the last scan or batch (for RuntimeBinaries). */
+  private runtimePaths: readonly string[] = [];
   private ptraceSeen = false;
   private scans = 0;
   /** The last mountinfo text judged per container (unchanged text is not parsed again). */
@@ -95,7 +123,99 @@ export class ProcessScanner {
     private readonly proc: ProcFs,
     private readonly cgroups: CgroupTree,
     private readonly opts: ScannerOptions,
-  ) {}
+  ) {
+    this.runtimeBinaries = new RuntimeBinaries(proc);
+  }
+
+  private noteLineage(pid: number, startTime: string, containerId: string): void {
+    const known = this.lineage.get(pid);
+    if (known?.startTime === startTime && known.containerId === containerId) return;
+    if (!known && this.lineage.size >= LINEAGE_MAX) {
+      const oldest = this.lineage.keys().next();
+      if (!oldest.done) this.lineage.delete(oldest.value);
+    }
+    this.lineage.set(pid, { startTime, containerId });
+  }
+
+  /** The lineage entry of a process, when it is the same process (pid and start time). */
+  private lineageOf(pid: number, startTime: string): string | null {
+    const e = this.lineage.get(pid);
+    return e && e.startTime === startTime ? e.containerId : null;
+  }
+
+  /**
+   * The container a process descends from, through its parent: a container process (member or
+   * lineage), or the container's shim, whose children are the container's processes except the
+   * runtime's own (the host's runtime and shim binaries by device and inode). A lineage entry speaks
+   * for the parent while that pid still has the entry's start time (a reused pid has another); a
+   * parent already gone is taken at its word when its entry is older than the child.
+   */
+  private parentContainer(
+    p: ProcessSnapshot, members: ReadonlyMap<number, ContainerScope> | null, shims: ReadonlyMap<number, ContainerScope>, host: HostReference | null,
+  ): string | null {
+    const m = members?.get(p.ppid);
+    if (m) return m.id;
+    const e = this.lineage.get(p.ppid);
+    if (e) {
+      const parentStart = this.proc.startTime(p.ppid);
+      if (parentStart === null ? Number(e.startTime) <= Number(p.startTime) : parentStart === e.startTime) return e.containerId;
+    }
+    const shimOf = shims.get(p.ppid);
+    if (!shimOf) return null;
+    // The runtime's own: runc (create, exec, kill, delete…) and the shim itself between its fork and
+    // the exec of runc (its child still runs the shim's binary then). An executable that cannot be
+    // read (a process in the middle of its exec, or exiting) cannot be told from runc: not attributed.
+    const exeId = p.exeId !== undefined ? p.exeId : this.proc.fileId(p.pid, 'exe');
+    if (!exeId || [...(host?.runtimeBinaries ?? []), ...(host?.shimBinaries ?? [])].some((b) => sameFile(b, exeId))) return null;
+    return shimOf.id;
+  }
+
+  /** Each scoped container's shim, by pid (not one that is itself a container's process). */
+  private shimMap(): Map<number, ContainerScope> {
+    const out = new Map<number, ContainerScope>();
+    for (const s of this.scoped.values()) if (s.scope.shimPid !== undefined && !this.lineage.has(s.scope.shimPid)) out.set(s.scope.shimPid, s.scope);
+    return out;
+  }
+
+  /** Seconds since boot, for process ages (null when unreadable). */
+  private uptime(): number | null {
+    const t = readOptional(this.proc.path('uptime'));
+    const n = t === null ? NaN : Number(t.split(' ')[0]);
+    return Number.isFinite(n) ? n : null;
+  }
+
+  /**
+   * Facts the runtime helper check needs, read only for a process that would otherwise be flagged
+   * (rare): its executable's and its parent's identities, its age, whether its parent is a container's.
+   */
+  private addRuntimeFacts(p: ProcessSnapshot, members: ReadonlyMap<number, ContainerScope> | null, live: boolean): void {
+    if (p.exeId === undefined) p.exeId = live ? this.proc.fileId(p.pid, 'exe') : null;
+    if (p.parentExeId === undefined) p.parentExeId = this.proc.fileId(p.ppid, 'exe');
+    const up = this.uptime();
+    if (up !== null) p.ageSeconds = up - Number(p.startTime) / CLOCK_TICKS;
+    p.parentInContainer = members?.has(p.ppid) === true || this.lineage.has(p.ppid);
+  }
+
+  /** The host reference with the runtime binaries' identities (see RuntimeBinaries). */
+  private withRuntime(host: HostReference | null, missed = false): HostReference | null {
+    if (!host) return null;
+    const shims = [...this.shimMap().keys()];
+    const ids = this.runtimeBinaries.get(host.pid, this.runtimePaths, shims, Date.now(), missed);
+    return { ...host, runtimeBinaries: ids.runtimes, shimBinaries: ids.shims };
+  }
+
+  /**
+   * The containers' root filesystem devices, for the process-event filter. Containers not scoped yet
+   * are scoped now (with the scan's backoff): with process events the periodic scan may be rare.
+   */
+  containerDevices(containers: readonly ContainerRecord[], connected: boolean): string[] {
+    if (connected) {
+      const { lookup } = containerLookup(containers);
+      const now = Date.now();
+      for (const r of containers) this.scopeOf(r, lookup, undefined, now);
+    }
+    return [...this.scoped.values()].map((s) => s.scope.rootDevice).filter((d): d is string => d !== undefined);
+  }
 
   /** Detections active now: from the last scan plus those process events added since. */
   activeDetections(): ActiveDetection[] {
@@ -196,6 +316,13 @@ export class ProcessScanner {
       const root = this.proc.fileId(s.initPid, 'root');
       if (root) s.scope.root = root;
       if (root && this.hostRoot && root.dev !== this.hostRoot.dev) s.scope.rootDevice = root.dev;
+      // The storage directories' identities, read where the engine made them (the reference's view).
+      const ref = this.hostRefPid;
+      s.scope.storageIds = s.scope.storagePaths
+        .map((path) => (ref !== null ? this.proc.fileId(ref, `root${path}`) : null))
+        .filter((id): id is FileId => id !== null);
+      // A new container's directories may hold executables judged before it was known.
+      this.storageVerdicts.clear();
       this.scoped.set(r.id, s);
       this.unscoped.delete(r.id);
       checked?.add(r.id);
@@ -207,20 +334,60 @@ export class ProcessScanner {
   }
 
   /** Judge one process now; returns its hits with their keys (shared by scans and process events). */
-  private judgePid(pid: number, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
-    const p = this.snapshot(pid);
+  private judgePid(
+    pid: number, at: Attribution | null, scopes: readonly ContainerScope[], host: HostReference | null,
+    members: ReadonlyMap<number, ContainerScope> | null, snap?: ProcessSnapshot,
+  ): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
+    const p = snap ?? this.snapshot(pid);
     if (!p) return [];
-    // The parent is read only for runtime-looking executables (the runc init check) and, for host
+    const scope = at?.scope ?? null;
+    if (at) p.attributedBy = at.by;
+    // The parent's executable (for the evidence) for runtime-looking executables and, for host
     // processes, for engine binaries (dockerd re-executing itself as docker-untar, say).
-    if (scope ? isRuntimeCopyExe(p.exe) : isEngineExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
+    if (scope ? mayBeRuntimeCopy(p.exe) : isEngineExe(p.exe)) p.parentExe = this.proc.exe(p.ppid);
     // A container process: its root and working directories (filesystem escapes that keep namespaces).
     if (scope) {
       p.root = this.proc.fileId(pid, 'root');
       p.cwdOutsideRoot = this.cwdOutsideRoot(pid, p.startTime, p.root);
     }
-    // A new host process: the device of the executable it runs, against containers' root devices.
-    if (!scope && p.exe !== null && scopes.some((s) => s.rootDevice !== undefined)) p.exeDevice = this.hostExeDevice(pid, scopes);
-    return this.judgeSnapshot(p, scope, scopes, host);
+    // A new host process: the device of the executable it runs, against containers' root devices,
+    // and the directories on its path, against containers' storage directories.
+    if (!scope && p.exe !== null && scopes.length > 0) {
+      const exeId = this.proc.fileId(pid, 'exe');
+      p.exeDevice = this.hostExeDevice(pid, exeId, scopes);
+      p.exeStorageOf = this.storageDirOf(pid, p.exe, exeId, scopes);
+    }
+    return this.judgeSnapshot(p, scope, scopes, host, members, true);
+  }
+
+  /**
+   * The container whose storage directory holds the executable, by walking up the directories of
+   * its path (resolved in the process's own view, /proc/<pid>/root/…, and checked to lead to the very
+   * file it runs) and comparing each one's device and inode with the containers' storage directories.
+   * Only for executables on a device that holds such a directory; verdicts are kept per path and
+   * identity (most host processes run a handful of executables).
+   */
+  private storageDirOf(pid: number, exe: string, exeId: FileId | null, scopes: readonly ContainerScope[]): string | null {
+    if (!exeId || !exe.startsWith('/') || exe.endsWith(' (deleted)')) return null;
+    if (!scopes.some((s) => s.storageIds?.some((d) => d.dev === exeId.dev))) return null;
+    const key = `${exe}\0${exeId.dev}:${exeId.ino}`;
+    let found = this.storageVerdicts.get(key);
+    if (found === undefined) {
+      found = null;
+      if (sameFile(this.proc.fileId(pid, `root${exe}`), exeId)) {
+        for (let dir = posix.dirname(exe), depth = 0; dir !== '/' && depth < 64 && found === null; dir = posix.dirname(dir), depth++) {
+          const id = this.proc.fileId(pid, `root${dir}`);
+          if (!id) break;
+          found = scopes.find((s) => s.storageIds?.some((d) => sameFile(d, id)))?.id ?? null;
+        }
+      }
+      if (this.storageVerdicts.size >= 4096) this.storageVerdicts.clear();
+      this.storageVerdicts.set(key, found);
+    }
+    // A container process not listed yet (see hostExeDevice) is not a host process running its binary.
+    if (found === null) return null;
+    const lines = this.proc.cgroups(pid);
+    return lines && !lines.some((l) => CONTAINER_ID.test(l.path)) ? found : null;
   }
 
   /**
@@ -308,18 +475,32 @@ export class ProcessScanner {
    * process of a container that started after its cgroup was listed (or that is not inspected yet)
    * looks like a host process running a container binary: its cgroup, read only on a match, tells.
    */
-  private hostExeDevice(pid: number, scopes: readonly ContainerScope[]): string | null {
-    const dev = this.proc.fileId(pid, 'exe')?.dev;
+  private hostExeDevice(pid: number, exeId: FileId | null, scopes: readonly ContainerScope[]): string | null {
+    const dev = exeId?.dev;
     if (dev === undefined || !scopes.some((s) => s.rootDevice === dev)) return null;
     const lines = this.proc.cgroups(pid);
     return lines && !lines.some((l) => CONTAINER_ID.test(l.path)) ? dev : null;
   }
 
-  private judgeSnapshot(p: ProcessSnapshot, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
+  private judgeSnapshot(
+    p: ProcessSnapshot, scope: ContainerScope | null, scopes: readonly ContainerScope[], host: HostReference | null,
+    members: ReadonlyMap<number, ContainerScope> | null, live: boolean,
+  ): { hit: BreakoutHit; key: string; p: ProcessSnapshot }[] {
     let hits: BreakoutHit[];
     if (scope) {
       if (!host) return [];
       hits = judgeContainerProcess(p, scope, host);
+      // Would be flagged: is it the runtime's own helper? Its identities are read only now (rare).
+      if (hits.length > 0) {
+        this.addRuntimeFacts(p, members, live);
+        hits = judgeContainerProcess(p, scope, host);
+        // A runtime look-alike that failed: the binaries may have been replaced (an upgrade) since
+        // they were read; read them again (at most once a second) and judge once more.
+        if (hits.length > 0 && mayBeRuntimeCopy(p.exe)) {
+          const again = this.withRuntime(host, true);
+          if (again && again.runtimeBinaries !== host.runtimeBinaries) hits = judgeContainerProcess(p, scope, again);
+        }
+      }
     } else {
       const parent = this.helperPids.get(p.ppid);
       hits = judgeHostProcess(p, scopes, parent?.parent ?? null);
@@ -404,11 +585,13 @@ export class ProcessScanner {
     posture: DaemonPosture | null,
     hostRef: HostReference | null,
   ): { fresh: ActiveDetection[]; unknown: { containerId: string; copy: RawProcessCapture }[] } {
-    // The host's root directory as the last scan read it: what a container process's root is compared with.
-    const host = hostRef ? { ...hostRef, root: hostRef.root ?? this.hostRoot } : null;
     const fresh: ActiveDetection[] = [];
     const unknown: { containerId: string; copy: RawProcessCapture }[] = [];
     if (!posture) return { fresh, unknown };
+    this.runtimePaths = runtimePathsOf(posture, containers);
+    // The host's root directory as the last scan read it: what a container process's root is compared with.
+    const host = this.withRuntime(hostRef ? { ...hostRef, root: hostRef.root ?? this.hostRoot } : null);
+    const shims = this.shimMap();
     const { byId, lookup } = containerLookup(containers);
     let scopes = [...this.scoped.values()].map((s) => s.scope);
     const checked = new Set<string>();
@@ -432,8 +615,11 @@ export class ProcessScanner {
       // when they name a storage prefix (Docker's data root, broader than one container's paths).
       // A container process's cgroup paths name its container's 64-hex id, whatever the driver.
       const ids = c.status !== '' ? (c.cgroup.match(new RegExp(CONTAINER_ID.source, 'g')) ?? []) : [];
-      // A host copy counts when it names container storage, or descends from a flagged kernel helper.
-      if (ids.length === 0 && !mentionsStorage(c, everyScope()) && !this.helperPids.has(parseStatIds(c.stat)?.ppid ?? -1)) continue;
+      // A known container's process that exited between the addon's reads of its cgroup and its
+      // status (a `/bin/true` lives a millisecond) is no host process running a container binary.
+      if (c.status === '' && (c.cgroup.match(new RegExp(CONTAINER_ID.source, 'g')) ?? []).some((id) => byId.has(id))) continue;
+      const p = snapshotFromCapture(c);
+      if (!p) continue;
       let scope: ContainerScope | null = null;
       if (ids.length > 0) {
         const record = ids.map((id) => byId.get(id)).find((r) => r !== undefined);
@@ -444,9 +630,28 @@ export class ProcessScanner {
         this.noteInitExec(record, c);
         scope = this.scopeOf(record, lookup, checked)?.scope ?? this.scopeFromInitExec(record, lookup);
         if (!scope) continue; // its init is gone and was never seen: nothing to compare with
+        this.noteLineage(p.pid, p.startTime, record.id);
+        p.attributedBy = 'cgroup';
+      } else {
+        // Not in a container's cgroup (any more): a container process that left, or a process one
+        // started (the addon copies those in full too), is its container's by lineage.
+        const from = this.lineageOf(p.pid, p.startTime) ?? this.parentContainer(p, null, shims, host);
+        const record = from ? byId.get(from) : undefined;
+        if (record) {
+          scope = this.scopeOf(record, lookup, checked)?.scope ?? this.scopeFromInitExec(record, lookup);
+          if (scope) {
+            this.noteLineage(p.pid, p.startTime, record.id);
+            p.attributedBy = 'lineage';
+          }
+        }
+        // A host copy counts when it names container storage, runs an executable on a container's root
+        // filesystem (the addon copied its device: reached through /proc/<pid>/root/…, the path names
+        // no storage), or descends from a flagged kernel helper.
+        const exeDev = p.exeId?.dev;
+        const onContainerDevice = exeDev !== undefined && everyScope().some((sc) => sc.rootDevice === exeDev);
+        if (!scope && onContainerDevice) p.exeDevice = exeDev;
+        if (!scope && !onContainerDevice && !mentionsStorage(c, everyScope()) && !this.helperPids.has(p.ppid)) continue;
       }
-      const p = snapshotFromCapture(c);
-      if (!p) continue;
       // A container process that just exec'd (`chroot /proc/<host pid>/root sh`, a runc exec with a
       // leaked working directory): its root and cwd are read now, while it lives, so a filesystem escape
       // is judged at once rather than at the next scan. Forks are their parent's copies; not re-read.
@@ -454,7 +659,7 @@ export class ProcessScanner {
         p.root = this.proc.fileId(p.pid, 'root');
         p.cwdOutsideRoot = this.cwdOutsideRoot(p.pid, p.startTime, p.root);
       }
-      let judged = this.judgeSnapshot(p, scope, scopes, host);
+      let judged = this.judgeSnapshot(p, scope, scopes, host, null, this.proc.startTime(p.pid) === p.startTime);
       const later = judged.length > 0 ? this.completeCopy(p) : [];
       if (later.length > 0) {
         judged = judged.map((j) => ({ ...j, hit: { ...j.hit, evidence: { ...j.hit.evidence, ...processEvidence(p), read_after_event: later } } }));
@@ -521,22 +726,23 @@ export class ProcessScanner {
       seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
     };
     const { byId, lookup } = containerLookup(containers);
+    this.runtimePaths = runtimePathsOf(posture, containers);
+    this.hostRefPid = hostRef?.pid ?? null;
     this.hostRoot = hostRef ? this.proc.fileId(hostRef.pid, 'root') : null;
-    const host = hostRef ? { ...hostRef, root: this.hostRoot } : null;
     for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
     for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
     for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
     for (const id of this.unscoped.keys()) if (!byId.has(id)) this.unscoped.delete(id);
     const now = Date.now();
 
-    // 1. Processes in container cgroups.
+    // 1. Processes in container cgroups, of every hierarchy the container has one in.
     const scopes: ContainerScope[] = [];
     const memberOf = new Map<number, ContainerScope>();
     if (posture) {
       let hostMounts: MountLine[] | null | undefined;
       const hostMountsNow = (): MountLine[] | null => {
         if (hostMounts === undefined) {
-          const text = host ? this.proc.read(host.pid, 'mountinfo') : null;
+          const text = hostRef ? this.proc.read(hostRef.pid, 'mountinfo') : null;
           hostMounts = text === null ? null : parseMountinfo(text);
         }
         return hostMounts;
@@ -549,23 +755,57 @@ export class ProcessScanner {
           note(hit, `${hit.reason}:${r.id}:${String(hit.evidence.device)}:${String(hit.evidence.filesystem_root)}:${String(hit.evidence.mount_point)}`, null, null);
         }
         const members = new Set<number>();
-        this.cgroups.members(s.memberDir, members);
+        for (const dir of s.cgroupDirs) this.cgroups.members(dir, members);
         for (const pid of members) memberOf.set(pid, s.scope);
       }
     }
+    // The host reference with the runtime binaries' identities, once the shims are known.
+    const host = this.withRuntime(hostRef ? { ...hostRef, root: this.hostRoot } : null);
     this.containerRoots = scopes.map((sc) => sc.root).filter((r): r is FileId => r !== undefined);
+    const scopeById = new Map(scopes.map((sc) => [sc.id, sc]));
     for (const [pid, scope] of memberOf) {
-      for (const { hit, key, p } of this.judgePid(pid, scope, scopes, host)) note(hit, key, pid, p.startTime);
+      const p = this.snapshot(pid);
+      if (!p) continue;
+      this.noteLineage(pid, p.startTime, scope.id);
+      for (const { hit, key } of this.judgePid(pid, { scope, by: 'cgroup' }, scopes, host, memberOf, p)) note(hit, key, pid, p.startTime);
+    }
+    // 1b. Container processes that left every cgroup of their container, by lineage: judged as the
+    // container's processes wherever they are now.
+    for (const [pid, e] of [...this.lineage]) {
+      if (memberOf.has(pid)) continue;
+      const scope = scopeById.get(e.containerId);
+      if (!scope) {
+        if (!byId.has(e.containerId)) this.lineage.delete(pid);
+        continue;
+      }
+      const p = this.snapshot(pid);
+      if (!p || p.startTime !== e.startTime) {
+        this.lineage.delete(pid);
+        continue;
+      }
+      memberOf.set(pid, scope);
+      for (const { hit, key } of this.judgePid(pid, { scope, by: 'lineage' }, scopes, host, memberOf, p)) note(hit, key, pid, p.startTime);
     }
 
-    // 2. New host processes outside container cgroups (kernel helpers, container binaries on the host).
+    // 2. New host processes outside container cgroups (kernel helpers, container binaries on the host),
+    // unless their parent is a container's process or shim (lineage).
     const pids = this.proc.pids();
     const previous = this.knownPids;
+    const shims = this.shimMap();
     let newHost = 0;
     for (const pid of pids) {
       if (previous?.has(pid) || memberOf.has(pid)) continue;
       newHost++;
-      for (const { hit, key, p } of this.judgePid(pid, null, scopes, host)) note(hit, key, pid, p.startTime);
+      const p = this.snapshot(pid);
+      if (!p) continue;
+      const from = this.parentContainer(p, memberOf, shims, host);
+      const scope = from ? scopeById.get(from) : undefined;
+      if (scope) {
+        this.noteLineage(pid, p.startTime, scope.id);
+        memberOf.set(pid, scope);
+      }
+      const at: Attribution | null = scope ? { scope, by: 'lineage' } : null;
+      for (const { hit, key } of this.judgePid(pid, at, scopes, host, memberOf, p)) note(hit, key, pid, p.startTime);
     }
     // 2b. Host processes traced from a container (TracerPid), only where a container could trace them.
     this.scans++;
@@ -576,6 +816,7 @@ export class ProcessScanner {
     const alive = new Set(pids);
     this.knownPids = alive;
     for (const pid of this.helperPids.keys()) if (!alive.has(pid)) this.helperPids.delete(pid);
+    for (const pid of this.lineage.keys()) if (!alive.has(pid)) this.lineage.delete(pid);
     for (const key of this.cwdVerdicts.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) this.cwdVerdicts.delete(key);
 
     // Detections of host processes are made once (when the pid is new): keep them while the process lives.
@@ -627,10 +868,19 @@ export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | nul
   const ns = namespacesOf(c);
   const cmdline = c.cmdline.split('\0');
   if (cmdline.length && cmdline[cmdline.length - 1] === '') cmdline.pop();
+  const exeId = fileIdOf(c.exeId);
+  const parentExeId = fileIdOf(c.parentExeId);
   return {
     pid: c.pid, ppid: ids.ppid, startTime, name: st?.name ?? ids.name, exe: c.exe || null, parentExe: c.parentExe || null, cmdline,
     uids: st?.uids ?? [-1, -1, -1, -1], capEff: st?.capEff ?? 0n, ns,
+    ...(exeId ? { exeId } : {}), ...(parentExeId ? { parentExeId } : {}),
   };
+}
+
+/** "dev:ino" as the addon copies an executable's identity; undefined when it was not read. */
+function fileIdOf(text: string | undefined): FileId | undefined {
+  const m = text ? /^(\d+):(\d+)$/.exec(text) : null;
+  return m ? { dev: m[1] as string, ino: m[2] as string } : undefined;
 }
 
 /** Namespace inode numbers of a copy in the form /proc/<pid>/ns links read ("mnt:[4026531841]"). */
@@ -641,6 +891,16 @@ function namespacesOf(c: RawProcessCapture): Namespaces {
     if (ino) ns[k] = `${k}:[${ino}]`;
   });
   return ns;
+}
+
+/**
+ * The runtime paths every engine names (Docker's /info Runtimes; a host may run several engines):
+ * from the posture given and the containers' own engines' postures (few distinct objects).
+ */
+function runtimePathsOf(posture: DaemonPosture | null, containers: readonly ContainerRecord[]): string[] {
+  const postures = new Set<DaemonPosture>(posture ? [posture] : []);
+  for (const r of containers) postures.add(r.posture);
+  return [...new Set([...postures].flatMap((p) => p.runtimePaths))].sort();
 }
 
 /** Find a container by full id, id prefix or name (`container:<id>` namespace modes name one). */

@@ -24,7 +24,7 @@ const CATALOGUE = {
     kind: 'active',
     attack: ATTACK.escapeToHost,
     detector: 'container process: namespaces against the host reference\'s (detectors.ts judgeContainerProcess)',
-    what: 'A process in a container\'s cgroup sits in the host\'s mount, pid, net, ipc, uts or cgroup namespace (one the container does not share on purpose): what `nsenter` into a host process leaves behind.',
+    what: 'A process of a container sits in the host\'s mount, pid, net, ipc, uts or cgroup namespace (one the container does not share on purpose): what `nsenter` into a host process leaves behind. A process of a container is a member of one of its cgroups, or one that was (or descends from one, or from the container\'s shim) and left them: `evidence.attributed_by: lineage`.',
     action: 'Treat as a compromise of the host: capture `evidence` (pid, cmdline, namespaces), stop the container, inspect what the process touched on the host.',
   },
   host_root_process: {
@@ -56,7 +56,7 @@ const CATALOGUE = {
     kind: 'active',
     attack: ATTACK.escapeToHost,
     detector: 'new host process running code from container storage or a container\'s root device (judgeHostProcess)',
-    what: 'A host process outside every container cgroup runs code from a container\'s filesystem: its executable lies in container storage or on a container\'s root device (however the path reads), or it is an interpreter running a container script. Programs that only name a container path (docker cp/export/diff helpers, an administrator\'s ls or du) are not flagged.',
+    what: 'A host process (no container\'s, by cgroup or lineage) runs code from a container\'s filesystem: its executable lies in container storage (upper, lower, merged directories), under one of those directories by their device and inode (a bind mount elsewhere), or on a container\'s root device (however the path reads), or it is an interpreter running a container script. Programs that only name a container path (docker cp/export/diff helpers, an administrator\'s ls or du) are not flagged.',
     action: 'Something on the host executes container-controlled code; find its parent and how it was started.',
   },
   tripwire_container_path: {

@@ -1,18 +1,67 @@
 // Benign look-alikes: processes of the container runtime itself that sit in a container's cgroup
 // while still in the host's namespaces (`runc init` during every container start and `docker exec`).
-// Decided from what the process is, never from timing: its executable (a kernel-reported link) must
-// be a runtime copy AND its parent must be the runtime or its shim, which live outside the container.
+// Exempt only on facts a container cannot produce for itself (issue 13): names, comm, argv and memfd
+// names are the process's own choice, and a container can bring a static program renamed `runc`,
+// exec from a memfd called "runc_cloned:…", or exec through a detached mount so that its exe reads "/".
+import { NS_KINDS, sameFile, type NsKind } from '../proc/procfs.js';
+import type { ContainerScope, HostReference, ProcessSnapshot } from './types.js';
 
 /**
- * How `runc init` shows in /proc/<pid>/exe:
- * - "/memfd:runc_cloned:/proc/self/exe (deleted)": the memfd copy (CVE-2019-5736 mitigation);
- * - "/": runc 1.1's "bindfd" copy, a read-only bind mount that is detached at once, so its path is "/";
- * - the runtime binary itself (older runc, crun, youki).
+ * How long a real `runc init` may sit in the host's namespaces. It lives milliseconds to a few
+ * seconds (a loaded host, a slow hook); past this it is judged like any other process.
  */
-const RUNTIME_COPY = /^\/memfd:runc_cloned:|^\/memfd:runc|(^|\/)(runc|docker-runc|runc\.amd64|runc\.arm64|crun|youki)( \(deleted\))?$/;
+export const RUNC_INIT_MAX_AGE_S = 10;
 
-/** Parents a `runc init` legitimately has: the runtime (create/exec) or the shim that reaps it. */
-const RUNTIME_PARENT = /(^|\/)(runc|docker-runc|crun|youki|containerd-shim(-runc-v[12])?|conmon)( \(deleted\))?$/;
+/**
+ * A real runtime helper, all of:
+ * 1. it runs the host's runtime binary, by device and inode: the binary itself (older runc, crun) or
+ *    runc 1.1's "bindfd" copy, a detached read-only bind mount of it (exe reads "/", but stat follows
+ *    to the binary's inode); or a memfd copy ("/memfd:runc_cloned:…", CVE-2019-5736 mitigation), whose
+ *    content cannot be identified, so everything below must hold for it as for the others;
+ * 2. its parent is the runtime, not a container's process: no process of any container (cgroup member
+ *    or lineage: a container can exec the host's runc binary through /proc/<pid>/root, but what it
+ *    starts stays its own), and either the host's runtime binary by device and inode (runc create or
+ *    exec, while init sets up) or the container's shim (the shim binary, or its init's parent as the
+ *    engine started it), which reaps a `runc init` once runc create has returned;
+ * 3. it is young (RUNC_INIT_MAX_AGE_S);
+ * 4. its namespaces are where that stage of runc init can be: started by runc, each the host's or the
+ *    container's (joining or creating them); reaped by the shim, all the container's (runc create
+ *    returns only once init is in every one of them; the shim is the parent of every `docker exec`
+ *    process too, so a process it reaps in a host namespace is no runc init).
+ * Its comm ("runc:[2:INIT]") is not looked at: the process names itself.
+ */
+export function isRuntimeHelper(p: ProcessSnapshot, c: ContainerScope, host: HostReference): boolean {
+  const runtimes = host.runtimeBinaries ?? [];
+  const runsRuntime = runtimes.some((b) => sameFile(b, p.exeId));
+  const memfdCopy = (p.exe ?? '').startsWith('/memfd:');
+  if (!runsRuntime && !memfdCopy) return false;
+  if (p.parentInContainer !== false) return false;
+  if (p.ageSeconds === undefined || p.ageSeconds < 0 || p.ageSeconds > RUNC_INIT_MAX_AGE_S) return false;
+  // The container's own namespace of a kind is unknown when its init was read as it exited (only pid
+  // and user are left then, see isExiting()): any namespace of that kind may be the container's.
+  const containers = (k: NsKind): boolean => p.ns[k] === undefined || c.initNs[k] === undefined || p.ns[k] === c.initNs[k];
+  if (runtimes.some((b) => sameFile(b, p.parentExeId))) return NS_KINDS.every((k) => p.ns[k] === host.ns[k] || containers(k));
+  const reapedByShim = (host.shimBinaries ?? []).some((b) => sameFile(b, p.parentExeId)) || (c.shimPid !== undefined && p.ppid === c.shimPid);
+  return reapedByShim && NS_KINDS.every(containers);
+}
+
+/**
+ * Executables that may be a runtime's copy, by what the kernel prints: only decides whether the
+ * scanner reads the identities isRuntimeHelper() needs (a stat of the exe and of the parent's exe).
+ */
+const RUNTIME_COPY = /^\/memfd:|(^|\/)(runc|docker-runc|runc\.amd64|runc\.arm64|crun|youki)( \(deleted\))?$/;
+
+export function mayBeRuntimeCopy(exe: string | null): boolean {
+  return exe !== null && (exe === '/' || RUNTIME_COPY.test(exe));
+}
+
+/** Names of OCI runtime binaries looked for on the host (in the reference process's mount namespace). */
+export const RUNTIME_BINARY_NAMES: readonly string[] = [
+  'runc', 'docker-runc', 'runc.amd64', 'runc.arm64', 'crun', 'youki', 'runsc', 'sysbox-runc', 'kata-runtime', 'nvidia-container-runtime',
+];
+
+/** Names of shim binaries looked for the same way. */
+export const SHIM_BINARY_NAMES: readonly string[] = ['containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2', 'conmon'];
 
 /**
  * Executables (basenames) of container runtimes and shims: the processes that start, move into a
@@ -25,19 +74,6 @@ export const RUNTIME_EXECUTABLES: readonly string[] = [
   'nvidia-container-runtime', 'containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2',
   'containerd-shim-kata-v2', 'containerd-shim-runsc-v1', 'conmon', 'conmon-rs', 'containerd', 'dockerd',
 ];
-
-export function isRuntimeCopyExe(exe: string | null): boolean {
-  return exe !== null && (exe === '/' || RUNTIME_COPY.test(exe));
-}
-
-export function isRuntimeParentExe(exe: string | null): boolean {
-  return exe !== null && RUNTIME_PARENT.test(exe);
-}
-
-/** A runtime helper: a runtime copy whose parent is the runtime or its shim. */
-export function isRuntimeHelper(exe: string | null, parentExe: string | null): boolean {
-  return isRuntimeCopyExe(exe) && isRuntimeParentExe(parentExe);
-}
 
 /**
  * The engine's own helpers that work inside container filesystems from the host: dockerd re-executing

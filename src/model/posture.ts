@@ -22,6 +22,8 @@ export interface DaemonPosture {
   cgroupDriver: string | null;
   defaultRuntime: string | null;
   runtimes: string[];
+  /** The runtimes' executables as /info names them (`Runtimes.<name>.path`: "runc", or an absolute path). */
+  runtimePaths: string[];
   liveRestore: boolean;
   authorizationPlugins: string[];
   dockerRootDir: string | null;
@@ -139,6 +141,9 @@ export function postureFrom(rawInfo: DockerInfo, rawVersion: DockerVersion, libp
     cgroupDriver: str(info.CgroupDriver),
     defaultRuntime: str(info.DefaultRuntime),
     runtimes: info.Runtimes && typeof info.Runtimes === 'object' && !Array.isArray(info.Runtimes) ? Object.keys(info.Runtimes) : [],
+    runtimePaths: info.Runtimes && typeof info.Runtimes === 'object' && !Array.isArray(info.Runtimes)
+      ? strings(Object.values(info.Runtimes).map((r: unknown) => (r && typeof r === 'object' ? (r as { path?: unknown }).path : undefined)))
+      : [],
     liveRestore: info.LiveRestoreEnabled === true,
     authorizationPlugins: strings(info.Plugins && typeof info.Plugins === 'object' ? info.Plugins.Authorization : null),
     dockerRootDir: str(info.DockerRootDir),

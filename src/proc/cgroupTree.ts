@@ -1,7 +1,7 @@
 // Maps a process's cgroup paths to directories of the mounted cgroup hierarchies (v1, v2 or hybrid;
 // systemd or cgroupfs driver alike: the path comes from /proc/<pid>/cgroup, not from a naming scheme)
 // and lists a cgroup's member processes, nested cgroups included.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { CgroupLine } from './procfs.js';
 import { parseMountinfo as parseAllMounts } from './mountinfo.js';
@@ -90,6 +90,10 @@ export class CgroupTree {
       return out;
     }
     for (const line of text.split('\n')) if (line) out.add(Number(line));
+    // cgroupfs (kernfs) counts a directory's links as 2 + its subdirectories: a container's cgroup
+    // has none as a rule, and a stat is much cheaper than listing a v1 controller directory's dozens
+    // of files. Any other count (1: a filesystem that does not keep it) lists the directory.
+    if (linkCount(dir) === 2) return out;
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -98,5 +102,13 @@ export class CgroupTree {
     }
     for (const e of entries) if (e.isDirectory()) this.members(join(dir, e.name), out);
     return out;
+  }
+}
+
+function linkCount(dir: string): number {
+  try {
+    return statSync(dir).nlink;
+  } catch {
+    return 0;
   }
 }

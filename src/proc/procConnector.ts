@@ -25,6 +25,12 @@ export interface RawProcessCapture {
   stat: string;
   exe: string;
   parentExe: string;
+  /**
+   * Device and inode ("dev:ino", decimal) of the executable and of the parent's, copied with the
+   * parent's exe (runtime-looking executables only); empty or absent when not read.
+   */
+  exeId?: string;
+  parentExeId?: string;
   /** NUL-separated, as in /proc/<pid>/cmdline (possibly cut). */
   cmdline: string;
 }
@@ -93,7 +99,7 @@ export interface ProcConnectorAddon {
    * fork child in its parent's namespaces, none of them among the host's (inode numbers in NS_KINDS
    * order, 0 = unknown), is not copied again.
    */
-  setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[]): void;
+  setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[], containerDevices?: string[]): void;
 }
 
 /** The addon, or why it is unavailable. Built by `npm run build:native` (node-gyp). */

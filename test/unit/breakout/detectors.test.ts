@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { judgeContainerProcess, judgeHostProcess, processEvidence } from '../../../src/breakout/detectors.js';
 import { snapshotFromCapture } from '../../../src/breakout/processScanner.js';
-import { isEngineHelper, isRuntimeHelper } from '../../../src/breakout/runtimeHelpers.js';
+import { isEngineHelper } from '../../../src/breakout/runtimeHelpers.js';
 import { capabilityMask, capabilityNames } from '../../../src/breakout/capabilityMask.js';
 import { hookProgram, judgeModules, judgeTripwires } from '../../../src/breakout/tripwires.js';
 import { DEFAULT_CAPABILITIES } from '../../../src/rules/capabilities.js';
@@ -42,14 +42,53 @@ describe('breakout detectors', () => {
     assert.deepEqual(judgeContainerProcess(live, scope(), HOST).map((h) => h.reason), ['host_namespace_process', 'capability_escalation']);
   });
 
-  it('runc init is benign only with a runtime parent; a fake memfd name with a container parent is not', () => {
-    const runcInit = proc({ exe: '/', ns: { ...C_NS, mnt: HOST.ns.mnt }, parentExe: '/usr/sbin/runc' });
-    assert.deepEqual(judgeContainerProcess(runcInit, scope(), HOST), []);
-    const memfd = proc({ exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', ns: { ...C_NS, mnt: HOST.ns.mnt }, parentExe: '/usr/bin/containerd-shim-runc-v2' });
-    assert.deepEqual(judgeContainerProcess(memfd, scope(), HOST), []);
-    const fake = proc({ exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', ns: { ...C_NS, mnt: HOST.ns.mnt }, parentExe: '/bin/busybox' });
-    assert.deepEqual(judgeContainerProcess(fake, scope(), HOST).map((h) => h.reason), ['host_namespace_process']);
-    assert.equal(isRuntimeHelper('/usr/bin/sleep', '/usr/sbin/runc'), false);
+  describe('the runtime exemption rests on what only the runtime can produce (issue 13)', () => {
+    const RUNC = { dev: '65024', ino: '1000' };
+    const SHIM = { dev: '65024', ino: '2000' };
+    const host: HostReference = { ...HOST, runtimeBinaries: [RUNC], shimBinaries: [SHIM] };
+    const sc = scope({ shimPid: 4242 });
+    const inHostMnt = { ns: { ...C_NS, mnt: HOST.ns.mnt }, ageSeconds: 0.02, parentInContainer: false };
+    const judge = (over: Partial<ProcessSnapshot>): string[] => judgeContainerProcess(proc({ ...inHostMnt, ...over }), sc, host).map((h) => h.reason);
+
+    it('exempt: runc 1.1\'s bindfd copy ("/", runc\'s inode) or a memfd copy started by runc, in host namespaces', () => {
+      assert.deepEqual(judge({ exe: '/', exeId: RUNC, parentExeId: RUNC }), []);
+      assert.deepEqual(judge({ exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', exeId: { dev: '1', ino: '77' }, parentExeId: RUNC }), []);
+    });
+
+    it('reaped by the shim, a runc init is exempt only in the container\'s own namespaces: the shim parents every docker exec too', () => {
+      const extraCaps = { capEff: capabilityMask([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN']) };
+      const memfd = { exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', exeId: { dev: '1', ino: '77' }, ...extraCaps };
+      assert.deepEqual(judge({ ...memfd, ns: { ...C_NS }, ppid: 4242, parentExeId: null }), []);
+      assert.deepEqual(judge({ ...memfd, ns: { ...C_NS }, parentExeId: SHIM }), []);
+      assert.deepEqual(judge({ ...memfd, ppid: 4242, parentExeId: SHIM }), ['host_namespace_process', 'capability_escalation']);
+    });
+
+    it('flagged: a renamed static pair (runc, containerd-shim) from the container\'s filesystem', () => {
+      assert.deepEqual(judge({ exe: '/tmp/runc', exeId: { dev: '83', ino: '12' }, parentExe: '/tmp/containerd-shim', parentExeId: { dev: '83', ino: '13' } }), ['host_namespace_process']);
+    });
+
+    it('flagged: a memfd named like runc\'s whose parent is not the runtime, or is a container process', () => {
+      const memfd = { exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', exeId: { dev: '1', ino: '78' } };
+      assert.deepEqual(judge({ ...memfd, parentExeId: { dev: '83', ino: '13' } }), ['host_namespace_process']);
+      // The host's runc binary, exec'd by the container through /proc/<pid>/root: its parent is the container's.
+      assert.deepEqual(judge({ ...memfd, parentExeId: RUNC, parentInContainer: true }), ['host_namespace_process']);
+      assert.deepEqual(judge({ ...memfd, parentExeId: RUNC, parentInContainer: undefined }), ['host_namespace_process'], 'unknown parent: not exempt');
+    });
+
+    it('flagged: an exec through a detached mount of another file (exe reads "/")', () => {
+      assert.deepEqual(judge({ exe: '/', exeId: { dev: '83', ino: '12' }, parentExeId: RUNC }), ['host_namespace_process']);
+    });
+
+    it('flagged: a real runc copy that stays too long, or sits in a third namespace', () => {
+      assert.deepEqual(judge({ exe: '/', exeId: RUNC, parentExeId: RUNC, ageSeconds: 11 }), ['host_namespace_process']);
+      assert.deepEqual(judge({ exe: '/', exeId: RUNC, parentExeId: RUNC, ageSeconds: undefined }), ['host_namespace_process']);
+      assert.deepEqual(judge({ exe: '/', exeId: RUNC, parentExeId: RUNC, ns: { ...C_NS, mnt: HOST.ns.mnt, net: 'net:[999]' } }), ['host_namespace_process']);
+    });
+
+    it('a process attributed by lineage says so in the evidence', () => {
+      const hits = judgeContainerProcess(proc({ ...inHostMnt, attributedBy: 'lineage' }), sc, host);
+      assert.deepEqual(hits.map((h) => [h.reason, h.evidence.attributed_by]), [['host_namespace_process', 'lineage']]);
+    });
   });
 
   it('host_root_process only when root should be remapped', () => {

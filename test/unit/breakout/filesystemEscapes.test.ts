@@ -70,9 +70,15 @@ describe('filesystem escapes that keep the container\'s namespaces', () => {
       assert.deepEqual(hits.map((h) => [h.reason, h.evidence.cwd]), [['cwd_outside_root', '/tmp']]);
     });
 
-    it('runc init (runtime copy with a runtime parent) is not judged', () => {
-      const runcInit = proc({ exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', parentExe: '/usr/sbin/runc', cwdOutsideRoot: '/run/containerd/x', root: HOST.root });
-      assert.deepEqual(judgeContainerProcess(runcInit, scope(), HOST), []);
+    it('runc init (a runtime copy started by the host\'s runc, young, in host or container namespaces) is not judged', () => {
+      const runc = { dev: '65024', ino: '3301' };
+      const runcInit = proc({
+        exe: '/memfd:runc_cloned:/proc/self/exe (deleted)', parentExe: '/usr/sbin/runc', parentExeId: runc, parentInContainer: false, ageSeconds: 0.05,
+        cwdOutsideRoot: '/run/containerd/x', root: HOST.root,
+      });
+      assert.deepEqual(judgeContainerProcess(runcInit, scope(), { ...HOST, runtimeBinaries: [runc] }), []);
+      // The same facts with a parent of the same name but not the host's binary: judged.
+      assert.deepEqual(judgeContainerProcess({ ...runcInit, parentExeId: { dev: '39', ino: '77' } }, scope(), { ...HOST, runtimeBinaries: [runc] }).map((h) => h.reason), ['host_root_filesystem', 'cwd_outside_root']);
     });
   });
 

@@ -11,6 +11,7 @@ import { CgroupTree } from '../../../src/proc/cgroupTree.js';
 import { ProcFs } from '../../../src/proc/procfs.js';
 import type { ContainerRecord } from '../../../src/model/inventory.js';
 import type { HostReference } from '../../../src/breakout/types.js';
+import type { RawProcessCapture } from '../../../src/proc/procConnector.js';
 import { posture } from '../rules/fixtures.js';
 
 const ID = 'c'.repeat(64);
@@ -68,6 +69,21 @@ class Tree {
 
   scanner(): ProcessScanner {
     return new ProcessScanner(new ProcFs(this.proc), new CgroupTree([{ mountPoint: this.cg, fsRoot: '/', version: 2, controllers: [] }]), { sysfs: join(this.dir, 'sys') });
+  }
+
+  /** The process writes its pid to the root cgroup.procs: it is no member of the container's cgroup any more. */
+  leave(pid: number): void {
+    this.members.splice(this.members.indexOf(pid), 1);
+    writeFileSync(join(this.cg, 'docker', ID, 'cgroup.procs'), `${this.members.join('\n')}\n`);
+    writeFileSync(join(this.proc, String(pid), 'cgroup'), '0::/\n');
+  }
+
+  /** The process joins other namespaces (setns). */
+  move(pid: number, ns: Record<string, string>): void {
+    for (const [k, v] of Object.entries(ns)) {
+      rmSync(join(this.proc, String(pid), 'ns', k));
+      symlinkSync(v, join(this.proc, String(pid), 'ns', k));
+    }
   }
 
   remove(): void {
@@ -158,5 +174,117 @@ describe('process scanner on a /proc tree', () => {
     t.add({ pid: 100, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true, mountinfo: `${given}95 74 254:0 / /mnt rw - ext4 /dev/vda rw\n` });
     const r = scan(t.scanner(), record({ HostsPath: `/var/lib/docker/containers/${ID}/hosts` }));
     assert.deepEqual(r.fresh.map((d) => [d.hit.reason, d.hit.evidence.mount_point]), [['host_mount_in_container', '/mnt']]);
+  });
+
+  describe('lineage (issue 13): a container process stays its container\'s wherever it moves', () => {
+    it('a member that leaves the container\'s cgroup and joins the host\'s mount namespace → host_namespace_process, attributed by lineage', () => {
+      t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+      const s = t.scanner();
+      assert.deepEqual(reasons(scan(s)), []);
+      t.leave(101);
+      t.move(101, { mnt: HOST_NS.mnt });
+      const r = scan(s);
+      assert.deepEqual(reasons(r), ['host_namespace_process:101']);
+      assert.equal(r.fresh[0]?.hit.evidence.attributed_by, 'lineage');
+      assert.equal(r.fresh[0]?.hit.container?.id, ID);
+    });
+
+    it('a lineage entry speaks for a parent pid only while it has the entry\'s start time (pids are reused)', () => {
+      t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+      const s = t.scanner();
+      scan(s);
+      t.leave(101);
+      // pid 101 is now another, younger host process (same pid, another start time): its child is a host process.
+      writeFileSync(join(t.proc, '101', 'stat'), `101 (sleep) S 1 ${Array.from({ length: 17 }, () => '0').join(' ')} 99999 0\n`);
+      t.add({ pid: 301, ppid: 101, root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      assert.deepEqual(reasons(scan(s)), []);
+    });
+
+    it('a process first seen outside the cgroup, whose parent is a container process, is the container\'s', () => {
+      t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+      const s = t.scanner();
+      scan(s);
+      t.add({ pid: 300, ppid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: { ...C_NS, mnt: HOST_NS.mnt, net: HOST_NS.net } });
+      const r = scan(s);
+      assert.deepEqual(reasons(r), ['host_namespace_process:300']);
+      assert.equal(r.fresh[0]?.hit.evidence.attributed_by, 'lineage');
+    });
+
+    it('children of the container\'s shim are its processes, except the runtime\'s own (by device and inode)', () => {
+      t.remove();
+      t = new Tree();
+      mkdirSync(t.path('hostroot/usr/sbin'), { recursive: true });
+      writeFileSync(t.path('hostroot/usr/sbin/runc'), '');
+      writeFileSync(t.path('hostroot/usr/sbin/containerd-shim-runc-v2'), '');
+      writeFileSync(t.path('exe/runc'), '');
+      t.add({ pid: 10, name: 'dockerd', root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      t.add({ pid: 50, name: 'containerd-shim', exe: t.path('hostroot/usr/sbin/containerd-shim-runc-v2'), root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      t.add({ pid: 100, ppid: 50, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+      const s = t.scanner();
+      scan(s);
+      // docker exec'd, out of the cgroup before any scan saw it, in the host's namespaces: the container's.
+      t.add({ pid: 400, ppid: 50, root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      // runc (the host's binary, however it is named) and a look-alike named runc (another file).
+      t.add({ pid: 401, ppid: 50, name: 'runc', exe: t.path('hostroot/usr/sbin/runc'), root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      t.add({ pid: 402, ppid: 50, name: 'runc', exe: t.path('exe/runc'), root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      // An executable that cannot be read (in the middle of an exec, exiting) cannot be told from runc.
+      t.add({ pid: 403, ppid: 50, name: 'runc', exe: t.path('exe/gone'), root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      const r = scan(s);
+      assert.deepEqual(reasons(r), ['host_namespace_process:400', 'host_namespace_process:402', 'host_root_filesystem:400', 'host_root_filesystem:402']);
+    });
+
+    it('membership is read from every hierarchy: a process that left only one is still a member', () => {
+      t.remove();
+      t = new Tree();
+      const v1 = join(t.dir, 'cg-pids');
+      mkdirSync(join(v1, 'docker', ID), { recursive: true });
+      t.add({ pid: 10, name: 'dockerd', root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS });
+      t.add({ pid: 100, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+      t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: { ...C_NS, mnt: HOST_NS.mnt } });
+      writeFileSync(join(t.proc, '100', 'cgroup'), `3:pids:/docker/${ID}\n0::/docker/${ID}\n`);
+      writeFileSync(join(v1, 'docker', ID, 'cgroup.procs'), '100\n101\n');
+      const s = new ProcessScanner(new ProcFs(t.proc), new CgroupTree([
+        { mountPoint: t.cg, fsRoot: '/', version: 2, controllers: [] },
+        { mountPoint: v1, fsRoot: '/', version: 1, controllers: ['pids'] },
+      ]), { sysfs: join(t.dir, 'sys') });
+      const r = scan(s);
+      assert.deepEqual(reasons(r), ['host_namespace_process:101']);
+      assert.equal(r.fresh[0]?.hit.evidence.attributed_by, undefined, 'a member, not lineage');
+    });
+  });
+
+  it('container_binary_on_host by the identities of the directories on the executable\'s path: an upper directory bound elsewhere', () => {
+    t.remove();
+    t = new Tree();
+    mkdirSync(t.path('upper/bin'), { recursive: true });
+    writeFileSync(t.path('upper/bin/miner'), '');
+    // Another name for the upper directory (a bind mount on a real host; a symlinked directory here).
+    symlinkSync(t.path('upper'), t.path('bound'));
+    t.add({ pid: 10, name: 'dockerd', root: '/', cwd: t.path('hostroot'), ns: HOST_NS });
+    t.add({ pid: 100, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+    const rec = record({ GraphDriver: { Name: 'overlay2', Data: { UpperDir: t.path('upper'), MergedDir: t.path('croot') } } });
+    const s = t.scanner();
+    assert.deepEqual(reasons(scan(s, rec)), []);
+    t.add({ pid: 500, name: 'miner', exe: t.path('bound/bin/miner'), root: '/', cwd: t.path('hostroot'), ns: HOST_NS });
+    t.add({ pid: 501, name: 'sleep', root: '/', cwd: t.path('hostroot'), ns: HOST_NS });
+    const r = scan(s, rec);
+    assert.deepEqual(reasons(r), ['container_binary_on_host:500']);
+    assert.equal(r.fresh[0]?.hit.evidence.matched_by, 'storage_directory');
+    assert.equal(r.fresh[0]?.hit.container?.id, ID);
+  });
+
+  it('a copy of a known container\'s process that exited mid-copy (no status) is not a host process running its binary', () => {
+    const upper = t.path('upper');
+    const rec = record({ GraphDriver: { Name: 'overlay2', Data: { UpperDir: upper, MergedDir: t.path('croot') } } });
+    const s = t.scanner();
+    scan(s, rec);
+    const copy = (pid: number, cgroup: string): RawProcessCapture => ({
+      pid, event: 'exec', ns: [0, 0, 0, 0, 0, 0, 0], status: '', cgroup, stat: `${pid} (miner) R 1 ${Array.from({ length: 17 }, () => '0').join(' ')} 12346 0\n`,
+      exe: `${upper}/bin/miner`, parentExe: '', cmdline: 'miner\0',
+    });
+    const gone = s.examine([copy(600, `0::/docker/${ID}\n`)], [rec], posture(), host);
+    assert.deepEqual(gone.fresh, []);
+    const onHost = s.examine([copy(601, '0::/system.slice/x.service\n')], [rec], posture(), host);
+    assert.deepEqual(onHost.fresh.map((d) => `${d.hit.reason}:${d.pid ?? ''}`), ['container_binary_on_host:601']);
   });
 });
