@@ -70,7 +70,10 @@ function judgeContainerFacts(p: ProcessSnapshot, c: ContainerScope, host: HostRe
   const who = identity(c);
 
   const inHost = COMPARED.filter(
-    (k) => !c.sharesHost.has(k) && p.ns[k] !== undefined && p.ns[k] === host.ns[k] && c.initNs[k] !== host.ns[k],
+    // Whatever the init's namespaces are now: an init that moved into the host's (setns without exec,
+    // before rootwatch first saw it) is the escape, not the reference. What the container shares on
+    // purpose comes from its configuration.
+    (k) => !c.sharesHost.has(k) && p.ns[k] !== undefined && p.ns[k] === host.ns[k],
   );
   if (inHost.length > 0) {
     hits.push({

@@ -121,9 +121,8 @@ describe('losses, load and escapes without exec (issue 13)', function () {
 
     it(`is caught within ${SETNS_WITHIN_MS} ms: the addon seeds its re-check with the container processes already running`, async () => {
       const marker = join(hostDir, 'setns-early.pid');
-      // The helper, started with the container, sleeps 6 s, then enters the host's namespaces. (Not as
-      // the container's init: an init that moves is compared with its moved self unless its exec was
-      // seen; see README, breakout detection.)
+      // The helper, started with the container, sleeps 6 s, then enters the host's namespaces (an init
+      // that already moved before rootwatch started is the next test).
       const id = (await eng.cli('run', '-d', '--name', 'loss-setns-early', '--pid=host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE', '--security-opt', 'seccomp=unconfined',
         '-v', `${join(bin, 'setns-write')}:/setns-write:ro`, '-v', `${hostDir}:${hostDir}`, TEST_IMAGE,
         'sh', '-c', `/setns-write ${eng.pid()} ${marker} 2000 6000 & exec sleep 600`)).trim();
@@ -144,6 +143,29 @@ describe('losses, load and escapes without exec (issue 13)', function () {
       console.log(`      setns without exec by an earlier process: detected ${Math.round(took)} ms after the host file was written`);
       assert.ok(took <= SETNS_WITHIN_MS, `detected ${took} ms after the escape`);
       assert.equal((alert.container as { id: string }).id, id);
+    });
+  });
+
+  describe('a container whose init entered the host\'s namespaces before rootwatch started (1 s poll)', function () {
+    let d: TestDaemon | null = null;
+    after(async () => {
+      await d?.stop();
+      await eng.cli('rm', '-f', 'loss-init-moved').catch(() => '');
+    });
+
+    it('is flagged for that container: the init is judged by its configuration, not taken as the reference', async () => {
+      const marker = join(hostDir, 'init-moved.pid');
+      // The init itself: setns into dockerd's mnt, uts, ipc and net namespaces at once, then hold.
+      const id = (await eng.cli('run', '-d', '--name', 'loss-init-moved', '--pid=host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE', '--security-opt', 'seccomp=unconfined',
+        '-v', `${join(bin, 'setns-write')}:/setns-write:ro`, '-v', `${hostDir}:${hostDir}`, TEST_IMAGE, '/setns-write', String(eng.pid()), marker, '600000')).trim();
+      await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').endsWith('\n'), 'the init wrote its host file', 10_000, 5);
+      const pid = Number(readFileSync(marker, 'utf8').trim());
+      d = await startTestDaemon(eng.dockerHost, { breakout: { interval: '1s', host_reference_pid: eng.pid(), process_events: 'auto' } });
+      const daemon = d;
+      await waitFor(() => daemon.alerts('host_namespace_process').some((a) => (a.evidence as { pid?: number }).pid === pid), 'host_namespace_process for the moved init', 3000, 10);
+      const alert = daemon.alerts('host_namespace_process').find((a) => (a.evidence as { pid?: number }).pid === pid) as Record<string, unknown>;
+      assert.equal((alert.container as { id: string }).id, id);
+      assert.deepEqual([...(alert.evidence as { host_namespaces: string[] }).host_namespaces].sort(), ['ipc', 'mnt', 'net', 'uts']);
     });
   });
 

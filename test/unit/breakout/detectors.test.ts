@@ -34,6 +34,13 @@ describe('breakout detectors', () => {
     assert.deepEqual(judgeContainerProcess(proc({ ns: { ...C_NS, pid: HOST.ns.pid } }), scope({ sharesHost: new Set(['pid', 'cgroup', 'user']), initNs: { ...C_NS, pid: HOST.ns.pid } }), HOST), []);
   });
 
+  it('host_namespace_process: a container whose init itself sits in the host\'s namespaces (moved before rootwatch saw it)', () => {
+    const moved = { ...C_NS, mnt: HOST.ns.mnt, net: HOST.ns.net };
+    const hits = judgeContainerProcess(proc({ ns: moved }), scope({ initNs: moved }), HOST);
+    assert.deepEqual(hits.map((h) => h.reason), ['host_namespace_process']);
+    assert.deepEqual(hits[0]?.evidence.host_namespaces, ['mnt', 'net']);
+  });
+
   it('a process copied as it exits (no exe, only pid and user namespaces left) is not judged; a live one with those facts is', () => {
     // As copied from runc's `runc:[1:CHILD]` during a container restart: host pid namespace, runc's capabilities.
     const exiting = proc({ name: 'runc:[1:CHILD]', exe: null, cmdline: [], capEff: (1n << 41n) - 1n, ns: { pid: HOST.ns.pid, user: HOST.ns.user } });
