@@ -96,12 +96,18 @@ typedef struct {
   char cmdline[512];
 } snap_t;
 
-#define NS_CACHE_SLOTS 32768  // 32 bytes each
+#define NS_CACHE_SLOTS 32768  // 72 bytes each
 #define VOUCHED_SLOTS 8
 
 typedef struct {
   int32_t pid;
   uint32_t ns[7];
+  // The state the detectors last judged this process in (its full copy, or its parent's for a fork
+  // child taken as a copy), for exec_unchanged(): effective capabilities, root directory and working
+  // directory. `judged` is cleared whenever the pid or the namespaces of the slot change.
+  uint8_t judged;
+  uint64_t cap_eff;
+  uint64_t root_dev, root_ino, cwd_dev, cwd_ino;
 } ns_entry_t;
 
 typedef struct {
@@ -324,6 +330,7 @@ static int ns_complete(const uint32_t ns[7]) {
 }
 
 static void forget_ns(source_t *s, int32_t pid);
+static int away_from_host(const uint32_t ns[7]);
 
 static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
   ns_entry_t *e = ns_slot(s, pid);
@@ -334,8 +341,69 @@ static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
   // short-lived children would otherwise push the long-lived processes out of the cache, and with
   // them out of the periodic namespace re-check. The newcomer is then read in full at each event.
   if (e->pid > 0 && e->pid != pid && kill(e->pid, 0) == 0) return;
+  if (e->pid != pid || memcmp(e->ns, ns, sizeof e->ns) != 0) e->judged = 0;
   e->pid = pid;
   memcpy(e->ns, ns, sizeof e->ns);
+}
+
+// CapEff from a /proc/<pid>/status copy; 0 when absent.
+static int status_cap_eff(const char *status, size_t n, uint64_t *cap) {
+  const char *p = memmem(status, n, "\nCapEff:\t", 9);
+  if (!p || (size_t)(p - status) + 9 + 16 > n) return 0;
+  *cap = strtoull(p + 9, NULL, 16);
+  return 1;
+}
+
+// After a full copy of a container process (which the detectors judge): remember its state, so that
+// its later execs in the same state need no copy (exec_unchanged()).
+static void remember_state(source_t *s, int32_t pid, int dir, const char *status, size_t n) {
+  ns_entry_t *e = ns_slot(s, pid);
+  if (!e || e->pid != pid) return;
+  struct stat root, cwd;
+  uint64_t cap;
+  e->judged = fstatat(dir, "root", &root, 0) == 0 && fstatat(dir, "cwd", &cwd, 0) == 0 && status_cap_eff(status, n, &cap);
+  if (!e->judged) return;
+  e->cap_eff = cap;
+  e->root_dev = root.st_dev;
+  e->root_ino = root.st_ino;
+  e->cwd_dev = cwd.st_dev;
+  e->cwd_ino = cwd.st_ino;
+}
+
+// A fork child taken as a copy of its parent (same namespaces) is in its parent's judged state.
+static void inherit_state(source_t *s, int32_t child, const ns_entry_t *parent_state) {
+  ns_entry_t *e = ns_slot(s, child);
+  if (!e || e->pid != child || !parent_state->judged) return;
+  e->judged = 1;
+  e->cap_eff = parent_state->cap_eff;
+  e->root_dev = parent_state->root_dev;
+  e->root_ino = parent_state->root_ino;
+  e->cwd_dev = parent_state->cwd_dev;
+  e->cwd_ino = parent_state->cwd_ino;
+}
+
+// The exec of a container process in the state it was last judged in, so that nothing a detector
+// reads can have changed and no copy is needed (issue 14: a plain container exec must cost a few
+// syscalls and no JavaScript): its namespaces are the ones cached, and its container's own (none of
+// the host's); its root directory is the same, on a container root filesystem of its own (overlay,
+// not a host directory as with the vfs driver, where the working-directory test below would prove
+// nothing); its working directory lies on that filesystem or is the one judged (a leaked host
+// directory, CVE-2024-21626's shape, is on another device); and it has no capability it did not have.
+// Anything else (a chroot, a setns, a new cwd on a volume, a setuid gain) takes the full copy.
+static int exec_unchanged(source_t *s, int dir, int32_t pid) {
+  ns_entry_t *e = ns_slot(s, pid);
+  if (!e || e->pid != pid || !e->judged || !away_from_host(e->ns) || !container_device((dev_t)e->root_dev)) return 0;
+  uint32_t ns[7];
+  read_namespaces(dir, ns);
+  if (memcmp(ns, e->ns, sizeof ns) != 0) return 0;
+  struct stat st;
+  if (fstatat(dir, "root", &st, 0) != 0 || st.st_dev != e->root_dev || st.st_ino != e->root_ino) return 0;
+  if (fstatat(dir, "cwd", &st, 0) != 0) return 0;
+  if (st.st_dev != e->root_dev && !(st.st_dev == e->cwd_dev && st.st_ino == e->cwd_ino)) return 0;
+  char status[1536];
+  uint16_t n = read_file(dir, "status", status, sizeof status);
+  uint64_t cap;
+  return status_cap_eff(status, n, &cap) && (cap & ~e->cap_eff) == 0;
 }
 
 // A pid whose namespaces were not read this time: its slot must not speak for it any more.
@@ -545,10 +613,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   if (kind == EV_FORK && known == VERDICT_WATCHED && vouched(s, parent)) {
     ns_entry_t *pe = ns_slot(s, parent);
     if (pe && pe->pid == parent && away_from_host(pe->ns)) {
-      uint32_t ns[7];
-      memcpy(ns, pe->ns, sizeof ns);
+      ns_entry_t parent_state = *pe;  // the child's slot may be the parent's
       set_verdict(s, pid, VERDICT_WATCHED);
-      remember_ns(s, pid, ns);
+      remember_ns(s, pid, parent_state.ns);
+      inherit_state(s, pid, &parent_state);
       pthread_mutex_lock(&s->lock);
       s->unchanged++;
       pthread_mutex_unlock(&s->lock);
@@ -574,13 +642,23 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     if (alive && memcmp(ns, pe->ns, sizeof ns) == 0) {
       close(dir);
       vouch(s, parent);
+      ns_entry_t parent_state = *pe;  // the child's slot may be the parent's
       set_verdict(s, pid, VERDICT_WATCHED);
       remember_ns(s, pid, ns);
+      inherit_state(s, pid, &parent_state);
       pthread_mutex_lock(&s->lock);
       s->unchanged++;
       pthread_mutex_unlock(&s->lock);
       return;
     }
+  }
+  // A container process's exec in the state it was judged in: counted, not copied.
+  if (alive && kind == EV_EXEC && known == VERDICT_WATCHED && exec_unchanged(s, dir, pid)) {
+    close(dir);
+    pthread_mutex_lock(&s->lock);
+    s->unchanged++;
+    pthread_mutex_unlock(&s->lock);
+    return;
   }
   // The exec of a PLAIN process keeps its (host) cgroup: it is read only if the copy is wanted.
   if (alive && !(kind == EV_EXEC && known == VERDICT_PLAIN)) {
@@ -626,6 +704,7 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     // entry of its earlier read: forgotten only after it).
     if (!ns_complete(tmp->ns)) alive = 0;
     else remember_ns(s, pid, tmp->ns);
+    if (alive && container) remember_state(s, pid, dir, tmp->status, tmp->len_status);
     // The parent's executable tells runc's own `runc init` from look-alikes; the parent may be gone
     // by the time JavaScript looks. Only runtime-looking executables need it (the same test as for
     // the verdicts, which is broader than TypeScript's). Finding "PPid:" is copying, not judging.

@@ -69,7 +69,8 @@ export interface AddonFilter {
 
 /**
  * copied: facts copied for the detectors; skipped: a host process with nothing to judge; unchanged:
- * a container fork child in its parent's namespaces (its parent's copy again); gone: exited before
+ * a container fork child in its parent's namespaces (its parent's copy again), or a container exec in
+ * the state its process was last judged in (see exec_unchanged() in the addon); gone: exited before
  * it could be read (a process the events could not judge).
  */
 export const EXAMINE_OUTCOMES = ['copied', 'skipped', 'unchanged', 'gone'] as const;
