@@ -42,10 +42,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define SNAP_CAPACITY 2048       // raw process snapshots (about 5 KiB each)
+#define SNAP_KEEP 64             // slots kept resident after a burst (see js_drain)
+#define SNAP_BYTES ((size_t)SNAP_CAPACITY * sizeof(snap_t))
 #define MAX_PREFIXES 64
 #define RECV_BATCH 64            // messages per recvmmsg()
 #define RECV_BUF 1024            // one connector message is under 100 bytes
@@ -147,6 +150,7 @@ typedef struct {
   int exits;            // exit events subscribed (kernels before 6.6 cannot filter them out)
   snap_t *snaps;
   uint32_t snap_head, snap_count;
+  uint32_t snap_hwm;  // highest slot written since the last trim (its pages are resident)
   uint64_t snaps_dropped;
   int urgent;  // reader thread only: this batch has something for JavaScript (a copy, a loss)
   snap_t scratch;  // reader thread only
@@ -762,8 +766,10 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     s->snaps_dropped++;
     s->urgent = 1;
   } else {
-    s->snaps[(s->snap_head + s->snap_count) % SNAP_CAPACITY] = *tmp;
+    uint32_t slot = (s->snap_head + s->snap_count) % SNAP_CAPACITY;
+    s->snaps[slot] = *tmp;
     s->snap_count++;
+    if (slot + 1 > s->snap_hwm) s->snap_hwm = slot + 1;
     s->copied++;
     s->urgent = 1;
   }
@@ -959,7 +965,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
   source_t *s = calloc(1, sizeof *s);
   if (!s) { close(fd); napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  s->snaps = calloc(SNAP_CAPACITY, sizeof(snap_t));
+  // Its own mapping (page-aligned, zero pages until touched) so that js_drain can give pages back.
+  s->snaps = mmap(NULL, SNAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (s->snaps == MAP_FAILED) s->snaps = NULL;
   if (!s->snaps) { close(fd); free(s); napi_throw_error(env, NULL, "out of memory"); return NULL; }
   s->fd = fd;
   s->inode = fstat(fd, &sockst) == 0 ? (unsigned long)sockst.st_ino : 0;
@@ -981,12 +989,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value name;
   napi_create_string_utf8(env, "rootwatch-proc-events", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[0], NULL, name, 1, 1, NULL, NULL, NULL, call_js, &s->tsfn) != napi_ok) {
-    close(fd); free(s->snaps); free(s->verdict); free(s->ns_cache); free(s); napi_throw_error(env, NULL, "cannot create thread-safe function"); return NULL;
+    close(fd); if (s->snaps) munmap(s->snaps, SNAP_BYTES); free(s->verdict); free(s->ns_cache); free(s); napi_throw_error(env, NULL, "cannot create thread-safe function"); return NULL;
   }
   // The reader thread must not keep the event loop alive by itself.
   napi_unref_threadsafe_function(env, s->tsfn);
   if (pthread_create(&s->thread, NULL, reader, s) != 0) {
-    int e = errno; napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort); close(fd); free(s->snaps); free(s->verdict); free(s->ns_cache); free(s);
+    int e = errno; napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort); close(fd); if (s->snaps) munmap(s->snaps, SNAP_BYTES); free(s->verdict); free(s->ns_cache); free(s);
     return throw_errno(env, "pthread_create", e);
   }
   s->thread_started = 1;
@@ -1117,8 +1125,18 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
   if (copy) {
     for (uint32_t i = 0; i < sn; i++) copy[i] = s->snaps[(s->snap_head + i) % SNAP_CAPACITY];
-    s->snap_head = (s->snap_head + sn) % SNAP_CAPACITY;
+    // Empty again: the next copies start at slot 0, so that a steady trickle keeps touching the same
+    // few pages; after a burst, the pages past SNAP_KEEP go back to the kernel. Without this the head
+    // walks the whole ring and all of its ~10 MiB stay resident on any busy host.
+    s->snap_head = 0;
     s->snap_count = 0;
+    if (s->snap_hwm > SNAP_KEEP) {
+      size_t page = (size_t)sysconf(_SC_PAGESIZE);
+      size_t from = ((size_t)SNAP_KEEP * sizeof(snap_t) + page - 1) / page * page;
+      size_t to = (size_t)s->snap_hwm * sizeof(snap_t);
+      if (to > from) madvise((char *)s->snaps + from, to - from, MADV_DONTNEED);
+      s->snap_hwm = SNAP_KEEP;
+    }
   } else {
     sn = 0;
   }
@@ -1186,7 +1204,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   close(s->fd);
   napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
   pthread_mutex_destroy(&s->lock);
-  free(s->snaps);
+  if (s->snaps) munmap(s->snaps, SNAP_BYTES);
   free(s->verdict);
   free(s->ns_cache);
   free(s);
