@@ -8,8 +8,8 @@
 // - status(): AUDIT_GET (enabled, the registered audit daemon's pid, the kernel's lost count). It
 //   never enables auditing and never registers as the audit daemon: that is auditd's job, and with no
 //   daemon registered the kernel writes every record to its log.
-// - addRules()/removeRules(): exit-filter rules for setns, unshare, mount, ptrace, init_module and
-//   finit_module (native arch, and i386 on x86_64), success only, keyed "rootwatch" so an operator
+// - addRules()/removeRules(): exit-filter rules for setns, unshare, mount, ptrace (attach and seize
+//   only), init_module and finit_module (native arch, and i386 on x86_64), success only, keyed "rootwatch" so an operator
 //   sees whose they are (auditctl -l). EEXIST means an identical rule is there already: not ours to
 //   remove.
 // - open(): a NETLINK_AUDIT socket bound to the read-only multicast group AUDIT_NLGRP_READLOG
@@ -55,6 +55,11 @@
 #define CAP_PATH 512
 #define CAP_CMDLINE 1024
 #define CAP_COMM 64
+// At most this many records' /proc reads per second (a token bucket). A container with CAP_SYS_ADMIN
+// can mount or setns in a loop (12,000 records/s here, ~80 us of reads each): without a budget that
+// would take a core from the host at real-time priority. Beyond it records are counted (throttled),
+// not read, and JS runs a full scan: a loss, never silence.
+#define READ_BUDGET_PER_S 2000
 
 static const char *NS_KINDS[7] = {"mnt", "pid", "net", "ipc", "uts", "cgroup", "user"};
 
@@ -80,7 +85,9 @@ typedef struct {
   pthread_mutex_t lock;
   record_t *ring;
   uint32_t head, count;
-  uint64_t records, matched, gone, ring_dropped, overruns;
+  uint64_t records, matched, gone, ring_dropped, overruns, throttled;
+  double tokens;
+  struct timespec refill;
   napi_threadsafe_function tsfn;
   char buf[MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN + 64];
   record_t scratch;
@@ -154,29 +161,41 @@ static napi_value js_status(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// The six syscalls an escape or a module load goes through, per architecture.
-typedef struct { uint32_t arch; const char *name; int nrs[6]; } rule_arch_t;
+// The syscalls an escape or a module load goes through, per architecture: one rule for setns,
+// unshare, mount and the module loads, and ptrace only for PTRACE_ATTACH and PTRACE_SEIZE (argument
+// 0): every other ptrace request of a debugger or strace in a container would be a record each.
+#define PTRACE_ATTACH_REQ 16
+#define PTRACE_SEIZE_REQ 0x4206
+typedef struct { uint32_t arch; const char *name; int nrs[5]; int ptrace_nr; } rule_arch_t;
 static const rule_arch_t RULE_ARCHES[] = {
 #if defined(__x86_64__)
-  {AUDIT_ARCH_X86_64, "b64", {308 /*setns*/, 272 /*unshare*/, 165 /*mount*/, 101 /*ptrace*/, 175 /*init_module*/, 313 /*finit_module*/}},
+  {AUDIT_ARCH_X86_64, "b64", {308 /*setns*/, 272 /*unshare*/, 165 /*mount*/, 175 /*init_module*/, 313 /*finit_module*/}, 101},
   // 32-bit processes (an i386 binary in a container) enter through the compat table.
-  {AUDIT_ARCH_I386, "b32", {346, 310, 21, 26, 128, 350}},
+  {AUDIT_ARCH_I386, "b32", {346, 310, 21, 128, 350}, 26},
 #elif defined(__aarch64__)
-  {AUDIT_ARCH_AARCH64, "b64", {SYS_setns, SYS_unshare, SYS_mount, SYS_ptrace, SYS_init_module, SYS_finit_module}},
+  {AUDIT_ARCH_AARCH64, "b64", {SYS_setns, SYS_unshare, SYS_mount, SYS_init_module, SYS_finit_module}, SYS_ptrace},
 #endif
 };
 #define N_ARCHES (sizeof RULE_ARCHES / sizeof RULE_ARCHES[0])
+// Per arch: the main rule, then ptrace attach, then ptrace seize.
+#define RULES_PER_ARCH 3
+static const char *RULE_SUFFIX[RULES_PER_ARCH] = {"", "-ptrace-attach", "-ptrace-seize"};
 
-static struct audit_rule_data *build_rule(const rule_arch_t *a, size_t *len) {
+static struct audit_rule_data *build_rule(const rule_arch_t *a, int which, size_t *len) {
   size_t keylen = strlen(KEY);
   *len = sizeof(struct audit_rule_data) + keylen;
   struct audit_rule_data *r = calloc(1, *len);
   if (!r) return NULL;
   r->flags = AUDIT_FILTER_EXIT;
   r->action = AUDIT_ALWAYS;
-  for (int i = 0; i < 6; i++) r->mask[a->nrs[i] / 32] |= 1U << (a->nrs[i] % 32);
   int f = 0;
   r->fields[f] = AUDIT_ARCH; r->values[f] = a->arch; r->fieldflags[f] = AUDIT_EQUAL; f++;
+  if (which == 0) {
+    for (int i = 0; i < 5; i++) r->mask[a->nrs[i] / 32] |= 1U << (a->nrs[i] % 32);
+  } else {
+    r->mask[a->ptrace_nr / 32] |= 1U << (a->ptrace_nr % 32);
+    r->fields[f] = AUDIT_ARG0; r->values[f] = which == 1 ? PTRACE_ATTACH_REQ : PTRACE_SEIZE_REQ; r->fieldflags[f] = AUDIT_EQUAL; f++;
+  }
   // Failed calls change nothing: only successful ones are recorded (fewer records, same escapes).
   r->fields[f] = AUDIT_SUCCESS; r->values[f] = AUDIT_SUCCESS_YES; r->fieldflags[f] = AUDIT_EQUAL; f++;
   r->fields[f] = AUDIT_FILTERKEY; r->values[f] = (uint32_t)keylen; r->fieldflags[f] = AUDIT_EQUAL; f++;
@@ -186,23 +205,33 @@ static struct audit_rule_data *build_rule(const rule_arch_t *a, size_t *len) {
   return r;
 }
 
-// addRules(): [{arch: "b64", outcome: "added"|"present"}]; throws on any other refusal.
+static void rule_name(size_t arch, int which, char *out, size_t cap) {
+  snprintf(out, cap, "%s%s", RULE_ARCHES[arch].name, RULE_SUFFIX[which]);
+}
+
+// addRules(): [{arch: "b64"|"b64-ptrace-attach"|..., outcome: "added"|"present"}]; throws on any
+// other refusal (after removing what it added in this call).
 static napi_value js_add_rules(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
-  napi_create_array_with_length(env, N_ARCHES, &out);
+  napi_create_array_with_length(env, N_ARCHES * RULES_PER_ARCH, &out);
+  uint32_t k = 0;
   for (size_t i = 0; i < N_ARCHES; i++) {
-    size_t len;
-    struct audit_rule_data *r = build_rule(&RULE_ARCHES[i], &len);
-    if (!r) return throw_errno(env, "addRules", ENOMEM);
-    int rc = audit_request(AUDIT_ADD_RULE, r, len, NULL, 0);
-    free(r);
-    if (rc < 0 && rc != -EEXIST) return throw_errno(env, "AUDIT_ADD_RULE", -rc);
-    napi_value o, v;
-    napi_create_object(env, &o);
-    napi_create_string_utf8(env, RULE_ARCHES[i].name, NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, o, "arch", v);
-    napi_create_string_utf8(env, rc == -EEXIST ? "present" : "added", NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, o, "outcome", v);
-    napi_set_element(env, out, (uint32_t)i, o);
+    for (int w = 0; w < RULES_PER_ARCH; w++) {
+      size_t len;
+      struct audit_rule_data *r = build_rule(&RULE_ARCHES[i], w, &len);
+      if (!r) return throw_errno(env, "addRules", ENOMEM);
+      int rc = audit_request(AUDIT_ADD_RULE, r, len, NULL, 0);
+      free(r);
+      if (rc < 0 && rc != -EEXIST) return throw_errno(env, "AUDIT_ADD_RULE", -rc);
+      char name[32];
+      rule_name(i, w, name, sizeof name);
+      napi_value o, v;
+      napi_create_object(env, &o);
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, o, "arch", v);
+      napi_create_string_utf8(env, rc == -EEXIST ? "present" : "added", NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, o, "outcome", v);
+      napi_set_element(env, out, k++, o);
+    }
   }
   return out;
 }
@@ -213,20 +242,24 @@ static napi_value js_remove_rules(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   uint32_t n = 0, removed = 0;
-  if (argc < 1 || napi_get_array_length(env, argv[0], &n) != napi_ok) { napi_throw_type_error(env, NULL, "removeRules(arches: string[])"); return NULL; }
+  if (argc < 1 || napi_get_array_length(env, argv[0], &n) != napi_ok) { napi_throw_type_error(env, NULL, "removeRules(rules: string[])"); return NULL; }
   for (uint32_t j = 0; j < n; j++) {
     napi_value el;
-    char name[8] = {0};
+    char want[32] = {0};
     size_t got = 0;
-    if (napi_get_element(env, argv[0], j, &el) != napi_ok || napi_get_value_string_utf8(env, el, name, sizeof name, &got) != napi_ok) continue;
+    if (napi_get_element(env, argv[0], j, &el) != napi_ok || napi_get_value_string_utf8(env, el, want, sizeof want, &got) != napi_ok) continue;
     for (size_t i = 0; i < N_ARCHES; i++) {
-      if (strcmp(name, RULE_ARCHES[i].name) != 0) continue;
-      size_t len;
-      struct audit_rule_data *r = build_rule(&RULE_ARCHES[i], &len);
-      if (!r) continue;
-      // ENOENT: someone (auditctl -D, auditd's restart loading its rules) removed it already.
-      if (audit_request(AUDIT_DEL_RULE, r, len, NULL, 0) == 0) removed++;
-      free(r);
+      for (int w = 0; w < RULES_PER_ARCH; w++) {
+        char name[32];
+        rule_name(i, w, name, sizeof name);
+        if (strcmp(name, want) != 0) continue;
+        size_t len;
+        struct audit_rule_data *r = build_rule(&RULE_ARCHES[i], w, &len);
+        if (!r) continue;
+        // ENOENT: someone (auditctl -D, auditd's restart loading its rules) removed it already.
+        if (audit_request(AUDIT_DEL_RULE, r, len, NULL, 0) == 0) removed++;
+        free(r);
+      }
     }
   }
   napi_value v;
@@ -277,6 +310,19 @@ static void take(source_t *s, const char *text) {
   if (!key) return;
   const char *pid_s = field(text, " pid="), *ppid_s = field(text, " ppid="), *sys_s = field(text, " syscall="), *arch_s = field(text, " arch=");
   if (!pid_s || !sys_s) return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  s->tokens += ((double)(now.tv_sec - s->refill.tv_sec) + (double)(now.tv_nsec - s->refill.tv_nsec) / 1e9) * READ_BUDGET_PER_S;
+  if (s->tokens > READ_BUDGET_PER_S) s->tokens = READ_BUDGET_PER_S;
+  s->refill = now;
+  if (s->tokens < 1) {
+    pthread_mutex_lock(&s->lock);
+    s->matched++;
+    s->throttled++;
+    pthread_mutex_unlock(&s->lock);
+    return;
+  }
+  s->tokens -= 1;
   record_t *r = &s->scratch;
   r->pid = (int32_t)strtol(pid_s, NULL, 10);
   r->ppid = ppid_s ? (int32_t)strtol(ppid_s, NULL, 10) : 0;
@@ -400,6 +446,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->ring = calloc(RING, sizeof(record_t));
   if (!s->ring) { close(fd); free(s); napi_throw_error(env, NULL, "out of memory"); return NULL; }
   s->fd = fd;
+  s->tokens = READ_BUDGET_PER_S;
+  clock_gettime(CLOCK_MONOTONIC, &s->refill);
   pthread_mutex_init(&s->lock, NULL);
   napi_value name;
   napi_create_string_utf8(env, "rootwatch-audit", NAPI_AUTO_LENGTH, &name);
@@ -445,7 +493,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   } else {
     n = 0;
   }
-  uint64_t records = s->records, matched = s->matched, gone = s->gone, dropped = s->ring_dropped, overruns = s->overruns;
+  uint64_t records = s->records, matched = s->matched, gone = s->gone, dropped = s->ring_dropped, overruns = s->overruns, throttled = s->throttled;
   pthread_mutex_unlock(&s->lock);
   napi_value arr;
   napi_create_array_with_length(env, n, &arr);
@@ -478,6 +526,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "gone", (double)gone);
   set_number(env, out, "ringDropped", (double)dropped);
   set_number(env, out, "overruns", (double)overruns);
+  set_number(env, out, "throttled", (double)throttled);
   napi_value rtv;
   napi_get_boolean(env, s->realtime, &rtv);
   napi_set_named_property(env, out, "realtimeReader", rtv);

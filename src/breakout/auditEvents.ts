@@ -26,7 +26,8 @@ export interface AuditEventSink {
   fullScan(reason: string): void;
   /**
    * audit_unread: a container process's record whose process had exited before it could be read;
-   * audit_dropped: records the kernel lost (backlog full) or the listener had no room for.
+   * audit_dropped: records the kernel lost (backlog full), the listener had no room for, or beyond
+   * the reader's budget of /proc reads (a flood of mounts from a container).
    */
   lost(why: 'audit_unread' | 'audit_dropped', n: number): void;
   records(outcome: AuditRecordOutcome, n: number): void;
@@ -63,7 +64,7 @@ export class AuditEventSource {
   /** The audit daemon's pid when the rules were last loaded; 0: suspended (no daemon, or auditing off). */
   private daemonPid = 0;
   private kernelLost = 0;
-  private last = { ringDropped: 0, overruns: 0 };
+  private last = { ringDropped: 0, overruns: 0, throttled: 0 };
   private draining = false;
   private wakeSoon: NodeJS.Timeout | null = null;
   /** Pids flagged from audit copies, and when. */
@@ -227,8 +228,9 @@ export class AuditEventSource {
         }
       }
       if (gone.length > 0) this.sink.records('gone', gone.length);
-      const dropped = batch.ringDropped - this.last.ringDropped + (batch.overruns - this.last.overruns);
-      this.last = { ringDropped: batch.ringDropped, overruns: batch.overruns };
+      const throttled = (batch.throttled ?? 0) - this.last.throttled;
+      const dropped = batch.ringDropped - this.last.ringDropped + (batch.overruns - this.last.overruns) + throttled;
+      this.last = { ringDropped: batch.ringDropped, overruns: batch.overruns, throttled: batch.throttled ?? 0 };
       if (dropped > 0) {
         this.sink.lost('audit_dropped', dropped);
         this.sink.fullScan(`${dropped} audit records dropped by the listener`);

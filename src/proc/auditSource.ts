@@ -14,7 +14,10 @@ export interface AuditStatus {
   backlogLimit: number;
 }
 
-/** One rule per syscall table (b64; b32 on x86_64): added now, or already there (not ours to remove). */
+/**
+ * Three rules per syscall table (b64; b32 on x86_64): setns/unshare/mount/module loads, ptrace attach,
+ * ptrace seize; named b64, b64-ptrace-attach, b64-ptrace-seize. Added now, or already there (not ours to remove).
+ */
 export interface AuditRuleOutcome {
   arch: string;
   outcome: 'added' | 'present';
@@ -55,6 +58,8 @@ export interface AuditBatch {
   /** Cumulative: records with no room in the copy ring, and socket overruns (ENOBUFS). */
   ringDropped: number;
   overruns: number;
+  /** Cumulative: records beyond the reader's budget of /proc reads (2,000/s), counted and not read. */
+  throttled: number;
   realtimeReader: boolean;
 }
 

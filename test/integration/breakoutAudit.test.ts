@@ -150,8 +150,13 @@ describe('the kernel audit source beside auditd (issue 13)', function () {
       try {
         assert.equal(d.logs.find((l) => l.event === 'audit_source')?.state, 'active');
         const mine = ruleLines();
-        assert.equal(mine.length, 2, `b64 and b32 rules: ${mine.join(' | ')}`);
-        for (const r of mine) assert.match(r, /-S (?=.*setns)(?=.*unshare)(?=.*mount)(?=.*ptrace)(?=.*init_module)(?=.*finit_module).* -F success=1 -F key=rootwatch$/);
+        // Per arch (b64, b32): setns, unshare, mount and module loads; ptrace only for attach (0x10) and seize (0x4206).
+        assert.equal(mine.length, 6, `rootwatch's rules: ${mine.join(' | ')}`);
+        for (const arch of ['b64', 'b32']) {
+          const of = mine.filter((r) => r.includes(`-F arch=${arch} `));
+          assert.equal(of.filter((r) => /-S (?=\S*setns)(?=\S*unshare)(?=\S*mount)(?=\S*init_module)(?=\S*finit_module)\S+ -F success=1 -F key=rootwatch$/.test(r)).length, 1, of.join(' | '));
+          assert.equal(of.filter((r) => / -S ptrace -F a0=(0x10|0x4206) -F success=1 -F key=rootwatch$/.test(r)).length, 2, of.join(' | '));
+        }
         assert.equal(sample(await d.metrics(), 'rootwatch_process_source', { source: 'audit' }), 1);
         const id = await escaperContainer();
         await waitFor(async () => (await d.metrics()).includes(id.slice(0, 12)), 'container audited');
