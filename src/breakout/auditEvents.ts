@@ -50,8 +50,10 @@ export function auditRefusal(st: AuditStatus): string | null {
 }
 
 /** The copy the scanner judges, from a record whose process was read; the event names the syscall. */
+const AUDIT_CAPTURE: RawProcessCapture['event'] = 'audit';
+
 export function captureOfRecord(r: AuditRecord): RawProcessCapture {
-  return { pid: r.pid, event: 'audit', ns: r.ns, status: r.status, cgroup: r.cgroup, stat: r.stat, exe: r.exe, parentExe: r.parentExe, cmdline: r.cmdline };
+  return { pid: r.pid, event: AUDIT_CAPTURE, ns: r.ns, status: r.status, cgroup: r.cgroup, stat: r.stat, exe: r.exe, parentExe: r.parentExe, cmdline: r.cmdline };
 }
 
 export class AuditEventSource {
@@ -160,7 +162,7 @@ export class AuditEventSource {
     try {
       st = this.addon.status();
     } catch (e) {
-      this.log.error(`audit status failed: ${(e as Error).message}`, { event: 'audit_error' });
+      this.log.error(`audit status failed: ${(e as Error).message}`, { event: 'audit_source_error' });
       return;
     }
     const lost = st.lost - this.kernelLost;
@@ -178,7 +180,7 @@ export class AuditEventSource {
     } else if (!refused && st.pid !== this.daemonPid) {
       const resumed = this.daemonPid === 0;
       const why = this.loadRules(st);
-      if (why) this.log.error(`audit source: ${why}`, { event: 'audit_error' });
+      if (why) this.log.error(`audit source: ${why}`, { event: 'audit_source_error' });
       else if (resumed) this.log.notice(`audit source resumed (audit daemon pid ${st.pid})`, { event: 'audit_source', state: 'active' });
     }
   }
@@ -240,7 +242,7 @@ export class AuditEventSource {
         this.catchUp(unread);
       }
     } catch (e) {
-      this.log.error(`audit record handling failed: ${(e as Error).message}`, { event: 'audit_error' });
+      this.log.error(`audit record handling failed: ${(e as Error).message}`, { event: 'audit_source_error' });
     } finally {
       this.draining = false;
     }
