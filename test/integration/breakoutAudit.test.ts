@@ -30,10 +30,12 @@ const ESCAPES = 20;
 /** How long after the last escape an alert may still arrive (judging is within milliseconds of the record). */
 const SETTLE_MS = 2000;
 /**
- * The floor for the audit source. Each escape lives about a millisecond after its setns() returns:
- * the record reaches the listener through kauditd, and the reader reads /proc/<pid>/ns at once; an
- * escape that has exited by then is counted as audit_unread, not judged. Measured on the 2-core
- * reference VM (bench/README.md, audit): see the figures there; the floor leaves room for a busier machine.
+ * The floor for the audit source. Each escape lives about a millisecond after its first setns()
+ * returns: the record reaches the listener through kauditd, and the reader reads /proc/<pid>/ns at
+ * once; an escape that has exited by then is counted as audit_unread, not judged. On the 2-core
+ * reference VM, shared with other test runs: 19, 20, 19, 20, 20 of 20 over this session's runs (the
+ * re-check alone: 0 of 20 each time). 15 leaves room for a busier machine and still fails a source
+ * that reads too late to matter.
  */
 const AUDIT_FLOOR = Number(process.env.ROOTWATCH_AUDIT_FLOOR ?? 15);
 
