@@ -33,7 +33,7 @@ const SETTLE_MS = 2000;
  * The floor for the audit source. Each escape lives about a millisecond after its first setns()
  * returns: the record reaches the listener through kauditd, and the reader reads /proc/<pid>/ns at
  * once; an escape that has exited by then is counted as audit_unread, not judged. On the 2-core
- * reference VM, shared with other test runs: 19, 20, 19, 20, 20 of 20 over this session's runs (the
+ * reference VM, shared with other test runs: 19, 20, 19, 20, 20, 18 of 20 over this session's runs (the
  * re-check alone: 0 of 20 each time). 15 leaves room for a busier machine and still fails a source
  * that reads too late to matter.
  */
