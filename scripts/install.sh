@@ -98,6 +98,8 @@ cp "$SRC/scripts/uninstall.sh" "$stage/scripts/"
 if [ -f "$SRC/native/build/Release/proc_events.node" ]; then
   mkdir -p "$stage/native/build/Release"
   cp "$SRC/native/build/Release/proc_events.node" "$stage/native/build/Release/"
+  # The optional audit source (breakout.audit), built beside it.
+  if [ -f "$SRC/native/build/Release/audit_events.node" ]; then cp "$SRC/native/build/Release/audit_events.node" "$stage/native/build/Release/"; fi
 else
   say "no native process-event addon built: rootwatch will poll /proc only (build it with npm run build:native)"
 fi

@@ -58,6 +58,10 @@ cp -R dist/src "$APP/dist/src"
 cp -R config "$APP/config"
 install -m 644 package.json package-lock.json "$APP/"
 install -m 644 "$ADDON" "$APP/native/build/Release/"
+# The audit source's addon (breakout.audit, off by default) is built by the same node-gyp run.
+AUDIT_ADDON=native/build/Release/audit_events.node
+[ -f "$AUDIT_ADDON" ] || die "$AUDIT_ADDON missing: npm run build:native builds it beside the process-connector addon"
+install -m 644 "$AUDIT_ADDON" "$APP/native/build/Release/"
 # Exactly the locked production versions, no dev tools, no install scripts run.
 say "production dependencies: npm ci --omit=dev --ignore-scripts"
 npm ci --prefix "$APP" --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2
@@ -69,7 +73,7 @@ find "$APP/node_modules" \( -name .npmignore -o -name '.eslintrc*' -o -name .git
 find "$APP/node_modules" -type f -exec chmod 644 {} +
 
 # Symbols are for debugging node itself; Debian ships its binaries stripped (and they halve the size).
-strip --strip-unneeded "$LIB/node" "$APP/native/build/Release/proc_events.node"
+strip --strip-unneeded "$LIB/node" "$APP/native/build/Release/proc_events.node" "$APP/native/build/Release/audit_events.node"
 
 cat > "$ROOT/usr/bin/rootwatch" <<'EOF'
 #!/bin/sh
@@ -99,7 +103,7 @@ mkdir -p "$ROOT/usr/share/lintian/overrides"
 install -m 644 debian/lintian-overrides "$ROOT/usr/share/lintian/overrides/rootwatch"
 
 # 3. Control data. Depends: the shared libraries the bundled node and the addon link against.
-libs=$( { ldd "$LIB/node"; ldd "$APP/native/build/Release/proc_events.node"; } | awk '$3 ~ /^\// { print $3 }' | sort -u)
+libs=$( { ldd "$LIB/node"; ldd "$APP/native/build/Release/proc_events.node"; ldd "$APP/native/build/Release/audit_events.node"; } | awk '$3 ~ /^\// { print $3 }' | sort -u)
 depends=$(for l in $libs; do dpkg -S "$(readlink -f "$l")" 2>/dev/null || dpkg -S "$l" 2>/dev/null || true; done |
   cut -d: -f1 | sort -u | grep -v '^rootwatch$' | paste -sd, | sed 's/,/, /g')
 [ -n "$depends" ] || die "could not work out the package's library dependencies (ldd/dpkg -S)"

@@ -25,6 +25,9 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v conmon >/dev/null 2>&1 || need+=(conmon)
 command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)   # rootless Podman (a throw-away test user)
+# The audit source's tests run rootwatch beside auditd (started by the test, stopped after it;
+# policy-rc.d below keeps the package from starting it at install).
+command -v auditd >/dev/null 2>&1 || need+=(auditd)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import chokidar, { type FSWatcher } from 'chokidar';
 import { PendingCopies } from './pendingCopies.js';
 import { reasonRecord } from './reasons.js';
+import { AuditEventSource, type AuditMode } from './auditEvents.js';
 
 /** How often copies from containers not known yet are retried. */
 const PENDING_RETRY_MS = 25;
@@ -28,6 +29,8 @@ export interface BreakoutWatchOptions {
   sysfs: string;
   intervalMs: number;
   processEvents: 'auto' | 'off';
+  /** The kernel audit source beside auditd (auditEvents.ts); absent: off. */
+  audit?: AuditMode;
   hostReference: HostReferenceOptions;
 }
 
@@ -70,6 +73,7 @@ export class BreakoutWatch {
   private host: HostReference | null = null;
   private hostSource = '';
   private readonly events: ProcessEventSource;
+  private readonly audit: AuditEventSource;
   private pendingFullScan: NodeJS.Timeout | null = null;
   private hookWatcher: FSWatcher | null = null;
   private lastFullScan = 0;
@@ -117,6 +121,16 @@ export class BreakoutWatch {
       },
       log,
     );
+    this.audit = new AuditEventSource(
+      {
+        examine: (captured) => this.examine(captured, 'audit').map((d) => d.pid ?? -1),
+        fullScan: (reason) => this.requestFullScan(reason),
+        lost: (why, n) => this.metrics.processEventsLost.inc({ why }, n),
+        records: (outcome, n) => this.metrics.auditRecords.inc({ outcome }, n),
+        state: (active) => this.metrics.processSource.set({ source: 'audit' }, active ? 1 : 0),
+      },
+      log,
+    );
   }
 
   /** Which source tells about new processes: the kernel's process connector, or polling only. */
@@ -136,8 +150,24 @@ export class BreakoutWatch {
     this.metrics.processSource.set({ source: 'poll' }, why === null ? 0 : 1);
     if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });
     else this.log.warning(`process events: polling /proc only (${why})`, { event: 'process_source', source: 'poll', reason: why });
+    this.startAudit();
     this.timer = setInterval(() => this.scanOnce(), this.opts.intervalMs);
     this.watchHooks();
+  }
+
+  /** The audit source, when the config asks for it: one line saying it runs, or why not. */
+  private startAudit(): void {
+    const mode = this.opts.audit ?? 'off';
+    this.metrics.processSource.set({ source: 'audit' }, 0);
+    if (mode === 'off') return;
+    const why = this.audit.start();
+    if (why === null) {
+      this.log.notice('process events: kernel audit records (setns, unshare, mount, ptrace, module loads) beside auditd', { event: 'audit_source', state: 'active' });
+    } else if (mode === 'on') {
+      this.log.error(`breakout.audit is on but the audit source cannot run: ${why}`, { event: 'audit_source', state: 'off', reason: why });
+    } else {
+      this.log.info(`audit source off: ${why}`, { event: 'audit_source', state: 'off', reason: why });
+    }
   }
 
   /**
@@ -158,6 +188,7 @@ export class BreakoutWatch {
     void this.hookWatcher?.close();
     this.hookWatcher = null;
     this.events.stop();
+    this.audit.stop();
     if (this.timer) clearInterval(this.timer);
     if (this.pendingFullScan) clearTimeout(this.pendingFullScan);
     if (this.pendingTimer) clearInterval(this.pendingTimer);
@@ -167,9 +198,11 @@ export class BreakoutWatch {
   }
 
   /** Judge processes named by kernel events at once; copies from containers not known yet wait. */
-  private examine(captured: RawProcessCapture[]): void {
+  private examine(captured: RawProcessCapture[], foundBy?: 'audit'): readonly ActiveDetection[] {
     try {
       const { fresh, unknown } = this.scanner.examine(captured, [...this.inputs.containers()], this.inputs.postures()[0] ?? null, this.reference());
+      // Which source saw it: the audit record is the only trace of an escape without exec or fork.
+      if (foundBy) for (const d of fresh) d.hit = { ...d.hit, evidence: { ...d.hit.evidence, found_by: foundBy } };
       this.report(fresh);
       const now = Date.now();
       for (const u of unknown) {
@@ -177,9 +210,11 @@ export class BreakoutWatch {
         this.pending.add(u.containerId, u.copy, now);
       }
       if (this.pending.size > 0 && !this.pendingTimer) this.pendingTimer = setInterval(() => this.retryPending(), PENDING_RETRY_MS);
+      return fresh;
     } catch (e) {
       this.metrics.procScanErrors.inc();
       this.repeated.log('error', 'scan_error', `process event examination failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
+      return [];
     }
   }
 

@@ -23,9 +23,11 @@ export const CATCH_UP_MIN_MS = 1000;
  * room, a container-side process exited before it could be read and nothing vouches for it, or
  * (exec_unread) a container process read before exec'd or changed uid and was gone before that
  * event was read: what every busy container's short execs give, counted apart so that an alert can
- * page on the others.
+ * page on the others. With the audit source (breakout.audit): audit_unread, a container process's
+ * audit record whose process exited before it was read; audit_dropped, records the kernel or the
+ * listener lost.
  */
-export const LOSS_REASONS = ['kernel_dropped', 'copy_ring_full', 'exited_before_read', 'exec_unread'] as const;
+export const LOSS_REASONS = ['kernel_dropped', 'copy_ring_full', 'exited_before_read', 'exec_unread', 'audit_unread', 'audit_dropped'] as const;
 export type LossReason = (typeof LOSS_REASONS)[number];
 
 export interface ProcessEventSink {

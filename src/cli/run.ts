@@ -75,6 +75,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       sysfs: config.paths.sysfs,
       intervalMs: config.breakout.interval,
       processEvents: config.breakout.process_events,
+      audit: config.breakout.audit,
       hostReference: { pid: config.breakout.host_reference_pid, pidfile: config.breakout.docker_pidfile, processName: config.breakout.docker_process_name },
     },
     {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { SEVERITIES } from '../model/finding.js';
 import { BREAKOUT_REASONS } from '../breakout/types.js';
+import { AUDIT_MODES } from '../breakout/auditEvents.js';
 
 const duration = z.string().transform((s, ctx) => {
   try {
@@ -133,6 +134,12 @@ export const configSchema = z.strictObject({
       docker_process_name: z.string().min(1).default('dockerd'),
       /** auto: use the kernel process connector when possible (native addon, CAP_NET_ADMIN); off: poll only. */
       process_events: z.enum(['auto', 'off']).default('auto'),
+      /**
+       * The kernel audit subsystem as a second source, beside a running auditd (never instead of it):
+       * off (default); auto: used when auditing is enabled and an audit daemon runs, else one log line
+       * why not; on: the same, but its absence is logged as an error.
+       */
+      audit: z.enum(AUDIT_MODES).default('off'),
     })
     .prefault({}),
   exceptions: z.array(exceptionSchema).default([]),

@@ -15,9 +15,10 @@ export interface RawProcessCapture {
   pid: number;
   /**
    * The event the copy was taken at: a fork (the new child), an exec, a uid change, or `recheck`: the
-   * periodic re-read of a container process's namespaces found it moved (setns sends no event).
+   * periodic re-read of a container process's namespaces found it moved (setns sends no event), or
+   * `audit`: a syscall record of rootwatch's audit rules (src/breakout/auditEvents.ts).
    */
-  event: 'fork' | 'exec' | 'uid' | 'recheck';
+  event: 'fork' | 'exec' | 'uid' | 'recheck' | 'audit';
   /** Namespace inode numbers in NS_KINDS order (mnt, pid, net, ipc, uts, cgroup, user); 0 = unreadable. */
   ns: number[];
   status: string;

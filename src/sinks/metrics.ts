@@ -61,6 +61,7 @@ export class Metrics {
   readonly processNamespaceRecheckSeconds: Counter;
   readonly processEventsExamined: Counter;
   readonly processSource: Gauge;
+  readonly auditRecords: Counter;
   readonly configLastReloadSuccess: Gauge;
 
   constructor(source: MetricsSource) {
@@ -182,6 +183,7 @@ export class Metrics {
     this.processNamespaceRechecks = counter(METRICS.processNamespaceRechecks);
     this.processNamespaceRecheckSeconds = counter(METRICS.processNamespaceRecheckSeconds);
     this.processEventsExamined = counter(METRICS.processEventsExamined);
+    this.auditRecords = counter(METRICS.auditRecords);
     this.processSource = new Gauge({ name: METRICS.processSource.name, help: METRICS.processSource.help, labelNames: [...METRICS.processSource.labels], registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });
     this.configLastReloadSuccess.setToCurrentTime();

@@ -9,6 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { auditdAvailable, ensureAuditd, type AuditdHandle } from '../harness/auditd.js';
 import { engine, requireDocker } from '../harness/engines.js';
 import { TEST_IMAGE, sleep, type PrivateEngine } from '../harness/privateDockerd.js';
 import { sample, startTestDaemon, type TestDaemon } from '../harness/testDaemon.js';
@@ -101,22 +102,31 @@ async function corpus(eng: PrivateEngine, name: string, work: string): Promise<s
   return done;
 }
 
-for (const kind of ['default', 'userns'] as const) {
-  describe(`everyday Docker operations do not page (${kind} engine)`, function () {
+// The third run: the same corpus with the kernel audit source on beside auditd (issue 13), whose
+// records (every runtime mount, the exec's setns calls) are judged too.
+for (const { kind, audit } of [{ kind: 'default', audit: false }, { kind: 'userns', audit: false }, { kind: 'default', audit: true }] as const) {
+  describe(`everyday Docker operations do not page (${kind} engine${audit ? ', audit source on' : ''})`, function () {
     let eng: PrivateEngine;
     let d: TestDaemon;
     let work: string;
+    let auditd: AuditdHandle | null = null;
 
     before(async function () {
       requireDocker(this);
       eng = await engine(kind);
-      d = await startTestDaemon(eng.dockerHost, { breakout: { interval: '200ms', host_reference_pid: eng.pid() } });
+      if (audit) {
+        if (!auditdAvailable()) assert.fail('auditd is not installed (scripts/setup-system.sh installs it)');
+        auditd = await ensureAuditd();
+      }
+      d = await startTestDaemon(eng.dockerHost, { breakout: { interval: '200ms', host_reference_pid: eng.pid(), ...(audit ? { audit: 'on' } : {}) } });
+      if (audit) assert.equal(d.logs.find((l) => l.event === 'audit_source')?.state, 'active', 'the audit source runs');
       work = mkdtempSync('/tmp/rw-benign-');
       chmodSync(work, 0o755); // a remapped container's root (uid 100000) reads its bind mount too
     });
 
     after(async () => {
       await d?.stop();
+      await auditd?.restore();
       if (eng) {
         await eng.cli('rm', '-f', 'benign-ops', 'benign-health').catch(() => undefined);
         await eng.cli('rmi', '-f', 'rw-benign-commit:benign-ops').catch(() => undefined);
@@ -148,6 +158,11 @@ for (const kind of ['default', 'userns'] as const) {
       assert.deepEqual(breakoutAlerts, [], `no breakout alert during: ${done.join(', ')}`);
       assert.deepEqual([...breakoutCounters(after)], [...countersBefore], 'no breakout counter moved');
       assert.deepEqual(breakoutGaugeLines(after), [], 'no breakout process is active');
+      if (audit) {
+        // The audit source judged records during the corpus (the exec's setns calls, runc's mounts).
+        const copied = (n: string): number => sample(n, 'rootwatch_audit_records_total', { outcome: 'copied' }) ?? 0;
+        assert.ok(copied(after) > copied(before), `audit records judged during the corpus: ${copied(after) - copied(before)}`);
+      }
 
       // Positive control: a host process executing the container's own busybox is counted, so the
       // silence above is the detectors' judgement, not a daemon that counts nothing.
