@@ -73,7 +73,18 @@ typedef struct {
   char status[CAP_STATUS], cgroup[CAP_CGROUP], stat[CAP_STAT], exe[CAP_PATH], pexe[CAP_PATH], cmdline[CAP_CMDLINE];
   char pcgroup[CAP_CGROUP];  // the parent's cgroup, read only when the process was gone: whose loss it is
   char comm[CAP_COMM];
+  // "dev:ino" of the executable and of the parent's (stat through /proc/<pid>/exe): what the runtime
+  // exemption compares with the host's runc and shim binaries (runc's detached copy reads "/").
+  char exe_id[48], pexe_id[48];
+  uint16_t len_exe_id, len_pexe_id;
 } record_t;
+
+static uint16_t file_id_at(int dir, const char *name, char *buf, size_t cap) {
+  struct stat st;
+  if (fstatat(dir, name, &st, 0) != 0) return 0;
+  int n = snprintf(buf, cap, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+  return n > 0 && (size_t)n < cap ? (uint16_t)n : 0;
+}
 
 typedef struct {
   int fd;
@@ -336,6 +347,7 @@ static void take(source_t *s, const char *text) {
   int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   memset(r->ns, 0, sizeof r->ns);
   r->len_status = r->len_cgroup = r->len_stat = r->len_exe = r->len_pexe = r->len_cmdline = 0;
+  r->len_exe_id = r->len_pexe_id = 0;
   if (dir >= 0) {
     // Namespaces first: they are what an escape changes, and the process may exit any moment.
     for (int k = 0; k < 7; k++) {
@@ -348,6 +360,7 @@ static void take(source_t *s, const char *text) {
     r->len_cgroup = read_file(dir, "cgroup", r->cgroup, CAP_CGROUP);
     r->len_status = read_file(dir, "status", r->status, CAP_STATUS);
     r->len_exe = read_link_at(dir, "exe", r->exe, CAP_PATH);
+    r->len_exe_id = file_id_at(dir, "exe", r->exe_id, sizeof r->exe_id);
     r->len_cmdline = read_file(dir, "cmdline", r->cmdline, CAP_CMDLINE);
     close(dir);
   } else {
@@ -359,6 +372,7 @@ static void take(source_t *s, const char *text) {
     int pdir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (pdir >= 0) {
       r->len_pexe = read_link_at(pdir, "exe", r->pexe, CAP_PATH);
+      r->len_pexe_id = file_id_at(pdir, "exe", r->pexe_id, sizeof r->pexe_id);
       if (r->gone) r->len_pcgroup = read_file(pdir, "cgroup", r->pcgroup, CAP_CGROUP);
       close(pdir);
     }
@@ -515,6 +529,8 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
     set_string(env, o, "stat", r->stat, r->len_stat);
     set_string(env, o, "exe", r->exe, r->len_exe);
     set_string(env, o, "parentExe", r->pexe, r->len_pexe);
+    set_string(env, o, "exeId", r->exe_id, r->len_exe_id);
+    set_string(env, o, "parentExeId", r->pexe_id, r->len_pexe_id);
     set_string(env, o, "parentCgroup", r->pcgroup, r->len_pcgroup);
     set_string(env, o, "cmdline", r->cmdline, r->len_cmdline);
     napi_set_element(env, arr, i, o);

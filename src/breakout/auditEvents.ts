@@ -53,7 +53,10 @@ export function auditRefusal(st: AuditStatus): string | null {
 const AUDIT_CAPTURE: RawProcessCapture['event'] = 'audit';
 
 export function captureOfRecord(r: AuditRecord): RawProcessCapture {
-  return { pid: r.pid, event: AUDIT_CAPTURE, ns: r.ns, status: r.status, cgroup: r.cgroup, stat: r.stat, exe: r.exe, parentExe: r.parentExe, cmdline: r.cmdline };
+  return {
+    pid: r.pid, event: AUDIT_CAPTURE, ns: r.ns, status: r.status, cgroup: r.cgroup, stat: r.stat, exe: r.exe, parentExe: r.parentExe, cmdline: r.cmdline,
+    ...(r.exeId ? { exeId: r.exeId } : {}), ...(r.parentExeId ? { parentExeId: r.parentExeId } : {}),
+  };
 }
 
 export class AuditEventSource {

@@ -43,6 +43,9 @@ export interface AuditRecord {
   stat: string;
   exe: string;
   parentExe: string;
+  /** "dev:ino" of the executable and of the parent's, read with the record ('' when unreadable). */
+  exeId: string;
+  parentExeId: string;
   /** The parent's cgroup, read only when the process was gone: which container lost a record. */
   parentCgroup: string;
   cmdline: string;

@@ -41,7 +41,7 @@ function batch(records: AuditRecord[], extra: Partial<AuditBatch> = {}): AuditBa
 }
 
 function record(pid: number, r: Partial<AuditRecord>): AuditRecord {
-  return { pid, ppid: 1, syscall: 308, arch: 0xc000003e, gone: false, ns: [1, 2, 3, 4, 5, 6, 7], comm: 'x', status: 'Name:\tx\n', cgroup: '', stat: '', exe: '', parentExe: '', parentCgroup: '', cmdline: '', ...r };
+  return { pid, ppid: 1, syscall: 308, arch: 0xc000003e, gone: false, ns: [1, 2, 3, 4, 5, 6, 7], comm: 'x', status: 'Name:\tx\n', cgroup: '', stat: '', exe: '', parentExe: '', exeId: '', parentExeId: '', parentCgroup: '', cmdline: '', ...r };
 }
 
 interface Calls { examined: number[][]; scans: string[]; lost: Record<string, number>; records: Record<string, number>; state: boolean[] }
