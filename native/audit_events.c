@@ -35,6 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define ADDON_ERROR_CODE "EAUDIT"
+#include "addon_util.h"
+
 // From libaudit (not in the kernel's uapi headers).
 #ifndef MAX_AUDIT_MESSAGE_LENGTH
 #define MAX_AUDIT_MESSAGE_LENGTH 8970
@@ -79,13 +82,6 @@ typedef struct {
   uint16_t len_exe_id, len_pexe_id;
 } record_t;
 
-static uint16_t file_id_at(int dir, const char *name, char *buf, size_t cap) {
-  struct stat st;
-  if (fstatat(dir, name, &st, 0) != 0) return 0;
-  int n = snprintf(buf, cap, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
-  return n > 0 && (size_t)n < cap ? (uint16_t)n : 0;
-}
-
 typedef struct {
   int fd;
   pthread_t thread;
@@ -106,13 +102,6 @@ typedef struct {
 } source_t;
 
 static source_t *g_src = NULL;
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, err == EPERM || err == EACCES ? "EPERM" : "EAUDIT", msg);
-  return NULL;
-}
 
 // ---- requests (status, rules): a short-lived unicast socket each ----
 
@@ -279,19 +268,6 @@ static napi_value js_remove_rules(napi_env env, napi_callback_info info) {
 }
 
 // ---- the listener ----
-
-static uint16_t read_file(int dir, const char *name, char *buf, size_t cap) {
-  int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, cap);
-  close(fd);
-  return n > 0 ? (uint16_t)n : 0;
-}
-
-static uint16_t read_link_at(int dir, const char *name, char *buf, size_t cap) {
-  ssize_t n = readlinkat(dir, name, buf, cap);
-  return n > 0 ? (uint16_t)n : 0;
-}
 
 // A field of the record's text, e.g. " pid=123": the leading space keeps "ppid=" from matching "pid=".
 static const char *field(const char *text, const char *name) {
@@ -476,18 +452,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->thread_started = 1;
   g_src = s;
   return NULL;
-}
-
-static void set_number(napi_env env, napi_value obj, const char *key, double n) {
-  napi_value v;
-  napi_create_double(env, n, &v);
-  napi_set_named_property(env, obj, key, v);
-}
-
-static void set_string(napi_env env, napi_value obj, const char *key, const char *bytes, size_t len) {
-  napi_value v;
-  napi_create_string_latin1(env, bytes, len, &v);
-  napi_set_named_property(env, obj, key, v);
 }
 
 static napi_value js_drain(napi_env env, napi_callback_info info) {

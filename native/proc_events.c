@@ -46,6 +46,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define ADDON_ERROR_CODE "EPROCEVENTS"
+#include "addon_util.h"
+
 #define SNAP_CAPACITY 2048       // raw process snapshots (about 5 KiB each)
 #define SNAP_KEEP 64             // slots kept resident after a burst (see js_drain)
 #define SNAP_BYTES ((size_t)SNAP_CAPACITY * sizeof(snap_t))
@@ -189,13 +192,6 @@ typedef struct {
 
 static source_t *g_src = NULL;
 
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, err == EPERM || err == EACCES ? "EPERM" : "EPROCEVENTS", msg);
-  return NULL;
-}
-
 static void count(source_t *s, uint32_t what) {
   int i = 0;
   while (i < N_TYPES - 1 && TYPE_CODES[i] != what) i++;
@@ -228,13 +224,6 @@ static int container_device(dev_t dev) {
   return hit;
 }
 
-static uint16_t file_id_at(int dir, const char *name, char *buf, size_t cap) {
-  struct stat st;
-  if (fstatat(dir, name, &st, 0) != 0) return 0;
-  int n = snprintf(buf, cap, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
-  return n > 0 && (size_t)n < cap ? (uint16_t)n : 0;
-}
-
 // Is this exe (a /proc/<pid>/exe link) a container runtime or shim? Any memfd executable counts too
 // (runc runs its `init` from a memfd copy), as does "/" (runc 1.1's detached bind-mount copy).
 static int is_runtime_exe(const char *exe, size_t len) {
@@ -265,21 +254,6 @@ static int mentions_prefix(const char *exe, size_t exe_len, const char *cmd, siz
   pthread_mutex_unlock(&g_filter_lock);
   return hit;
 }
-
-// Files of one process are read relative to its /proc/<pid> directory, opened once.
-static uint16_t read_file(int dir, const char *name, char *buf, size_t cap) {
-  int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, cap);
-  close(fd);
-  return n > 0 ? (uint16_t)n : 0;
-}
-
-static uint16_t read_link_at(int dir, const char *name, char *buf, size_t cap) {
-  ssize_t n = readlinkat(dir, name, buf, cap);
-  return n > 0 ? (uint16_t)n : 0;
-}
-
 
 // Does the cgroup text name a container (a run of 64 hex digits, as every Docker cgroup driver
 // writes the id)? Only decides how much to copy: all judging happens in TypeScript.
@@ -1086,25 +1060,6 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void set_double(napi_env env, napi_value obj, const char *key, double x) {
-  napi_value v;
-  napi_create_double(env, x, &v);
-  napi_set_named_property(env, obj, key, v);
-}
-
-static void set_number(napi_env env, napi_value obj, const char *key, uint64_t n) {
-  napi_value v;
-  napi_create_double(env, (double)n, &v);
-  napi_set_named_property(env, obj, key, v);
-}
-
-static void set_string(napi_env env, napi_value obj, const char *key, const char *bytes, size_t len) {
-  napi_value v;
-  // latin1: these are bytes (paths, comm) and must never fail to decode.
-  napi_create_string_latin1(env, bytes, len, &v);
-  napi_set_named_property(env, obj, key, v);
-}
-
 // drain(): { snapshots, counts: {fork, exec, …, other}, snapshotsDropped, overruns, lost, received,
 // copied, skipped, unchanged, gone, lostExited, lostExecUnread, recheckPasses, recheckReads,
 // recheckMoved, recheckCpuSeconds, realtimeReader, exitEvents }. Counters are cumulative; snapshots are handed over once.
@@ -1182,7 +1137,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "recheckPasses", recheck_passes);
   set_number(env, out, "recheckReads", recheck_reads);
   set_number(env, out, "recheckMoved", recheck_moved);
-  set_double(env, out, "recheckCpuSeconds", (double)recheck_cpu_ns / 1e9);
+  set_number(env, out, "recheckCpuSeconds", (double)recheck_cpu_ns / 1e9);
   set_number(env, out, "seeded", seeded);
   napi_value rtv;
   napi_get_boolean(env, s->realtime, &rtv);

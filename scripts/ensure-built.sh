@@ -12,7 +12,7 @@ if [ ! -f dist/src/main.js ] || [ -n "$(find src package.json tsconfig.json tsco
 fi
 # The process-connector addon is optional: when it cannot be built, rootwatch polls /proc instead.
 addon=native/build/Release/proc_events.node
-if [ ! -f "$addon" ] || [ native/proc_events.c -nt "$addon" ] || [ ! -f native/build/Release/audit_events.node ] || [ native/audit_events.c -nt native/build/Release/audit_events.node ]; then
+if [ ! -f "$addon" ] || [ native/proc_events.c -nt "$addon" ] || [ ! -f native/build/Release/audit_events.node ] || [ native/audit_events.c -nt native/build/Release/audit_events.node ] || [ native/addon_util.h -nt "$addon" ]; then
   echo "rootwatch: building the native process-event addon" >&2
   npm run --silent build:native >/dev/null 2>&1 || echo "rootwatch: native addon not built (needs g++, make, python3); falling back to /proc polling" >&2
 fi

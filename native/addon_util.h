@@ -1,0 +1,63 @@
+// What both addons (proc_events.c, audit_events.c) need alike: raw reads of one process's /proc
+// files relative to its opened /proc/<pid> directory, and the N-API plumbing of their drain().
+// Include after the system headers; define ADDON_ERROR_CODE (the error code of throw_errno for
+// anything but EPERM/EACCES) first.
+#ifndef ROOTWATCH_ADDON_UTIL_H
+#define ROOTWATCH_ADDON_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef ADDON_ERROR_CODE
+#error "define ADDON_ERROR_CODE before including addon_util.h"
+#endif
+
+static inline napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, err == EPERM || err == EACCES ? "EPERM" : ADDON_ERROR_CODE, msg);
+  return NULL;
+}
+
+// One read of a file of a process: /proc files are generated whole at the first read.
+static inline uint16_t read_file(int dir, const char *name, char *buf, size_t cap) {
+  int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, cap);
+  close(fd);
+  return n > 0 ? (uint16_t)n : 0;
+}
+
+static inline uint16_t read_link_at(int dir, const char *name, char *buf, size_t cap) {
+  ssize_t n = readlinkat(dir, name, buf, cap);
+  return n > 0 ? (uint16_t)n : 0;
+}
+
+// "dev:ino" of what a /proc link points to (stat follows it, also for memfd and deleted files).
+static inline uint16_t file_id_at(int dir, const char *name, char *buf, size_t cap) {
+  struct stat st;
+  if (fstatat(dir, name, &st, 0) != 0) return 0;
+  int n = snprintf(buf, cap, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+  return n > 0 && (size_t)n < cap ? (uint16_t)n : 0;
+}
+
+static inline void set_number(napi_env env, napi_value obj, const char *key, double x) {
+  napi_value v;
+  napi_create_double(env, x, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+static inline void set_string(napi_env env, napi_value obj, const char *key, const char *bytes, size_t len) {
+  napi_value v;
+  // latin1: these are bytes (paths, comm) and must never fail to decode.
+  napi_create_string_latin1(env, bytes, len, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+#endif
