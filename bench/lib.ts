@@ -267,12 +267,31 @@ export interface Histogram {
   count: number;
 }
 
-export function parseHistogram(body: string, name: string): Histogram {
-  const buckets: { le: number; count: number }[] = [];
-  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm');
-  for (const m of body.matchAll(re)) buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) });
-  buckets.sort((a, b) => a.le - b.le);
-  return { buckets, sum: sample(body, `${name}_sum`), count: sample(body, `${name}_count`) };
+/**
+ * A histogram from a scrape: the series whose labels (besides `le`) include `labels` (e.g.
+ * `pass="full"`), summed over the rest (all of them when `labels` is empty).
+ */
+export function parseHistogram(body: string, name: string, labels = ''): Histogram {
+  const byLe = new Map<number, number>();
+  let sum = 0;
+  let count = 0;
+  const wanted = (set: string): boolean => labels === '' || set.split(',').includes(labels);
+  for (const line of body.split('\n')) {
+    const m = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || !m[1]?.startsWith(name)) continue;
+    const all = (m[2] ?? '').split(',').filter((x) => x !== '');
+    const le = all.find((x) => x.startsWith('le='));
+    const rest = all.filter((x) => x !== le).join(',');
+    if (!wanted(rest)) continue;
+    const v = Number(m[3]);
+    if (m[1] === `${name}_bucket` && le) {
+      const bound = le === 'le="+Inf"' ? Infinity : Number(le.slice(4, -1));
+      byLe.set(bound, (byLe.get(bound) ?? 0) + v);
+    } else if (m[1] === `${name}_sum`) sum += v;
+    else if (m[1] === `${name}_count`) count += v;
+  }
+  const buckets = [...byLe].map(([le, n]) => ({ le, count: n })).sort((a, b) => a.le - b.le);
+  return { buckets, sum, count };
 }
 
 /** Observations between two scrapes of the same histogram. */

@@ -384,6 +384,17 @@ static int exec_unchanged(source_t *s, int dir, int32_t pid) {
   return status_cap_eff(status, n, &cap) && (cap & ~e->cap_eff) == 0;
 }
 
+// Has the root or the working directory of a judged process left the state it was judged in? The
+// root must be the same directory; the working directory on the root's filesystem or the one judged
+// (the test exec_unchanged() applies). Unreadable (exiting) is not a change.
+static int moved_directories(int dir, const ns_entry_t *e) {
+  struct stat st;
+  if (fstatat(dir, "root", &st, 0) != 0) return 0;
+  if (st.st_dev != e->root_dev || st.st_ino != e->root_ino) return 1;
+  if (fstatat(dir, "cwd", &st, 0) != 0) return 0;
+  return st.st_dev != e->root_dev && !(st.st_dev == e->cwd_dev && st.st_ino == e->cwd_ino);
+}
+
 // A pid whose namespaces were not read this time: its slot must not speak for it any more.
 static void forget_ns(source_t *s, int32_t pid) {
   ns_entry_t *e = ns_slot(s, pid);
@@ -487,7 +498,8 @@ static int ms_until(const struct timespec *now, const struct timespec *then) {
 // host by design and are the ones that can setns into the others), and copy those that moved. This is what sees a process that calls setns() into the host's
 // namespaces and neither execs nor forks (no event at all): within one period, if it lives that long.
 // Cost follows cached container processes: one open and five readlinkat each (mnt, pid, net, ipc,
-// uts, the namespaces away_from_host() judges), and a walk of the 1 MiB cache. Reader thread only.
+// uts, the namespaces away_from_host() judges), two fstatat for a judged one (its root and working
+// directory, moved_directories()), and a walk of the 1 MiB cache. Reader thread only.
 static void recheck(source_t *s) {
   if (!s->ns_cache) return;
   struct timespec now;
@@ -514,6 +526,10 @@ static void recheck(source_t *s) {
       uint32_t ino = ns_inode_at(dir, k);
       changed = ino != 0 && ino != e->ns[k];
     }
+    // A root or working directory that left the state it was judged in, without exec (a chroot, or a
+    // shell's `cd` into a leaked host directory): copied, for the filesystem checks. The light pass
+    // of the periodic scan does not read container processes (issue 14).
+    if (!changed && e->judged) changed = moved_directories(dir, e);
     close(dir);
     if (changed) {
       moved++;

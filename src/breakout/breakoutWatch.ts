@@ -24,6 +24,13 @@ import { AuditEventSource, type AuditMode } from './auditEvents.js';
 /** How often copies from containers not known yet are retried. */
 const PENDING_RETRY_MS = 25;
 
+/**
+ * With process events, how often the periodic pass is a full scan (every container process listed
+ * and read, every new host pid): the safety net for what the events and the addon's re-check could
+ * not report. The passes between are light (ProcessScanner.lightScan). Polling only: every pass is full.
+ */
+const FULL_SCAN_EVERY_MS = 10_000;
+
 export interface BreakoutWatchOptions {
   procfs: string;
   sysfs: string;
@@ -77,6 +84,8 @@ export class BreakoutWatch {
   private pendingFullScan: NodeJS.Timeout | null = null;
   private hookWatcher: FSWatcher | null = null;
   private lastFullScan = 0;
+  /** The containers the last full scan covered (with an engine connected). */
+  private fullyScanned = new Set<string>();
   private readonly pending = new PendingCopies();
   private pendingTimer: NodeJS.Timeout | null = null;
   /** A scan that fails once per second (an unreadable /proc, a bug) must not flood the journal. */
@@ -151,7 +160,7 @@ export class BreakoutWatch {
     if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });
     else this.log.warning(`process events: polling /proc only (${why})`, { event: 'process_source', source: 'poll', reason: why });
     this.startAudit();
-    this.timer = setInterval(() => this.scanOnce(), this.opts.intervalMs);
+    this.timer = setInterval(() => this.tick(), this.opts.intervalMs);
     this.watchHooks();
   }
 
@@ -272,12 +281,44 @@ export class BreakoutWatch {
     return this.host;
   }
 
-  scanOnce(): void {
-    this.lastFullScan = Date.now();
-    const end = this.metrics.procScanDuration.startTimer();
+  /**
+   * The periodic pass: a full scan when polling only, when the last full one is FULL_SCAN_EVERY_MS
+   * old, or when the light pass asks for one; the light pass otherwise.
+   */
+  private tick(): void {
+    const containers = [...this.inputs.containers()];
+    // A container new since the last full scan: its processes that predate the events (rootwatch
+    // starting, a container inspected late) were never judged, and the addon's re-check only sees moves.
+    const unseen = containers.some((r) => !this.fullyScanned.has(r.id));
+    if (!this.events.active || unseen || Date.now() - this.lastFullScan >= FULL_SCAN_EVERY_MS) {
+      this.scanOnce();
+      return;
+    }
+    const end = this.metrics.procScanDuration.startTimer({ pass: 'light' });
+    let full = false;
     try {
       const postures = this.inputs.postures();
-      const report = this.scanner.scan([...this.inputs.containers()], postures[0] ?? null, this.reference(), rootDirs(postures));
+      const report = this.scanner.lightScan(containers, this.reference(), rootDirs(postures));
+      if (report) this.report(report.fresh);
+      full = report === null;
+    } catch (e) {
+      this.metrics.procScanErrors.inc();
+      this.repeated.log('error', 'scan_error', `breakout scan failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
+    } finally {
+      end();
+    }
+    if (full) this.scanOnce();
+  }
+
+  /** A full scan (ProcessScanner.scan). */
+  scanOnce(): void {
+    this.lastFullScan = Date.now();
+    const end = this.metrics.procScanDuration.startTimer({ pass: 'full' });
+    try {
+      const postures = this.inputs.postures();
+      const containers = [...this.inputs.containers()];
+      const report = this.scanner.scan(containers, postures[0] ?? null, this.reference(), rootDirs(postures));
+      this.fullyScanned = new Set(postures.length > 0 ? containers.map((r) => r.id) : []);
       this.report(report.fresh);
     } catch (e) {
       // A scan must never take the daemon down; the next one runs as usual.

@@ -48,6 +48,9 @@ const LINEAGE_MAX = 100_000;
 /** USER_HZ: /proc/<pid>/stat start times are in these ticks on every Linux architecture. */
 const CLOCK_TICKS = 100;
 
+/** Records a detection of the pass under way (see scan()). */
+type NoteFn = (hit: BreakoutHit, key: string, pid: number | null, startTime: string | null) => void;
+
 /** How a process is tied to its container: still a member of its cgroups, or by lineage. */
 type Attribution = { scope: ContainerScope; by: 'cgroup' | 'lineage' };
 
@@ -100,8 +103,6 @@ export class ProcessScanner {
   private hostRoot: FileId | null = null;
   /** The host reference process of the last scan (storage directories are resolved in its view). */
   private hostRefPid: number | null = null;
-  /** Root directories of the containers scoped in the current scan (the tops of their trees). */
-  private containerRoots: FileId[] = [];
   /** Working-directory verdicts by pid:startTime, valid while root and cwd stay the same. */
   private cwdVerdicts = new Map<string, { sig: string; outside: string | null }>();
   /**
@@ -118,6 +119,8 @@ export class ProcessScanner {
   private scans = 0;
   /** The last mountinfo text judged per container (unchanged text is not parsed again). */
   private mountTexts = new Map<string, { text: string; hits: BreakoutHit[] }>();
+  /** Container processes the last full scan listed (light passes do not list them). */
+  private lastContainerProcesses = 0;
 
   constructor(
     private readonly proc: ProcFs,
@@ -432,7 +435,9 @@ export class ProcessScanner {
       if (sameFile(up, at)) {
         // The top of another container's tree (a debug container sharing its pid namespace, in
         // /proc/1/root/…) is not the host's: no verdict here.
-        if (!this.containerRoots.some((r) => sameFile(r, at))) outside = this.proc.link(pid, 'cwd') ?? `${cwd.dev}:${cwd.ino}`;
+        // Every container scoped so far, not only at the last full scan: a debug container started a
+        // moment ago works in its target's tree.
+        if (![...this.scoped.values()].some((s) => s.scope.root !== undefined && sameFile(s.scope.root, at))) outside = this.proc.link(pid, 'cwd') ?? `${cwd.dev}:${cwd.ino}`;
         break;
       }
       at = up;
@@ -452,6 +457,8 @@ export class ProcessScanner {
   private judgeMounts(s: ScopedContainer, host: () => readonly MountLine[] | null): BreakoutHit[] {
     const last = this.mountTexts.get(s.scope.id);
     if (last && (this.scans + s.initPid) % MOUNT_CHECK_EVERY !== 0) return last.hits;
+    // A light pass does not confirm the init first (scopeOf): a reused pid is another's mount table.
+    if (this.proc.startTime(s.initPid) !== s.initStartTime) return last?.hits ?? [];
     const text = this.proc.read(s.initPid, 'mountinfo');
     if (text === null) return last?.hits ?? [];
     if (last?.text === text) return last.hits;
@@ -653,9 +660,10 @@ export class ProcessScanner {
         if (!scope && !onContainerDevice && !mentionsStorage(c, everyScope()) && !this.helperPids.has(p.ppid)) continue;
       }
       // A container process that just exec'd (`chroot /proc/<host pid>/root sh`, a runc exec with a
-      // leaked working directory): its root and cwd are read now, while it lives, so a filesystem escape
-      // is judged at once rather than at the next scan. Forks are their parent's copies; not re-read.
-      if (scope && c.event === 'exec' && this.proc.startTime(p.pid) === p.startTime) {
+      // leaked working directory), or one the addon's re-check found with another root or working
+      // directory: its root and cwd are read now, while it lives, so a filesystem escape is judged at
+      // once rather than at the next full scan. Forks are their parent's copies; not re-read.
+      if (scope && (c.event === 'exec' || c.event === 'recheck') && this.proc.startTime(p.pid) === p.startTime) {
         p.root = this.proc.fileId(p.pid, 'root');
         p.cwdOutsideRoot = this.cwdOutsideRoot(p.pid, p.startTime, p.root);
       }
@@ -719,12 +727,7 @@ export class ProcessScanner {
   /** `posture`: an engine is connected (containers carry their own engine's posture); `dockerRootDirs`: every engine's data root. */
   scan(containers: readonly ContainerRecord[], posture: DaemonPosture | null, hostRef: HostReference | null, dockerRootDirs: string | null | readonly string[]): ScanReport {
     const seen = new Map<string, ActiveDetection>();
-    const note = (hit: BreakoutHit, key: string, pid: number | null, startTime: string | null): void => {
-      const known = this.active.get(key);
-      // A detection keeps its identity (counted once), but a later scan may name the container
-      // that an early one could not (a hook written before the container was audited).
-      seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
-    };
+    const note = this.noter(seen);
     const { byId, lookup } = containerLookup(containers);
     this.runtimePaths = runtimePathsOf(posture, containers);
     this.hostRefPid = hostRef?.pid ?? null;
@@ -751,9 +754,7 @@ export class ProcessScanner {
         const s = this.scopeOf(r, lookup, undefined, now);
         if (!s) continue;
         scopes.push(s.scope);
-        for (const hit of this.judgeMounts(s, hostMountsNow)) {
-          note(hit, `${hit.reason}:${r.id}:${String(hit.evidence.device)}:${String(hit.evidence.filesystem_root)}:${String(hit.evidence.mount_point)}`, null, null);
-        }
+        for (const hit of this.judgeMounts(s, hostMountsNow)) note(hit, mountKey(r.id, hit), null, null);
         const members = new Set<number>();
         for (const dir of s.cgroupDirs) this.cgroups.members(dir, members);
         for (const pid of members) memberOf.set(pid, s.scope);
@@ -761,7 +762,6 @@ export class ProcessScanner {
     }
     // The host reference with the runtime binaries' identities, once the shims are known.
     const host = this.withRuntime(hostRef ? { ...hostRef, root: this.hostRoot } : null);
-    this.containerRoots = scopes.map((sc) => sc.root).filter((r): r is FileId => r !== undefined);
     const scopeById = new Map(scopes.map((sc) => [sc.id, sc]));
     for (const [pid, scope] of memberOf) {
       const p = this.snapshot(pid);
@@ -789,35 +789,14 @@ export class ProcessScanner {
 
     // 2. New host processes outside container cgroups (kernel helpers, container binaries on the host),
     // unless their parent is a container's process or shim (lineage).
-    const pids = this.proc.pids();
-    const previous = this.knownPids;
-    const shims = this.shimMap();
-    let newHost = 0;
-    for (const pid of pids) {
-      if (previous?.has(pid) || memberOf.has(pid)) continue;
-      newHost++;
-      const p = this.snapshot(pid);
-      if (!p) continue;
-      const from = this.parentContainer(p, memberOf, shims, host);
-      const scope = from ? scopeById.get(from) : undefined;
-      if (scope) {
-        this.noteLineage(pid, p.startTime, scope.id);
-        memberOf.set(pid, scope);
-      }
-      const at: Attribution | null = scope ? { scope, by: 'lineage' } : null;
-      for (const { hit, key } of this.judgePid(pid, at, scopes, host, memberOf, p)) note(hit, key, pid, p.startTime);
-    }
+    const { pids, newHost } = this.judgeNewPids(note, memberOf, scopes, scopeById, host);
     // 2b. Host processes traced from a container (TracerPid), only where a container could trace them.
     this.scans++;
     if (host && this.traceSweepWanted(scopes, host)) {
       this.ptraceSeen = false;
       for (const t of this.tracedHostProcesses(pids, memberOf)) note(t.hit, t.key, t.pid, t.startTime);
     }
-    const alive = new Set(pids);
-    this.knownPids = alive;
-    for (const pid of this.helperPids.keys()) if (!alive.has(pid)) this.helperPids.delete(pid);
-    for (const pid of this.lineage.keys()) if (!alive.has(pid)) this.lineage.delete(pid);
-    for (const key of this.cwdVerdicts.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) this.cwdVerdicts.delete(key);
+    const alive = this.forgetGone(pids);
 
     // Detections of host processes are made once (when the pid is new): keep them while the process lives.
     for (const d of this.active.values()) {
@@ -826,32 +805,162 @@ export class ProcessScanner {
     }
 
     // 3. Kernel escape hooks and modules.
-    const tw = this.readTripwires();
-    for (const hit of judgeTripwires(tw, this.tripwireBaseline ?? new Map(), scopes, storagePrefixes(dockerRootDirs, []))) {
-      note(hit, `${hit.reason}:${String(hit.evidence.file)}:${String(hit.evidence.value ?? hit.evidence.after)}`, null, null);
-    }
-    // A change is reported once; the new value becomes the baseline (the container-path check keeps
-    // firing while the hook still points into a container).
-    this.tripwireBaseline = tw;
+    const newHooks = this.judgeHooks(note, seen, scopes, dockerRootDirs) ?? [];
     // A hook newly seen pointing into a container: look once, among all host processes, for what it
     // ran. The helper may have been judged before its container was known (rootwatch starting, the
     // container not inspected yet) or its copy may have come too late; it, or what it started, may
     // still run. Only in the scan that first sees the hook: a hook pointing into a container is rare.
-    const newHooks = [...seen.values()].filter((d) => d.hit.reason === 'tripwire_container_path' && !this.active.has(d.key)).map((d) => d.hit);
     if (newHooks.length > 0) {
       for (const { hit, key, p } of this.findHookRuns(newHooks, pids, memberOf, scopes)) note(hit, key, p.pid, p.startTime);
     }
-    const modulesText = readOptional(this.proc.path('modules'));
-    if (modulesText !== null) {
-      const mods = parseModules(modulesText);
-      if (this.moduleBaseline) for (const hit of judgeModules(mods, this.moduleBaseline)) note(hit, `${hit.reason}:${String(hit.evidence.module)}`, null, null);
-      this.moduleBaseline = new Set([...(this.moduleBaseline ?? []), ...mods]);
-    }
+    this.judgeModules(note);
 
+    this.lastContainerProcesses = memberOf.size;
+    return this.conclude(seen, newHost);
+  }
+
+  /**
+   * Pids new since the last pass, judged as host processes: kernel helpers, container binaries run on
+   * the host. `memberOf` holds the container processes a full scan listed; a light pass lists none
+   * (null), so a new pid's own cgroup tells a container process (left to the events, noted for
+   * lineage) from a host one. A host process whose parent is a container's process or shim is its
+   * container's, by lineage.
+   */
+  private judgeNewPids(
+    note: NoteFn, memberOf: Map<number, ContainerScope> | null, scopes: readonly ContainerScope[], scopeById: ReadonlyMap<string, ContainerScope>,
+    host: HostReference | null,
+  ): { pids: number[]; newHost: number } {
+    const pids = this.proc.pids();
+    const previous = this.knownPids;
+    const shims = this.shimMap();
+    let newHost = 0;
+    for (const pid of pids) {
+      if (previous?.has(pid) || memberOf?.has(pid)) continue;
+      if (!memberOf) {
+        const inContainer = this.proc.cgroups(pid)?.map((l) => CONTAINER_ID.exec(l.path)?.[0]).find((id) => id !== undefined);
+        if (inContainer) {
+          const startTime = scopeById.has(inContainer) ? this.proc.startTime(pid) : null;
+          if (startTime !== null) this.noteLineage(pid, startTime, inContainer);
+          continue;
+        }
+      }
+      newHost++;
+      const p = this.snapshot(pid);
+      if (!p) continue;
+      const from = this.parentContainer(p, memberOf, shims, host);
+      const scope = from ? scopeById.get(from) : undefined;
+      if (scope) {
+        this.noteLineage(pid, p.startTime, scope.id);
+        memberOf?.set(pid, scope);
+      }
+      const at: Attribution | null = scope ? { scope, by: 'lineage' } : null;
+      for (const { hit, key } of this.judgePid(pid, at, scopes, host, memberOf, p)) note(hit, key, pid, p.startTime);
+    }
+    return { pids, newHost };
+  }
+
+  /** Forget per-process state of pids no longer alive; returns the live ones. */
+  private forgetGone(pids: readonly number[]): Set<number> {
+    const alive = new Set(pids);
+    this.knownPids = alive;
+    for (const pid of this.helperPids.keys()) if (!alive.has(pid)) this.helperPids.delete(pid);
+    for (const pid of this.lineage.keys()) if (!alive.has(pid)) this.lineage.delete(pid);
+    for (const key of this.cwdVerdicts.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) this.cwdVerdicts.delete(key);
+    return alive;
+  }
+
+  /**
+   * The light pass, for when process events report new processes and execs (issue 14): the full scan
+   * but for its costly part, listing and reading every container process. Their forks and execs arrive
+   * as events, and the addon re-reads the namespaces, root and working directory of every one it has
+   * judged every 250 ms (a setns or a chdir without exec). What stays: new host pids (a host process
+   * running a container binary reached by a path the addon does not filter on), the kernel escape
+   * hooks, the module list, and a third of the containers' mount tables. Detections of processes stay
+   * active while their process lives. Returns null, having changed nothing, when a full scan must run instead: a hook newly
+   * pointing into a container (its helper is searched among all host processes), or no engine yet.
+   */
+  lightScan(containers: readonly ContainerRecord[], hostRef: HostReference | null, dockerRootDirs: string | null | readonly string[]): ScanReport | null {
+    if (!hostRef || this.hostRefPid === null) return null;
+    const seen = new Map<string, ActiveDetection>();
+    const note = this.noter(seen);
+    const { byId } = containerLookup(containers);
+    for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
+    for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
+    const scopes = [...this.scoped.values()].map((s) => s.scope);
+    // Hooks are judged against the containers scoped so far; one newly pointing into a container
+    // sends the caller to a full scan, before anything of this pass is kept.
+    if (this.judgeHooks(note, seen, scopes, dockerRootDirs, true) === null) return null;
+    let hostMounts: MountLine[] | null | undefined;
+    const hostMountsNow = (): MountLine[] | null => {
+      if (hostMounts === undefined) {
+        const text = this.proc.read(hostRef.pid, 'mountinfo');
+        hostMounts = text === null ? null : parseMountinfo(text);
+      }
+      return hostMounts;
+    };
+    for (const s of this.scoped.values()) {
+      for (const hit of this.judgeMounts(s, hostMountsNow)) note(hit, mountKey(s.scope.id, hit), null, null);
+    }
+    const host = this.withRuntime({ ...hostRef, root: this.hostRoot });
+    const { pids, newHost } = this.judgeNewPids(note, null, scopes, new Map(scopes.map((sc) => [sc.id, sc])), host);
+    const alive = this.forgetGone(pids);
+    for (const d of this.active.values()) {
+      if (d.pid !== null && !seen.has(d.key) && alive.has(d.pid) && this.proc.startTime(d.pid) === d.startTime) seen.set(d.key, d);
+    }
+    this.judgeModules(note);
+    this.scans++;
+    return this.conclude(seen, newHost);
+  }
+
+  /**
+   * Records a detection of the pass under way in `seen`. A detection keeps its identity (counted
+   * once), but a later pass may name the container that an early one could not (a hook written
+   * before the container was audited).
+   */
+  private noter(seen: Map<string, ActiveDetection>): NoteFn {
+    return (hit, key, pid, startTime) => {
+      const known = this.active.get(key);
+      seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
+    };
+  }
+
+  /** The detections of a pass: the fresh ones to report, and the active set it leaves. */
+  private conclude(seen: ReadonlyMap<string, ActiveDetection>, newHost: number): ScanReport {
     const fresh = [...seen.values()].filter((d) => !this.active.has(d.key));
     // Changes and module loads are events: report once, do not keep them "active".
     this.active = new Map([...seen].filter(([, d]) => reasonRecord(d.hit.reason).kind === 'active'));
-    return { fresh, active: [...this.active.values()], containerProcesses: memberOf.size, newHostProcesses: newHost };
+    return { fresh, active: [...this.active.values()], containerProcesses: this.lastContainerProcesses, newHostProcesses: newHost };
+  }
+
+  private hookKey(hit: BreakoutHit): string {
+    return `${hit.reason}:${String(hit.evidence.file)}:${String(hit.evidence.value ?? hit.evidence.after)}`;
+  }
+
+  /**
+   * The kernel escape hooks against their last values and the containers; the new values become the
+   * baseline (a change is reported once; the container-path check keeps firing while the hook still
+   * points into a container). Returns the hooks newly seen pointing into a container; with
+   * `noneNew`, null instead when there is one, having noted nothing and kept the old baseline.
+   */
+  private judgeHooks(
+    note: NoteFn, seen: ReadonlyMap<string, ActiveDetection>, scopes: readonly ContainerScope[], dockerRootDirs: string | null | readonly string[], noneNew = false,
+  ): BreakoutHit[] | null {
+    const tw = this.readTripwires();
+    const hits = judgeTripwires(tw, this.tripwireBaseline ?? new Map(), scopes, storagePrefixes(dockerRootDirs, []));
+    const fresh = hits.filter((h) => h.reason === 'tripwire_container_path' && !this.active.has(this.hookKey(h)) && !seen.has(this.hookKey(h)));
+    if (noneNew && fresh.length > 0) return null;
+    for (const hit of hits) note(hit, this.hookKey(hit), null, null);
+    this.tripwireBaseline = tw;
+    return fresh;
+  }
+
+  /** Modules loaded since the last pass (the first pass takes the baseline). */
+  private judgeModules(note: NoteFn): void {
+    const modulesText = readOptional(this.proc.path('modules'));
+    if (modulesText === null) return;
+    const mods = parseModules(modulesText);
+    if (this.moduleBaseline) for (const hit of judgeModules(mods, this.moduleBaseline)) note(hit, `${hit.reason}:${String(hit.evidence.module)}`, null, null);
+    this.moduleBaseline = new Set([...(this.moduleBaseline ?? []), ...mods]);
   }
 }
 
@@ -901,6 +1010,11 @@ function runtimePathsOf(posture: DaemonPosture | null, containers: readonly Cont
   const postures = new Set<DaemonPosture>(posture ? [posture] : []);
   for (const r of containers) postures.add(r.posture);
   return [...new Set([...postures].flatMap((p) => p.runtimePaths))].sort();
+}
+
+/** A mount detection's identity: the container and the mount. */
+function mountKey(containerId: string, hit: BreakoutHit): string {
+  return `${hit.reason}:${containerId}:${String(hit.evidence.device)}:${String(hit.evidence.filesystem_root)}:${String(hit.evidence.mount_point)}`;
 }
 
 /** Find a container by full id, id prefix or name (`container:<id>` namespace modes name one). */

@@ -170,6 +170,7 @@ export class Metrics {
     }
     this.procScanDuration = new Histogram({
       name: METRICS.procScanDuration.name, help: METRICS.procScanDuration.help, buckets: METRICS.procScanDuration.buckets, registers: [r],
+      labelNames: [...METRICS.procScanDuration.labels],
     });
     this.procScanErrors = counter(METRICS.procScanErrors);
     this.configReloadFailures = counter(METRICS.configReloadFailures);

@@ -92,6 +92,23 @@ for (const mode of MODES) describe(`filesystem escapes that keep the container's
     assert.ok(!d.alerts('host_root_filesystem').some((a) => (a.evidence as Record<string, unknown>).pid === ev.pid));
   });
 
+  it('a shell that cds into the host\'s tree and execs nothing after it → cwd_outside_root (the addon\'s re-check, with events)', async () => {
+    // The shell execs only before the cd (its own start and `sleep 1`); the cd and the blocking read
+    // of a FIFO are builtins. With the poll an hour away, only the addon's 250 ms re-check of the
+    // root and working directory of a judged process can see it. Timed from the end of `sleep 1`.
+    const fifo = `/tmp/hold-${mode.tag}`;
+    const before = detections(await d.metrics(), 'cwd_outside_root');
+    await eng.cli('exec', '-d', name, 'sh', '-c', `rm -f ${fifo}; mkfifo ${fifo}; sleep 1; cd /proc/${eng.pid()}/root/tmp && read x < ${fifo}`);
+    const start = Date.now() + 1000;
+    await waitFor(async () => detections(await d.metrics(), 'cwd_outside_root') > before, 'cwd_outside_root detection', 1000 + DETECT_WITHIN_MS + 500, 20);
+    console.log(`      cd without exec: detected ${Date.now() - start} ms after the cd (${mode.name})`);
+    const alert = d.alerts('cwd_outside_root').filter((a) => (a.container as { id: string } | null)?.id === id).pop() as Record<string, unknown>;
+    const ev = alert.evidence as Record<string, unknown>;
+    assert.equal(ev.cwd, '/tmp');
+    assert.equal(ev.comm, 'sh');
+    await eng.cli('exec', name, 'sh', '-c', `echo > ${fifo}`).catch(() => undefined);
+  });
+
   it('an ordinary cd inside the container, and a chroot into its own filesystem, raise nothing', async () => {
     const before = await d.metrics();
     await eng.cli('exec', '-d', name, 'sh', '-c', 'mkdir -p /jail/bin && cp /bin/busybox /jail/bin/ && cd /tmp && exec chroot /jail /bin/busybox sleep 602');

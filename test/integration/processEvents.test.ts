@@ -135,6 +135,34 @@ describe('real-time process events', function () {
     });
   });
 
+  describe('periodic passes with the connector and a 1 s poll (issue 14)', function () {
+    let d: TestDaemon;
+    const passes = (text: string, pass: 'full' | 'light'): number => sample(text, 'rootwatch_proc_scan_duration_seconds_count', { pass }) ?? 0;
+    before(async () => {
+      d = await startTestDaemon(eng.dockerHost, { breakout: { interval: '1s', host_reference_pid: eng.pid(), process_events: 'auto' } });
+    });
+    after(async () => {
+      await d?.stop();
+      await eng.cli('rm', '-f', 'pe-passes').catch(() => undefined);
+    });
+
+    it('are light between full scans every 10 s, and full at once when a container appears', async () => {
+      await waitFor(async () => passes(await d.metrics(), 'light') > 0, 'a light pass', 5000);
+      const m0 = await d.metrics();
+      await sleep(12_000);
+      const m1 = await d.metrics();
+      const full = passes(m1, 'full') - passes(m0, 'full');
+      const light = passes(m1, 'light') - passes(m0, 'light');
+      console.log(`      12 s: ${full} full, ${light} light passes`);
+      assert.ok(full >= 1 && full <= 2, `${full} full scans in 12 s`);
+      assert.ok(light >= 9, `${light} light passes in 12 s`);
+      // A new container: its processes that predate the events are read by a full scan at the next pass.
+      const m2 = await d.metrics();
+      await eng.cli('run', '-d', '--name', 'pe-passes', TEST_IMAGE, 'sleep', '600');
+      await waitFor(async () => passes(await d.metrics(), 'full') > passes(m2, 'full'), 'a full scan for the new container', 3000, 50);
+    });
+  });
+
   describe('with polling only', function () {
     let d: TestDaemon;
     before(async () => {
@@ -144,6 +172,8 @@ describe('real-time process events', function () {
 
     it('documents the gap: a 1-second poll (almost) never sees a breakout of a few milliseconds', async () => {
       assert.equal(sample(await d.metrics(), 'rootwatch_process_source', { source: 'poll' }), 1);
+      // Without events every pass is a full scan.
+      assert.equal(sample(await d.metrics(), 'rootwatch_proc_scan_duration_seconds_count', { pass: 'light' }) ?? 0, 0);
       const before = hnp(await d.metrics());
       for (let i = 0; i < 5; i++) await blinkBreakout(eng, 'short-escape');
       await sleep(1200);
