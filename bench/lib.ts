@@ -2,8 +2,8 @@
 // down (finally blocks and SIGINT/SIGTERM), an event recorder on the engine's own event stream, a
 // /metrics poller, histogram parsing, percentiles and the printed figures block.
 // Benchmarks never touch the host's Docker engine: they use the test harness's private dockerd.
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -525,5 +525,240 @@ export function clockTicks(): number {
     return Number.isFinite(n) && n > 0 ? n : 100;
   } catch {
     return 100;
+  }
+}
+
+// ---------------------------------------------------------------- a child process's CPU and memory (/proc)
+
+/** utime+stime of a process (all its threads, the addon's reader included), in clock ticks. */
+export function cpuTicks(pid: number, task?: number): number {
+  const text = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8');
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+/** utime+stime per thread (tid → ticks). */
+export function threadTicks(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), cpuTicks(pid, Number(tid)));
+    } catch {
+      /* thread gone */
+    }
+  }
+  return out;
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+export function memory(pid: number): { rssMiB: number; hwmMiB: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssMiB: r(kb('VmRSS') / 1024, 1), hwmMiB: r(kb('VmHWM') / 1024, 1) };
+}
+
+/** Kill a child started with detached: true and everything in its process group. */
+export function killGroup(child: ChildProcess): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+// ---------------------------------------------------------------- paced exec load (on the host or in a container)
+
+/**
+ * `loops` sh loops, each running `batch` × /bin/true then `sleep S` (an exec too), where S is read
+ * (dash builtin `read`) from a control file the bench rewrites every 500 ms to hold `rate` execs/s.
+ * Each batch appends one line, `s` (slept) or `n`, so the generator counts its own execs.
+ */
+export class ExecLoad {
+  private child: ChildProcess | null = null;
+  private readonly ctl: string;
+  private readonly count: string;
+  private timer: NodeJS.Timeout | null = null;
+  private sleepS: number;
+  private last = { t: 0, batches: 0 };
+  readonly stopCleanup: () => Promise<void>;
+
+  /**
+   * `inside`: run the loops in this container (started with `dir` bind-mounted at /load) through
+   * `docker exec -d`, so every exec is a container process; otherwise on the host.
+   */
+  constructor(dir: string, private readonly rate: number, private readonly inside: { engine: PrivateEngine; container: string } | null = null,
+    private readonly loops = 3, private readonly batch = 20) {
+    this.ctl = join(dir, 'load.ctl');
+    this.count = join(dir, 'load.count');
+    // A first guess of ~1.3 ms per fork+exec; the controller corrects it.
+    this.sleepS = Math.max(0, ((batch + 1) * loops) / rate - batch * 0.0013);
+    this.stopCleanup = onCleanup(async () => this.stop());
+  }
+
+  private writeCtl(): void {
+    writeFileSync(`${this.ctl}.tmp`, `${this.sleepS.toFixed(3)}\n`);
+    renameSync(`${this.ctl}.tmp`, this.ctl); // atomic: a loop never reads a half-written file
+  }
+
+  /** Batches and execs done so far. */
+  counts(): { batches: number; execs: number } {
+    let text = '';
+    try {
+      text = readFileSync(this.count, 'utf8');
+    } catch {
+      return { batches: 0, execs: 0 };
+    }
+    let batches = 0;
+    let slept = 0;
+    for (let i = 0; i < text.length; i += 2) {
+      batches++;
+      if (text[i] === 's') slept++;
+    }
+    return { batches, execs: batches * this.batch + slept };
+  }
+
+  start(): void {
+    writeFileSync(this.count, '');
+    this.writeCtl();
+    // One session and process group (detached: setsid) for all loops: one autogroup, killed as one.
+    const script = 'B=$1; C=$2; K=$3; L=$4; loop() { while :; do i=0; while [ $i -lt $B ]; do /bin/true; i=$((i+1)); done; read S < "$C"; '
+      + 'if [ "$S" = 0.000 ]; then echo n >> "$K"; else sleep "$S"; echo s >> "$K"; fi; done; }; '
+      + 'n=0; while [ $n -lt $L ]; do loop & n=$((n+1)); done; wait';
+    if (this.inside) {
+      void this.inside.engine.cli('exec', '-d', this.inside.container, 'sh', '-c', script, 'rwpe-load', String(this.batch), '/load/load.ctl', '/load/load.count', String(this.loops));
+    } else {
+      this.child = spawn('/bin/sh', ['-c', script, 'rwpe-load', String(this.batch), this.ctl, this.count, String(this.loops)], { stdio: 'ignore', detached: true });
+    }
+    this.last = { t: nowMs(), batches: 0 };
+    this.timer = setInterval(() => this.adjust(), 500);
+  }
+
+  private adjust(): void {
+    const now = nowMs();
+    const { batches } = this.counts();
+    const dt = (now - this.last.t) / 1000;
+    const done = batches - this.last.batches;
+    this.last = { t: now, batches };
+    if (done <= 0 || dt <= 0) return;
+    // Per loop: period = work + sleep. Keep the work as measured, choose the sleep for the target period.
+    const period = (dt * this.loops) / done;
+    const work = Math.max(0, period - this.sleepS);
+    const target = ((this.batch + 1) * this.loops) / this.rate;
+    const next = Math.min(0.5, Math.max(0, target - work));
+    this.sleepS = 0.5 * this.sleepS + 0.5 * next;
+    if (this.sleepS < 0.001) this.sleepS = 0;
+    this.writeCtl();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.child) killGroup(this.child);
+    this.child = null;
+  }
+}
+
+export interface CpuWindow {
+  seconds: number;
+  cpuPercent: number;
+  perSecond: { median: number; max: number };
+  /** Split by thread: the main (JavaScript) thread, the busiest other one (the addon's reader when events flow), the rest. */
+  threads: { mainPercent: number; busiestOtherPercent: number; restPercent: number };
+}
+
+export function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, hz: number, wall: number): CpuWindow['threads'] {
+  const pct = (ticks: number): number => r((ticks / hz / wall) * 100, 1);
+  let main = 0;
+  const others: number[] = [];
+  for (const [tid, t] of after) {
+    const d = t - (before.get(tid) ?? 0);
+    if (tid === pid) main = d;
+    else others.push(d);
+  }
+  others.sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  return { mainPercent: pct(main), busiestOtherPercent: pct(busiest), restPercent: pct(others.slice(1).reduce((a, b) => a + b, 0)) };
+}
+
+/** utime+stime over `seconds`, sampled each second (percent of one core). */
+export async function cpuWindow(d: { pid: number; alive(): void }, seconds: number, hz: number): Promise<CpuWindow> {
+  const threads0 = threadTicks(d.pid);
+  const ticks = [cpuTicks(d.pid)];
+  const t0 = nowMs();
+  const times = [t0];
+  for (let s = 1; s <= seconds; s++) {
+    await sleep(Math.max(0, t0 + s * 1000 - nowMs()));
+    checkpoint();
+    d.alive();
+    ticks.push(cpuTicks(d.pid));
+    times.push(nowMs());
+  }
+  const threads1 = threadTicks(d.pid);
+  const used = ((ticks[ticks.length - 1] as number) - (ticks[0] as number)) / hz;
+  const wall = ((times[times.length - 1] as number) - t0) / 1000;
+  const per = summarize(ticks.slice(1).map((t, i) => ((t - (ticks[i] as number)) / hz / (((times[i + 1] as number) - (times[i] as number)) / 1000)) * 100));
+  return { seconds: r(wall, 1), cpuPercent: r((used / wall) * 100, 2), perSecond: { median: r(per.median, 1), max: r(per.max, 1) }, threads: threadSplit(d.pid, threads0, threads1, hz, wall) };
+}
+
+// ---------------------------------------------------------------- host processes
+
+
+export const SPAWN_BATCH = 200;
+
+/** `ls /proc | grep -c '^[0-9]'`. */
+export function procCount(): number {
+  let n = 0;
+  for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) n++;
+  return n;
+}
+
+/** Plain `sleep <seconds>` children of the bench (same process group), killed and reaped by killAll(). */
+export class Sleepers {
+  private readonly children: ChildProcess[] = [];
+  /** Set by killAll: a batch still in flight kills what it spawns, and no further batch starts. */
+  private stopped = false;
+
+  constructor(private readonly seconds = 600) {}
+
+  get count(): number {
+    return this.children.length;
+  }
+
+  async spawn(n: number): Promise<void> {
+    for (let done = 0; done < n && !this.stopped; ) {
+      const batch = Math.min(SPAWN_BATCH, n - done);
+      await Promise.all(
+        Array.from({ length: batch }, () => new Promise<void>((resolveSpawn, reject) => {
+          const c = spawn('sleep', [String(this.seconds)], { stdio: 'ignore', detached: false });
+          c.once('error', reject);
+          if (this.stopped) {
+            c.kill('SIGKILL');
+            resolveSpawn();
+            return;
+          }
+          this.children.push(c);
+          c.once('spawn', () => resolveSpawn());
+        })),
+      );
+      done += batch;
+    }
+    if (this.stopped) throw new Error('interrupted while spawning host processes');
+  }
+
+  async killAll(): Promise<void> {
+    this.stopped = true;
+    const live = this.children.filter((c) => c.exitCode === null && c.signalCode === null);
+    await Promise.all(live.map((c) => new Promise<void>((resolveExit) => {
+      c.once('exit', () => resolveExit());
+      if (!c.kill('SIGKILL')) resolveExit();
+    })));
+    this.children.length = 0;
   }
 }
