@@ -2,10 +2,10 @@
 // down (finally blocks and SIGINT/SIGTERM), an event recorder on the engine's own event stream, a
 // /metrics poller, histogram parsing, percentiles and the printed figures block.
 // Benchmarks never touch the host's Docker engine: they use the test harness's private dockerd.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +14,9 @@ import { startDaemon, type Daemon } from '../src/cli/run.js';
 import { validateConfig } from '../src/config/load.js';
 import { parseEndpoint } from '../src/docker/endpoint.js';
 import { createLogger, type LogLevel } from '../src/log/logger.js';
-import { ensureTestImage, startPrivateDockerd, type PrivateEngine } from '../test/harness/privateDockerd.js';
+import { TEST_IMAGE, ensureTestImage, startPrivateDockerd, type PrivateEngine } from '../test/harness/privateDockerd.js';
 
-export { TEST_IMAGE } from '../test/harness/privateDockerd.js';
+export { TEST_IMAGE };
 
 // ---------------------------------------------------------------- time, stats, printing
 
@@ -238,6 +238,13 @@ export function findingIds(body: string): Set<string> {
   return ids;
 }
 
+/** Sum of every series of a metric (with or without labels), e.g. rootwatch_containers of each engine. */
+export function sumSeries(body: string, metric: string): number {
+  let n = 0;
+  for (const line of body.split('\n')) if (line.startsWith(`${metric}{`) || line.startsWith(`${metric} `)) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
+}
+
 export function countSeries(body: string, metric: string): number {
   let n = 0;
   for (const line of body.split('\n')) if (line.startsWith(`${metric}{`) || line.startsWith(`${metric} `)) n++;
@@ -434,6 +441,22 @@ export class EventRecorder {
 }
 
 // ---------------------------------------------------------------- containers
+
+/** `docker run --rm busybox true`: create with AutoRemove, wait for removal, start. */
+export async function runRemoved(docker: Docker, name: string): Promise<void> {
+  const c = await docker.createContainer({ name, Image: TEST_IMAGE, Cmd: ['true'], HostConfig: { AutoRemove: true } });
+  // Issued before start, as the docker CLI does; a 404 means it was already removed.
+  const removed = c.wait({ condition: 'removed' }).catch((e: { statusCode?: number }) => {
+    if (e?.statusCode !== 404) throw e;
+  });
+  try {
+    await c.start();
+  } catch (e) {
+    await c.remove({ force: true }).catch(() => undefined);
+    throw e;
+  }
+  await removed;
+}
 
 /** Remove containers (force), a few at a time. */
 export async function removeAll(engine: PrivateEngine, ids: string[], concurrency = 8): Promise<void> {
@@ -761,4 +784,146 @@ export class Sleepers {
     })));
     this.children.length = 0;
   }
+}
+
+// ---------------------------------------------------------------- one-shot node processes
+
+/**
+ * Preloaded into each child (`node --import`): reports the child's own CPU time and peak RSS on exit,
+ * so the figures stay meaningful when other work competes for the CPUs (wall time does not).
+ */
+export const CPU_HOOK = 'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();' +
+  'process.stderr.write("\\nRWBENCH_CPU "+JSON.stringify({cpuMs:(u.userCPUTime+u.systemCPUTime)/1000,maxRssKiB:u.maxRSS})+"\\n")})';
+
+export interface RunResult { ms: number; cpuMs: number; maxRssMiB: number; code: number; stdout: string; stderr: string }
+
+/** `node NODE_FLAGS <args>` with the CPU hook, in `cwd` (default: this checkout): wall time, its own CPU time and peak RSS. */
+export function runNode(args: string[], cwd = ROOT): Promise<RunResult> {
+  return new Promise((resolveRun) => {
+    const t0 = nowMs();
+    execFile(process.execPath, [...NODE_FLAGS, '--import', CPU_HOOK, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const ms = nowMs() - t0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      const m = /^RWBENCH_CPU (.*)$/m.exec(stderr);
+      const usage = m ? (JSON.parse(m[1] as string) as { cpuMs: number; maxRssKiB: number }) : { cpuMs: NaN, maxRssKiB: NaN };
+      resolveRun({ ms, cpuMs: usage.cpuMs, maxRssMiB: usage.maxRssKiB / 1024, code, stdout, stderr: stderr.replace(/^RWBENCH_CPU .*$/m, '') });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- the daemon as a child process, of any build
+
+export interface ChildDaemon {
+  pid: number;
+  base: string;
+  logFile: string;
+  child: ChildProcess;
+  /** Throws (with the log's tail) when the daemon has exited. */
+  alive(): void;
+  stop(): Promise<string>;
+}
+
+/**
+ * `node NODE_FLAGS <mainJs> --config <dir>/rootwatch.yaml run`, its own session (setsid) as under
+ * systemd, stdout and stderr to `logFile`; resolves once /ready answers 200 and the daemon monitors
+ * `expected` containers (rootwatch_containers, summed over engines). The config sits in a directory of
+ * its own: the daemon watches that directory, and other files there would cost it CPU no host would see.
+ */
+export async function spawnDaemon(opts: { mainJs: string; configYaml: string; configDir: string; logFile: string; port: number; expected: number; label: string; readyTimeoutMs?: number }): Promise<ChildDaemon> {
+  checkpoint();
+  mkdirSync(opts.configDir, { recursive: true });
+  const config = join(opts.configDir, 'rootwatch.yaml');
+  writeFileSync(config, opts.configYaml);
+  const fd = openSync(opts.logFile, 'a');
+  const args = [...NODE_FLAGS, opts.mainJs, '--config', config, 'run'];
+  progress(`${opts.label}: node ${args.join(' ')}`);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  const stop = onCleanup(async () => {
+    await stopChild(child);
+  });
+  if (!child.pid) throw new Error(`${opts.label}: daemon did not start`);
+  const base = `http://127.0.0.1:${opts.port}`;
+  const alive = (): void => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${opts.label}: daemon exited (${child.exitCode ?? child.signalCode}); log tail:\n${readFileSync(opts.logFile, 'utf8').split('\n').slice(-10).join('\n')}`);
+    }
+  };
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  let monitored = -1;
+  for (;;) {
+    checkpoint();
+    alive();
+    if (Date.now() > deadline) throw new Error(`${opts.label}: daemon not ready with ${opts.expected} containers (monitors ${monitored})`);
+    if ((await fetch(`${base}/ready`).then((x) => x.status, () => 0)) === 200) {
+      monitored = sumSeries(await scrape(base), 'rootwatch_containers');
+      if (monitored === opts.expected) break;
+    }
+    await sleep(100);
+  }
+  return { pid: child.pid, base, logFile: opts.logFile, child, alive, stop: async () => {
+    await stop();
+    return child.exitCode !== null ? `exit ${child.exitCode}` : `signal ${child.signalCode}`;
+  } };
+}
+
+// ---------------------------------------------------------------- another revision, built beside this one
+
+export interface OtherBuild {
+  rev: string;
+  /** The commit, short. */
+  commit: string;
+  dir: string;
+  mainJs: string;
+  /** The build steps that were run. */
+  steps: string[];
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolveRun, reject) => {
+    execFile(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${err.message}\n${stderr.split('\n').slice(-15).join('\n')}`));
+      else resolveRun(stdout);
+    });
+  });
+}
+
+/**
+ * `git worktree add -f --detach /tmp/rwt-<name>-XXXX <rev>` of this repository, this checkout's
+ * node_modules linked in, built with the revision's own steps: `npm run build`, then
+ * `npm run build:native` when its build script does not build the addon itself (older revisions),
+ * or `npx node-gyp rebuild` in native/ when it has a binding.gyp but no such script. Removed (worktree
+ * and directory) on cleanup.
+ */
+export async function buildRevision(rev: string, name: string): Promise<OtherBuild> {
+  hookSignals();
+  const commit = (await run('git', ['rev-parse', '--short', `${rev}^{commit}`], ROOT)).trim();
+  const dir = mkdtempSync(join(tmpdir(), `rwt-${name}-${commit}-`));
+  onCleanup(async () => {
+    progress(`removing the worktree ${dir}`);
+    await run('git', ['worktree', 'remove', '--force', dir], ROOT).catch(() => '');
+    rmSync(dir, { recursive: true, force: true });
+    await run('git', ['worktree', 'prune'], ROOT).catch(() => '');
+  });
+  progress(`baseline ${rev} (${commit}): git worktree add ${dir}`);
+  await run('git', ['worktree', 'add', '-f', '--detach', dir, commit], ROOT);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const scripts = pkg.scripts ?? {};
+  const steps: string[] = [];
+  const step = async (cmd: string, args: string[], cwd: string): Promise<void> => {
+    checkpoint();
+    steps.push(`${cmd} ${args.join(' ')}${cwd === dir ? '' : ` (in ${cwd.slice(dir.length + 1)})`}`);
+    progress(`baseline: ${steps[steps.length - 1]}`);
+    await run(cmd, args, cwd);
+  };
+  if (!scripts.build) throw new Error(`${rev} has no build script`);
+  await step('npm', ['run', 'build'], dir);
+  if (existsSync(join(dir, 'native', 'binding.gyp')) && !/build:native|node-gyp/.test(scripts.build)) {
+    if (scripts['build:native']) await step('npm', ['run', 'build:native'], dir);
+    else await step('npx', ['node-gyp', 'rebuild'], join(dir, 'native'));
+  }
+  const mainJs = join(dir, 'dist', 'src', 'main.js');
+  if (!existsSync(mainJs)) throw new Error(`${rev}: no dist/src/main.js after ${steps.join('; ')}`);
+  return { rev, commit, dir, mainJs, steps };
 }
