@@ -140,8 +140,22 @@ export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
   return f;
 }
 
-export async function runCleanups(): Promise<void> {
-  while (cleanups.length) await (cleanups.pop() as () => Promise<void>)();
+let draining: Promise<void> | null = null;
+
+/**
+ * Run the registered cleanups, last first. One drain at a time: a second caller (the SIGINT handler
+ * while a bench's `finally` is already cleaning up, or the other way round) waits for the same drain,
+ * so nobody calls process.exit() while another caller is still tearing down an engine.
+ */
+export function runCleanups(): Promise<void> {
+  draining ??= (async () => {
+    try {
+      while (cleanups.length) await (cleanups.pop() as () => Promise<void>)();
+    } finally {
+      draining = null;
+    }
+  })();
+  return draining;
 }
 
 function hookSignals(): void {
