@@ -843,15 +843,21 @@ export interface ChildDaemon {
  * `expected` containers (rootwatch_containers, summed over engines). The config sits in a directory of
  * its own: the daemon watches that directory, and other files there would cost it CPU no host would see.
  */
-export async function spawnDaemon(opts: { mainJs: string; configYaml: string; configDir: string; logFile: string; port: number; expected: number; label: string; readyTimeoutMs?: number }): Promise<ChildDaemon> {
+export async function spawnDaemon(opts: {
+  mainJs: string; configYaml: string; configDir: string; logFile: string; port: number; expected: number; label: string;
+  /** Nice value of the daemon (e.g. -10, as a unit's Nice= would set); 0 or absent: as the bench. */
+  nice?: number;
+  readyTimeoutMs?: number;
+}): Promise<ChildDaemon> {
   checkpoint();
   mkdirSync(opts.configDir, { recursive: true });
   const config = join(opts.configDir, 'rootwatch.yaml');
   writeFileSync(config, opts.configYaml);
   const fd = openSync(opts.logFile, 'a');
   const args = [...NODE_FLAGS, opts.mainJs, '--config', config, 'run'];
-  progress(`${opts.label}: node ${args.join(' ')}`);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], detached: true });
+  progress(`${opts.label}: ${opts.nice ? `nice -n ${opts.nice} ` : ''}node ${args.join(' ')}`);
+  const cmd = opts.nice ? ['nice', '-n', String(opts.nice), process.execPath, ...args] : [process.execPath, ...args];
+  const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   const stop = onCleanup(async () => {
     await stopChild(child);

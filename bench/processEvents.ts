@@ -30,8 +30,8 @@
 //   (nice value of the child daemons, e.g. -10).
 //   dist/ is rebuilt (npm run build) when missing or older than src/; the addon must be built
 //   (npm run build:native).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -42,7 +42,7 @@ import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
   progress, r, roundSummary, runCleanups, runStandalone, sample, samplesByLabels, scrape, sleep, startBenchEngine,
   summarize, type Summary,
-  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS, NODE_FLAGS, startBenchDaemon,
+  ensureBuilt, freePort, MAIN_JS, startBenchDaemon, spawnDaemon, type ChildDaemon,
   checkpoint, clockTicks, cpuTicks, threadTicks, memory, killGroup, ExecLoad, threadSplit, cpuWindow, type CpuWindow,
 } from './lib.js';
 
@@ -305,60 +305,16 @@ async function pollPart(engine: PrivateEngine, container: Docker.Container): Pro
 
 // ---------------------------------------------------------------- parts 2 and 3: the daemon as a child process
 
-interface ChildDaemon {
-  pid: number;
-  base: string;
-  logFile: string;
-  child: ChildProcess;
-  alive(): void;
-  stop(): Promise<string>;
-}
-
 async function startChildDaemon(engine: PrivateEngine, workDir: string, mode: 'netlink' | 'poll', expected: number): Promise<ChildDaemon> {
   const port = await freePort();
-  checkpoint();
-  // The config in a directory of its own: the daemon watches the config's directory, and writes to
-  // its log or to the load generator's files there would cost it CPU that no real host would see.
-  const configDir = join(workDir, `config-${mode}`);
-  mkdirSync(configDir, { recursive: true });
-  const config = join(configDir, 'rootwatch.yaml');
-  writeFileSync(config, `log:\n  level: debug\nbreakout:\n  host_reference_pid: ${engine.pid()}\n  process_events: ${mode === 'netlink' ? 'auto' : 'off'}\n`);
-  const logFile = join(workDir, `daemon-${mode}.log`);
-  const fd = openSync(logFile, 'a');
-  const args = [...NODE_FLAGS, MAIN_JS, '--config', config, '--docker-host', engine.dockerHost, 'run', '--listen', `127.0.0.1:${port}`];
-  progress(`${mode}: node ${args.map((a) => a.replace(ROOT + '/', '')).join(' ')}`);
-  // Its own session (setsid), as a systemd service runs: with autogroup scheduling, CPU is shared per session.
-  const cmd = NICE ? ['nice', '-n', String(NICE), process.execPath, ...args] : [process.execPath, ...args];
-  const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['ignore', fd, fd], detached: true });
-  closeSync(fd);
-  const stop = onCleanup(async () => {
-    await stopChild(child);
+  const configYaml = `log:\n  level: debug\ndocker:\n  host: ${engine.dockerHost}\nmetrics:\n  listen: 127.0.0.1:${port}\n`
+    + `breakout:\n  host_reference_pid: ${engine.pid()}\n  process_events: ${mode === 'netlink' ? 'auto' : 'off'}\n`;
+  // The config in a directory of its own (spawnDaemon): the daemon watches it, and the load generator's files sit elsewhere.
+  const d = await spawnDaemon({
+    mainJs: MAIN_JS, configYaml, configDir: join(workDir, `config-${mode}`), logFile: join(workDir, `daemon-${mode}.log`), port, expected, label: mode, nice: NICE,
   });
-  if (!child.pid) throw new Error('daemon did not start');
-  const base = `http://127.0.0.1:${port}`;
-  const alive = (): void => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`daemon exited (${child.exitCode ?? child.signalCode}); log tail:\n${readFileSync(logFile, 'utf8').split('\n').slice(-10).join('\n')}`);
-    }
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    checkpoint();
-    alive();
-    if (Date.now() > deadline) throw new Error(`${mode} daemon not ready with ${expected} containers after 60 s`);
-    if ((await fetch(`${base}/ready`).then((x) => x.status, () => 0)) === 200) {
-      const m = await scrape(base);
-      if (sample(m, 'rootwatch_containers') === expected) {
-        if (sample(m, `rootwatch_process_source{source="${mode}"}`) !== 1) throw new Error(`the child daemon's process source is not ${mode}`);
-        break;
-      }
-    }
-    await sleep(100);
-  }
-  return { pid: child.pid, base, logFile, child, alive, stop: async () => {
-    await stop();
-    return child.exitCode !== null ? `exit ${child.exitCode}` : `signal ${child.signalCode}`;
-  } };
+  if (sample(await scrape(d.base), `rootwatch_process_source{source="${mode}"}`) !== 1) throw new Error(`the child daemon's process source is not ${mode}`);
+  return d;
 }
 
 interface LoadResult {
