@@ -5,7 +5,6 @@
 //
 //   npx tsx bench/auditSpeed.ts              (or: npm run bench -- auditSpeed)
 //   BENCH_CONTAINERS=50 BENCH_CLI_RUNS=5; BENCH_BUILD=1 rebuilds dist/ first.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildReport, collectSnapshot, type AuditReport } from '../src/cli/audit.js';
@@ -20,7 +19,7 @@ import {
   TEST_IMAGE, fmtSummary, isMain, mapLimit, nowMs, printBenchJson, printBlock, progress, r, roundSummary, runCleanups,
   runStandalone, startBenchEngine, summarize,
   load1, machine,
-  ensureBuilt, ROOT, MAIN_JS, NODE_FLAGS,
+  ensureBuilt, ROOT, MAIN_JS, runNode, type RunResult,
 } from './lib.js';
 
 const N = Number(process.env.BENCH_CONTAINERS ?? 50);
@@ -36,30 +35,6 @@ const KINDS: { kind: string; host: Record<string, unknown> }[] = [
   { kind: 'seccomp-off', host: { SecurityOpt: ['seccomp=unconfined'] } },
   { kind: 'plain', host: {} },
 ];
-
-
-
-/**
- * Preloaded into each child (`node --import`): reports the child's own CPU time and peak RSS on exit,
- * so the figures stay meaningful when other work competes for the CPUs (wall time does not).
- */
-const CPU_HOOK = 'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();' +
-  'process.stderr.write("\\nRWBENCH_CPU "+JSON.stringify({cpuMs:(u.userCPUTime+u.systemCPUTime)/1000,maxRssKiB:u.maxRSS})+"\\n")})';
-
-interface RunResult { ms: number; cpuMs: number; maxRssMiB: number; code: number; stdout: string; stderr: string }
-
-function runNode(args: string[]): Promise<RunResult> {
-  return new Promise((resolveRun) => {
-    const t0 = nowMs();
-    execFile(process.execPath, [...NODE_FLAGS, '--import', CPU_HOOK, ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const ms = nowMs() - t0;
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-      const m = /^RWBENCH_CPU (.*)$/m.exec(stderr);
-      const usage = m ? (JSON.parse(m[1] as string) as { cpuMs: number; maxRssKiB: number }) : { cpuMs: NaN, maxRssKiB: NaN };
-      resolveRun({ ms, cpuMs: usage.cpuMs, maxRssMiB: usage.maxRssKiB / 1024, code, stdout, stderr: stderr.replace(/^RWBENCH_CPU .*$/m, '') });
-    });
-  });
-}
 
 export async function main(): Promise<Record<string, unknown>> {
   const loadStart = load1();

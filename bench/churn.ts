@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import {
   EventRecorder, TEST_IMAGE, countSeries, isMain, mapLimit, nowMs, printBenchJson, printBlock, progress, r, runCleanups,
   runStandalone, samplesByLabels, scrape, sample, sleep, startBenchDaemon, startBenchEngine, wasInterrupted,
-  load1, machine,
+  load1, machine, runRemoved,
 } from './lib.js';
 
 const TOTAL = Number(process.env.BENCH_CHURN ?? 500);
@@ -63,7 +63,7 @@ export async function main(): Promise<Record<string, unknown>> {
       body = await scrape(base);
     }
     // Warm up code paths (inspect of a vanished container, gone handling) before the "before" figure.
-    await mapLimit(Array.from({ length: 16 }, (_, i) => i), CONCURRENCY, (i) => runOnce(`churn-warm-${i}`));
+    await mapLimit(Array.from({ length: 16 }, (_, i) => i), CONCURRENCY, (i) => runRemoved(docker, `churn-warm-${i}`));
     await sleep(500);
     body = await scrape(base);
     const seriesBefore = countSeries(body, SERIES);
@@ -95,7 +95,7 @@ export async function main(): Promise<Record<string, unknown>> {
             return;
           }
           try {
-            await runOnce(`churn-${i}`);
+            await runRemoved(docker, `churn-${i}`);
             done++;
           } catch (e) {
             failed++;
@@ -179,21 +179,6 @@ export async function main(): Promise<Record<string, unknown>> {
     printBenchJson(result);
     return result;
 
-    /** `docker run --rm busybox true`: create with AutoRemove, wait for removal, start. */
-    async function runOnce(name: string): Promise<void> {
-      const c = await docker.createContainer({ name, Image: TEST_IMAGE, Cmd: ['true'], HostConfig: { AutoRemove: true } });
-      // Issued before start, as the docker CLI does; a 404 means it was already removed.
-      const removed = c.wait({ condition: 'removed' }).catch((e: { statusCode?: number }) => {
-        if (e?.statusCode !== 404) throw e;
-      });
-      try {
-        await c.start();
-      } catch (e) {
-        await c.remove({ force: true }).catch(() => undefined);
-        throw e;
-      }
-      await removed;
-    }
   } finally {
     await runCleanups();
   }

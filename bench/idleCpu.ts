@@ -8,41 +8,20 @@
 //   BENCH_IDLE_CONTAINERS=100 BENCH_IDLE_WINDOW_S=30 BENCH_IDLE_SETTLE_S=5; BENCH_BUILD=1 rebuilds dist/ first
 //   (it is built anyway when dist/src/main.js is missing).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PrivateEngine } from '../test/harness/privateDockerd.js';
 import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
   progress, r, runCleanups, runStandalone, sample, scrape, sleep, startBenchEngine, summarize, ensureBuilt, freePort, stopChild, ROOT, MAIN_JS, NODE_FLAGS,
-  checkpoint, clockTicks,
+  checkpoint, clockTicks, cpuTicks, memory, procCount,
 } from './lib.js';
 
 const CONTAINERS = Number(process.env.BENCH_IDLE_CONTAINERS ?? 100);
 const WINDOW_S = Number(process.env.BENCH_IDLE_WINDOW_S ?? 30);
 const SETTLE_S = Number(process.env.BENCH_IDLE_SETTLE_S ?? 5);
 const SCAN_HIST = 'rootwatch_proc_scan_duration_seconds';
-
-/** utime+stime of a process (all its threads), in clock ticks. */
-function cpuTicks(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // comm may hold spaces and parentheses: fields restart after the last ')' (field 3 is index 0).
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) + Number(rest[12]);
-}
-
-/** VmRSS and VmHWM of a process, in MiB. */
-function memory(pid: number): { rssMiB: number; hwmMiB: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rssMiB: r(kb('VmRSS') / 1024, 1), hwmMiB: r(kb('VmHWM') / 1024, 1) };
-}
-
-function procCount(): number {
-  let n = 0;
-  for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) n++;
-  return n;
-}
 
 interface PhaseResult {
   containers: number;

@@ -2,10 +2,10 @@
 // down (finally blocks and SIGINT/SIGTERM), an event recorder on the engine's own event stream, a
 // /metrics poller, histogram parsing, percentiles and the printed figures block.
 // Benchmarks never touch the host's Docker engine: they use the test harness's private dockerd.
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +14,9 @@ import { startDaemon, type Daemon } from '../src/cli/run.js';
 import { validateConfig } from '../src/config/load.js';
 import { parseEndpoint } from '../src/docker/endpoint.js';
 import { createLogger, type LogLevel } from '../src/log/logger.js';
-import { ensureTestImage, startPrivateDockerd, type PrivateEngine } from '../test/harness/privateDockerd.js';
+import { TEST_IMAGE, ensureTestImage, startPrivateDockerd, type PrivateEngine } from '../test/harness/privateDockerd.js';
 
-export { TEST_IMAGE } from '../test/harness/privateDockerd.js';
+export { TEST_IMAGE };
 
 // ---------------------------------------------------------------- time, stats, printing
 
@@ -140,8 +140,22 @@ export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
   return f;
 }
 
-export async function runCleanups(): Promise<void> {
-  while (cleanups.length) await (cleanups.pop() as () => Promise<void>)();
+let draining: Promise<void> | null = null;
+
+/**
+ * Run the registered cleanups, last first. One drain at a time: a second caller (the SIGINT handler
+ * while a bench's `finally` is already cleaning up, or the other way round) waits for the same drain,
+ * so nobody calls process.exit() while another caller is still tearing down an engine.
+ */
+export function runCleanups(): Promise<void> {
+  draining ??= (async () => {
+    try {
+      while (cleanups.length) await (cleanups.pop() as () => Promise<void>)();
+    } finally {
+      draining = null;
+    }
+  })();
+  return draining;
 }
 
 function hookSignals(): void {
@@ -236,6 +250,13 @@ export function findingIds(body: string): Set<string> {
   const ids = new Set<string>();
   for (const m of body.matchAll(FINDING_ID)) ids.add(m[1] as string);
   return ids;
+}
+
+/** Sum of every series of a metric (with or without labels), e.g. rootwatch_containers of each engine. */
+export function sumSeries(body: string, metric: string): number {
+  let n = 0;
+  for (const line of body.split('\n')) if (line.startsWith(`${metric}{`) || line.startsWith(`${metric} `)) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
 }
 
 export function countSeries(body: string, metric: string): number {
@@ -454,6 +475,22 @@ export class EventRecorder {
 
 // ---------------------------------------------------------------- containers
 
+/** `docker run --rm busybox true`: create with AutoRemove, wait for removal, start. */
+export async function runRemoved(docker: Docker, name: string): Promise<void> {
+  const c = await docker.createContainer({ name, Image: TEST_IMAGE, Cmd: ['true'], HostConfig: { AutoRemove: true } });
+  // Issued before start, as the docker CLI does; a 404 means it was already removed.
+  const removed = c.wait({ condition: 'removed' }).catch((e: { statusCode?: number }) => {
+    if (e?.statusCode !== 404) throw e;
+  });
+  try {
+    await c.start();
+  } catch (e) {
+    await c.remove({ force: true }).catch(() => undefined);
+    throw e;
+  }
+  await removed;
+}
+
 /** Remove containers (force), a few at a time. */
 export async function removeAll(engine: PrivateEngine, ids: string[], concurrency = 8): Promise<void> {
   await mapLimit(ids, concurrency, (id) => engine.docker.getContainer(id).remove({ force: true }).catch(() => undefined));
@@ -545,4 +582,387 @@ export function clockTicks(): number {
   } catch {
     return 100;
   }
+}
+
+// ---------------------------------------------------------------- a child process's CPU and memory (/proc)
+
+/** utime+stime of a process (all its threads, the addon's reader included), in clock ticks. */
+export function cpuTicks(pid: number, task?: number): number {
+  const text = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8');
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+/** utime+stime per thread (tid → ticks). */
+export function threadTicks(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), cpuTicks(pid, Number(tid)));
+    } catch {
+      /* thread gone */
+    }
+  }
+  return out;
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+export function memory(pid: number): { rssMiB: number; hwmMiB: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssMiB: r(kb('VmRSS') / 1024, 1), hwmMiB: r(kb('VmHWM') / 1024, 1) };
+}
+
+/** Kill a child started with detached: true and everything in its process group. */
+export function killGroup(child: ChildProcess): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+// ---------------------------------------------------------------- paced exec load (on the host or in a container)
+
+/**
+ * `loops` sh loops, each running `batch` × /bin/true then `sleep S` (an exec too), where S is read
+ * (dash builtin `read`) from a control file the bench rewrites every 500 ms to hold `rate` execs/s.
+ * Each batch appends one line, `s` (slept) or `n`, so the generator counts its own execs.
+ */
+export class ExecLoad {
+  private child: ChildProcess | null = null;
+  private readonly ctl: string;
+  private readonly count: string;
+  private timer: NodeJS.Timeout | null = null;
+  private sleepS: number;
+  private last = { t: 0, batches: 0 };
+  readonly stopCleanup: () => Promise<void>;
+
+  /**
+   * `inside`: run the loops in this container (started with `dir` bind-mounted at /load) through
+   * `docker exec -d`, so every exec is a container process; otherwise on the host.
+   */
+  constructor(dir: string, private readonly rate: number, private readonly inside: { engine: PrivateEngine; container: string } | null = null,
+    private readonly loops = 3, private readonly batch = 20) {
+    this.ctl = join(dir, 'load.ctl');
+    this.count = join(dir, 'load.count');
+    // A first guess of ~1.3 ms per fork+exec; the controller corrects it.
+    this.sleepS = Math.max(0, ((batch + 1) * loops) / rate - batch * 0.0013);
+    this.stopCleanup = onCleanup(async () => this.stop());
+  }
+
+  private writeCtl(): void {
+    writeFileSync(`${this.ctl}.tmp`, `${this.sleepS.toFixed(3)}\n`);
+    renameSync(`${this.ctl}.tmp`, this.ctl); // atomic: a loop never reads a half-written file
+  }
+
+  /** Batches and execs done so far. */
+  counts(): { batches: number; execs: number } {
+    let text = '';
+    try {
+      text = readFileSync(this.count, 'utf8');
+    } catch {
+      return { batches: 0, execs: 0 };
+    }
+    let batches = 0;
+    let slept = 0;
+    for (let i = 0; i < text.length; i += 2) {
+      batches++;
+      if (text[i] === 's') slept++;
+    }
+    return { batches, execs: batches * this.batch + slept };
+  }
+
+  start(): void {
+    writeFileSync(this.count, '');
+    this.writeCtl();
+    // One session and process group (detached: setsid) for all loops: one autogroup, killed as one.
+    const script = 'B=$1; C=$2; K=$3; L=$4; loop() { while :; do i=0; while [ $i -lt $B ]; do /bin/true; i=$((i+1)); done; read S < "$C"; '
+      + 'if [ "$S" = 0.000 ]; then echo n >> "$K"; else sleep "$S"; echo s >> "$K"; fi; done; }; '
+      + 'n=0; while [ $n -lt $L ]; do loop & n=$((n+1)); done; wait';
+    if (this.inside) {
+      void this.inside.engine.cli('exec', '-d', this.inside.container, 'sh', '-c', script, 'rwpe-load', String(this.batch), '/load/load.ctl', '/load/load.count', String(this.loops));
+    } else {
+      this.child = spawn('/bin/sh', ['-c', script, 'rwpe-load', String(this.batch), this.ctl, this.count, String(this.loops)], { stdio: 'ignore', detached: true });
+    }
+    this.last = { t: nowMs(), batches: 0 };
+    this.timer = setInterval(() => this.adjust(), 500);
+  }
+
+  private adjust(): void {
+    const now = nowMs();
+    const { batches } = this.counts();
+    const dt = (now - this.last.t) / 1000;
+    const done = batches - this.last.batches;
+    this.last = { t: now, batches };
+    if (done <= 0 || dt <= 0) return;
+    // Per loop: period = work + sleep. Keep the work as measured, choose the sleep for the target period.
+    const period = (dt * this.loops) / done;
+    const work = Math.max(0, period - this.sleepS);
+    const target = ((this.batch + 1) * this.loops) / this.rate;
+    const next = Math.min(0.5, Math.max(0, target - work));
+    this.sleepS = 0.5 * this.sleepS + 0.5 * next;
+    if (this.sleepS < 0.001) this.sleepS = 0;
+    this.writeCtl();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.child) killGroup(this.child);
+    this.child = null;
+  }
+}
+
+export interface CpuWindow {
+  seconds: number;
+  cpuPercent: number;
+  perSecond: { median: number; max: number };
+  /** Split by thread: the main (JavaScript) thread, the busiest other one (the addon's reader when events flow), the rest. */
+  threads: { mainPercent: number; busiestOtherPercent: number; restPercent: number };
+}
+
+export function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, hz: number, wall: number): CpuWindow['threads'] {
+  const pct = (ticks: number): number => r((ticks / hz / wall) * 100, 1);
+  let main = 0;
+  const others: number[] = [];
+  for (const [tid, t] of after) {
+    const d = t - (before.get(tid) ?? 0);
+    if (tid === pid) main = d;
+    else others.push(d);
+  }
+  others.sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  return { mainPercent: pct(main), busiestOtherPercent: pct(busiest), restPercent: pct(others.slice(1).reduce((a, b) => a + b, 0)) };
+}
+
+/** utime+stime over `seconds`, sampled each second (percent of one core). */
+export async function cpuWindow(d: { pid: number; alive(): void }, seconds: number, hz: number): Promise<CpuWindow> {
+  const threads0 = threadTicks(d.pid);
+  const ticks = [cpuTicks(d.pid)];
+  const t0 = nowMs();
+  const times = [t0];
+  for (let s = 1; s <= seconds; s++) {
+    await sleep(Math.max(0, t0 + s * 1000 - nowMs()));
+    checkpoint();
+    d.alive();
+    ticks.push(cpuTicks(d.pid));
+    times.push(nowMs());
+  }
+  const threads1 = threadTicks(d.pid);
+  const used = ((ticks[ticks.length - 1] as number) - (ticks[0] as number)) / hz;
+  const wall = ((times[times.length - 1] as number) - t0) / 1000;
+  const per = summarize(ticks.slice(1).map((t, i) => ((t - (ticks[i] as number)) / hz / (((times[i + 1] as number) - (times[i] as number)) / 1000)) * 100));
+  return { seconds: r(wall, 1), cpuPercent: r((used / wall) * 100, 2), perSecond: { median: r(per.median, 1), max: r(per.max, 1) }, threads: threadSplit(d.pid, threads0, threads1, hz, wall) };
+}
+
+// ---------------------------------------------------------------- host processes
+
+
+export const SPAWN_BATCH = 200;
+
+/** `ls /proc | grep -c '^[0-9]'`. */
+export function procCount(): number {
+  let n = 0;
+  for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) n++;
+  return n;
+}
+
+/** Plain `sleep <seconds>` children of the bench (same process group), killed and reaped by killAll(). */
+export class Sleepers {
+  private readonly children: ChildProcess[] = [];
+  /** Set by killAll: a batch still in flight kills what it spawns, and no further batch starts. */
+  private stopped = false;
+
+  constructor(private readonly seconds = 600) {}
+
+  get count(): number {
+    return this.children.length;
+  }
+
+  async spawn(n: number): Promise<void> {
+    for (let done = 0; done < n && !this.stopped; ) {
+      const batch = Math.min(SPAWN_BATCH, n - done);
+      await Promise.all(
+        Array.from({ length: batch }, () => new Promise<void>((resolveSpawn, reject) => {
+          const c = spawn('sleep', [String(this.seconds)], { stdio: 'ignore', detached: false });
+          c.once('error', reject);
+          if (this.stopped) {
+            c.kill('SIGKILL');
+            resolveSpawn();
+            return;
+          }
+          this.children.push(c);
+          c.once('spawn', () => resolveSpawn());
+        })),
+      );
+      done += batch;
+    }
+    if (this.stopped) throw new Error('interrupted while spawning host processes');
+  }
+
+  async killAll(): Promise<void> {
+    this.stopped = true;
+    const live = this.children.filter((c) => c.exitCode === null && c.signalCode === null);
+    await Promise.all(live.map((c) => new Promise<void>((resolveExit) => {
+      c.once('exit', () => resolveExit());
+      if (!c.kill('SIGKILL')) resolveExit();
+    })));
+    this.children.length = 0;
+  }
+}
+
+// ---------------------------------------------------------------- one-shot node processes
+
+/**
+ * Preloaded into each child (`node --import`): reports the child's own CPU time and peak RSS on exit,
+ * so the figures stay meaningful when other work competes for the CPUs (wall time does not).
+ */
+export const CPU_HOOK = 'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();' +
+  'process.stderr.write("\\nRWBENCH_CPU "+JSON.stringify({cpuMs:(u.userCPUTime+u.systemCPUTime)/1000,maxRssKiB:u.maxRSS})+"\\n")})';
+
+export interface RunResult { ms: number; cpuMs: number; maxRssMiB: number; code: number; stdout: string; stderr: string }
+
+/** `node NODE_FLAGS <args>` with the CPU hook, in `cwd` (default: this checkout): wall time, its own CPU time and peak RSS. */
+export function runNode(args: string[], cwd = ROOT): Promise<RunResult> {
+  return new Promise((resolveRun) => {
+    const t0 = nowMs();
+    execFile(process.execPath, [...NODE_FLAGS, '--import', CPU_HOOK, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const ms = nowMs() - t0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      const m = /^RWBENCH_CPU (.*)$/m.exec(stderr);
+      const usage = m ? (JSON.parse(m[1] as string) as { cpuMs: number; maxRssKiB: number }) : { cpuMs: NaN, maxRssKiB: NaN };
+      resolveRun({ ms, cpuMs: usage.cpuMs, maxRssMiB: usage.maxRssKiB / 1024, code, stdout, stderr: stderr.replace(/^RWBENCH_CPU .*$/m, '') });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- the daemon as a child process, of any build
+
+export interface ChildDaemon {
+  pid: number;
+  base: string;
+  logFile: string;
+  child: ChildProcess;
+  /** Throws (with the log's tail) when the daemon has exited. */
+  alive(): void;
+  stop(): Promise<string>;
+}
+
+/**
+ * `node NODE_FLAGS <mainJs> --config <dir>/rootwatch.yaml run`, its own session (setsid) as under
+ * systemd, stdout and stderr to `logFile`; resolves once /ready answers 200 and the daemon monitors
+ * `expected` containers (rootwatch_containers, summed over engines). The config sits in a directory of
+ * its own: the daemon watches that directory, and other files there would cost it CPU no host would see.
+ */
+export async function spawnDaemon(opts: {
+  mainJs: string; configYaml: string; configDir: string; logFile: string; port: number; expected: number; label: string;
+  /** Nice value of the daemon (e.g. -10, as a unit's Nice= would set); 0 or absent: as the bench. */
+  nice?: number;
+  readyTimeoutMs?: number;
+}): Promise<ChildDaemon> {
+  checkpoint();
+  mkdirSync(opts.configDir, { recursive: true });
+  const config = join(opts.configDir, 'rootwatch.yaml');
+  writeFileSync(config, opts.configYaml);
+  const fd = openSync(opts.logFile, 'a');
+  const args = [...NODE_FLAGS, opts.mainJs, '--config', config, 'run'];
+  progress(`${opts.label}: ${opts.nice ? `nice -n ${opts.nice} ` : ''}node ${args.join(' ')}`);
+  const cmd = opts.nice ? ['nice', '-n', String(opts.nice), process.execPath, ...args] : [process.execPath, ...args];
+  const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  const stop = onCleanup(async () => {
+    await stopChild(child);
+  });
+  if (!child.pid) throw new Error(`${opts.label}: daemon did not start`);
+  const base = `http://127.0.0.1:${opts.port}`;
+  const alive = (): void => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${opts.label}: daemon exited (${child.exitCode ?? child.signalCode}); log tail:\n${readFileSync(opts.logFile, 'utf8').split('\n').slice(-10).join('\n')}`);
+    }
+  };
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  let monitored = -1;
+  for (;;) {
+    checkpoint();
+    alive();
+    if (Date.now() > deadline) throw new Error(`${opts.label}: daemon not ready with ${opts.expected} containers (monitors ${monitored})`);
+    if ((await fetch(`${base}/ready`).then((x) => x.status, () => 0)) === 200) {
+      monitored = sumSeries(await scrape(base), 'rootwatch_containers');
+      if (monitored === opts.expected) break;
+    }
+    await sleep(100);
+  }
+  return { pid: child.pid, base, logFile: opts.logFile, child, alive, stop: async () => {
+    await stop();
+    return child.exitCode !== null ? `exit ${child.exitCode}` : `signal ${child.signalCode}`;
+  } };
+}
+
+// ---------------------------------------------------------------- another revision, built beside this one
+
+export interface OtherBuild {
+  rev: string;
+  /** The commit, short. */
+  commit: string;
+  dir: string;
+  mainJs: string;
+  /** The build steps that were run. */
+  steps: string[];
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolveRun, reject) => {
+    execFile(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${err.message}\n${stderr.split('\n').slice(-15).join('\n')}`));
+      else resolveRun(stdout);
+    });
+  });
+}
+
+/**
+ * `git worktree add -f --detach /tmp/rwt-<name>-XXXX <rev>` of this repository, this checkout's
+ * node_modules linked in, built with the revision's own steps: `npm run build`, then
+ * `npm run build:native` when its build script does not build the addon itself (older revisions),
+ * or `npx node-gyp rebuild` in native/ when it has a binding.gyp but no such script. Removed (worktree
+ * and directory) on cleanup.
+ */
+export async function buildRevision(rev: string, name: string): Promise<OtherBuild> {
+  hookSignals();
+  const commit = (await run('git', ['rev-parse', '--short', `${rev}^{commit}`], ROOT)).trim();
+  const dir = mkdtempSync(join(tmpdir(), `rwt-${name}-${commit}-`));
+  onCleanup(async () => {
+    progress(`removing the worktree ${dir}`);
+    await run('git', ['worktree', 'remove', '--force', dir], ROOT).catch(() => '');
+    rmSync(dir, { recursive: true, force: true });
+    await run('git', ['worktree', 'prune'], ROOT).catch(() => '');
+  });
+  progress(`baseline ${rev} (${commit}): git worktree add ${dir}`);
+  await run('git', ['worktree', 'add', '-f', '--detach', dir, commit], ROOT);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const scripts = pkg.scripts ?? {};
+  const steps: string[] = [];
+  const step = async (cmd: string, args: string[], cwd: string): Promise<void> => {
+    checkpoint();
+    steps.push(`${cmd} ${args.join(' ')}${cwd === dir ? '' : ` (in ${cwd.slice(dir.length + 1)})`}`);
+    progress(`baseline: ${steps[steps.length - 1]}`);
+    await run(cmd, args, cwd);
+  };
+  if (!scripts.build) throw new Error(`${rev} has no build script`);
+  await step('npm', ['run', 'build'], dir);
+  if (existsSync(join(dir, 'native', 'binding.gyp')) && !/build:native|node-gyp/.test(scripts.build)) {
+    if (scripts['build:native']) await step('npm', ['run', 'build:native'], dir);
+    else await step('npx', ['node-gyp', 'rebuild'], join(dir, 'native'));
+  }
+  const mainJs = join(dir, 'dist', 'src', 'main.js');
+  if (!existsSync(mainJs)) throw new Error(`${rev}: no dist/src/main.js after ${steps.join('; ')}`);
+  return { rev, commit, dir, mainJs, steps };
 }

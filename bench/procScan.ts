@@ -9,8 +9,7 @@
 //   npx tsx bench/procScan.ts
 //   BENCH_SCAN_PROCS=3000 (target number of processes in /proc; `sleep 600` children fill the gap),
 //   BENCH_SCAN_CONTAINERS=100, BENCH_SCAN_STEADY=50, BENCH_SCAN_NAIVE=20 change the size.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import type Docker from 'dockerode';
 import { ProcessScanner, type ScanReport } from '../src/breakout/processScanner.js';
 import type { HostReference } from '../src/breakout/types.js';
 import type { ContainerInspect, DockerInfo, DockerVersion } from '../src/model/dockerTypes.js';
@@ -21,7 +20,7 @@ import { ProcFs } from '../src/proc/procfs.js';
 import {
   TEST_IMAGE, isMain, load1, machine, mapLimit, nowMs, onCleanup, printBenchJson, printBlock, progress, r, roundSummary,
   runCleanups, runStandalone, startBenchEngine, summarize, type Summary,
-  checkpoint,
+  checkpoint, procCount, Sleepers, SPAWN_BATCH,
 } from './lib.js';
 
 const TARGET_PROCS = Number(process.env.BENCH_SCAN_PROCS ?? 3000);
@@ -29,59 +28,7 @@ const CONTAINERS = Number(process.env.BENCH_SCAN_CONTAINERS ?? 100);
 const STEADY = Number(process.env.BENCH_SCAN_STEADY ?? 50);
 const NAIVE = Number(process.env.BENCH_SCAN_NAIVE ?? 20);
 const FRESH_REPEATS = 5;
-const SPAWN_BATCH = 200;
 const CONTAINER_ID = /[0-9a-f]{64}/;
-
-/** `ls /proc | grep -c '^[0-9]'`. */
-function procCount(): number {
-  let n = 0;
-  for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) n++;
-  return n;
-}
-
-// ---------------------------------------------------------------- host processes
-
-/** Plain `sleep 600` children (same process group), killed and reaped on cleanup. */
-class Sleepers {
-  private readonly children: ChildProcess[] = [];
-  /** Set by killAll: a batch still in flight kills what it spawns, and no further batch starts. */
-  private stopped = false;
-
-  get count(): number {
-    return this.children.length;
-  }
-
-  async spawn(n: number): Promise<void> {
-    for (let done = 0; done < n && !this.stopped; ) {
-      const batch = Math.min(SPAWN_BATCH, n - done);
-      await Promise.all(
-        Array.from({ length: batch }, () => new Promise<void>((resolveSpawn, reject) => {
-          const c = spawn('sleep', ['600'], { stdio: 'ignore', detached: false });
-          c.once('error', reject);
-          if (this.stopped) {
-            c.kill('SIGKILL');
-            resolveSpawn();
-            return;
-          }
-          this.children.push(c);
-          c.once('spawn', () => resolveSpawn());
-        })),
-      );
-      done += batch;
-    }
-    if (this.stopped) throw new Error('interrupted while spawning host processes');
-  }
-
-  async killAll(): Promise<void> {
-    this.stopped = true;
-    const live = this.children.filter((c) => c.exitCode === null && c.signalCode === null);
-    await Promise.all(live.map((c) => new Promise<void>((resolveExit) => {
-      c.once('exit', () => resolveExit());
-      if (!c.kill('SIGKILL')) resolveExit();
-    })));
-    this.children.length = 0;
-  }
-}
 
 // ---------------------------------------------------------------- the naive scan
 
@@ -119,6 +66,106 @@ function fmt(s: Summary): string {
   return `median ${r(s.median, 2)} ms, p90 ${r(s.p90, 2)}, max ${r(s.max, 2)} (min ${r(s.min, 2)}, n=${s.n})`;
 }
 
+/** What one measurement gives: rootwatch's scan (first and steady state) and the naive full scan, interleaved. */
+export interface ScanMeasurement {
+  processes: number;
+  containers: number;
+  containerProcesses: number;
+  detections: number;
+  first: { ms: number; report: ScanReport };
+  fresh: Summary;
+  steady: Summary;
+  steadyCpuMs: number[];
+  steadyNewHost: number;
+  naive: Summary;
+  naiveCpuMs: number[];
+  naiveWarmMs: number;
+  naiveResult: ReturnType<typeof naiveScan>;
+  /** Naive median ÷ rootwatch steady-state median. */
+  ratio: number;
+}
+
+/**
+ * rootwatch's ProcessScanner.scan() in process, with the records, posture and host reference the daemon
+ * would use for these containers, against the naive full scan: `steady` scans with `naive` naive ones
+ * spread evenly among them (whatever is in /proc now is what both read).
+ */
+export async function measureScan(docker: Docker, enginePid: number, ids: string[], opts: { steady: number; naive: number; fresh: number }): Promise<ScanMeasurement> {
+  const { steady: STEADY, naive: NAIVE, fresh: FRESH_REPEATS } = opts;
+  // ---- the inputs the daemon would have: records, posture, host reference
+  const posture = postureFrom((await docker.info()) as DockerInfo, (await docker.version()) as unknown as DockerVersion);
+  const records: ContainerRecord[] = await mapLimit(ids, 10, async (id) => {
+    const inspect = (await docker.getContainer(id).inspect()) as unknown as ContainerInspect;
+    const name = typeof inspect.Name === 'string' ? inspect.Name.replace(/^\//, '') : '';
+    const labels = inspect.Config?.Labels;
+    return {
+      engine: 'docker', posture, id: inspect.Id, shortId: inspect.Id.slice(0, 12), name, image: inspect.Config?.Image ?? inspect.Image ?? '',
+      labels: labels && typeof labels === 'object' ? labels : {}, inspect, findings: [],
+    };
+  });
+  const proc = new ProcFs('/proc');
+  const refNs = proc.namespaces(enginePid);
+  if (!refNs) throw new Error(`cannot read the namespaces of the engine (pid ${enginePid})`);
+  const host: HostReference = { pid: enginePid, ns: refNs };
+  const rootDir = posture.dockerRootDir;
+  const newScanner = (): ProcessScanner => new ProcessScanner(proc, CgroupTree.fromProc('/proc'), { sysfs: '/sys' });
+  const containerIds = new Set(records.map((c) => c.id));
+  const processes = procCount();
+  progress(`${processes} processes in /proc, ${records.length} containers; measuring`);
+  checkpoint();
+
+  // ---- first scan: every pid is new (cold JIT), then fresh scanners with a warm JIT
+  const scanner = newScanner();
+  const first = timed(() => scanner.scan(records, posture, host, rootDir));
+  const firstReport: ScanReport = first.value;
+  const freshMs: number[] = [];
+  for (let i = 0; i < FRESH_REPEATS; i++) {
+    const s = newScanner();
+    freshMs.push(timed(() => s.scan(records, posture, host, rootDir)).ms);
+  }
+
+  // ---- steady state, interleaved with the naive scan (one naive warm-up, not counted)
+  const naiveWarm = timed(() => naiveScan(proc, containerIds));
+  const steadyMs: number[] = [];
+  const steadyCpuMs: number[] = [];
+  const naiveMs: number[] = [];
+  const naiveCpuMs: number[] = [];
+  let steadyNewHost = 0;
+  let containerProcesses = firstReport.containerProcesses;
+  let detections = 0;
+  let naiveResult = naiveWarm.value;
+  const naiveEvery = Math.max(1, STEADY / Math.max(1, NAIVE));
+  for (let i = 0; i < STEADY; i++) {
+    checkpoint();
+    const s = timed(() => scanner.scan(records, posture, host, rootDir));
+    steadyMs.push(s.ms);
+    steadyCpuMs.push(s.cpuMs);
+    steadyNewHost += s.value.newHostProcesses;
+    containerProcesses = s.value.containerProcesses;
+    detections = Math.max(detections, s.value.active.length);
+    // Spread the naive scans evenly over the steady-state loop.
+    while (naiveMs.length < NAIVE && naiveMs.length < Math.floor((i + 1) / naiveEvery)) {
+      const n = timed(() => naiveScan(proc, containerIds));
+      naiveMs.push(n.ms);
+      naiveCpuMs.push(n.cpuMs);
+      naiveResult = n.value;
+    }
+  }
+  while (naiveMs.length < NAIVE) {
+    const n = timed(() => naiveScan(proc, containerIds));
+    naiveMs.push(n.ms);
+    naiveCpuMs.push(n.cpuMs);
+  }
+
+  checkpoint();
+  const steady = summarize(steadyMs);
+  const naive = summarize(naiveMs);
+  return {
+    processes, containers: records.length, containerProcesses, detections, first: { ms: first.ms, report: firstReport }, fresh: summarize(freshMs),
+    steady, steadyCpuMs, steadyNewHost, naive, naiveCpuMs, naiveWarmMs: naiveWarm.ms, naiveResult, ratio: naive.median / steady.median,
+  };
+}
+
 export async function main(): Promise<Record<string, unknown>> {
   const loadStart = load1();
   const baselineProcs = procCount();
@@ -150,88 +197,21 @@ export async function main(): Promise<Record<string, unknown>> {
     await sleepers.spawn(toSpawn);
     checkpoint();
 
-    // ---- the inputs the daemon would have: records, posture, host reference
-    const posture = postureFrom((await docker.info()) as DockerInfo, (await docker.version()) as unknown as DockerVersion);
-    const records: ContainerRecord[] = await mapLimit(ids, 10, async (id) => {
-      const inspect = (await docker.getContainer(id).inspect()) as unknown as ContainerInspect;
-      const name = typeof inspect.Name === 'string' ? inspect.Name.replace(/^\//, '') : '';
-      const labels = inspect.Config?.Labels;
-      return {
-        engine: 'docker', posture, id: inspect.Id, shortId: inspect.Id.slice(0, 12), name, image: inspect.Config?.Image ?? inspect.Image ?? '',
-        labels: labels && typeof labels === 'object' ? labels : {}, inspect, findings: [],
-      };
-    });
-    const proc = new ProcFs('/proc');
-    const enginePid = engine.pid();
-    const refNs = proc.namespaces(enginePid);
-    if (!refNs) throw new Error(`cannot read the namespaces of the engine (pid ${enginePid})`);
-    const host: HostReference = { pid: enginePid, ns: refNs };
-    const rootDir = posture.dockerRootDir;
-    const newScanner = (): ProcessScanner => new ProcessScanner(proc, CgroupTree.fromProc('/proc'), { sysfs: '/sys' });
-    const containerIds = new Set(records.map((c) => c.id));
-    const processes = procCount();
-    progress(`${processes} processes in /proc, ${records.length} containers; measuring`);
+    const m = await measureScan(docker, engine.pid(), ids, { steady: STEADY, naive: NAIVE, fresh: FRESH_REPEATS });
     checkpoint();
-
-    // ---- first scan: every pid is new (cold JIT), then fresh scanners with a warm JIT
-    const scanner = newScanner();
-    const first = timed(() => scanner.scan(records, posture, host, rootDir));
-    const firstReport: ScanReport = first.value;
-    const freshMs: number[] = [];
-    for (let i = 0; i < FRESH_REPEATS; i++) {
-      const s = newScanner();
-      freshMs.push(timed(() => s.scan(records, posture, host, rootDir)).ms);
-    }
-
-    // ---- steady state, interleaved with the naive scan (one naive warm-up, not counted)
-    const naiveWarm = timed(() => naiveScan(proc, containerIds));
-    const steadyMs: number[] = [];
-    const steadyCpuMs: number[] = [];
-    const naiveMs: number[] = [];
-    const naiveCpuMs: number[] = [];
-    let steadyNewHost = 0;
-    let containerProcesses = firstReport.containerProcesses;
-    let detections = 0;
-    let naiveResult = naiveWarm.value;
-    const naiveEvery = Math.max(1, STEADY / Math.max(1, NAIVE));
-    for (let i = 0; i < STEADY; i++) {
-      checkpoint();
-      const s = timed(() => scanner.scan(records, posture, host, rootDir));
-      steadyMs.push(s.ms);
-      steadyCpuMs.push(s.cpuMs);
-      steadyNewHost += s.value.newHostProcesses;
-      containerProcesses = s.value.containerProcesses;
-      detections = Math.max(detections, s.value.active.length);
-      // Spread the naive scans evenly over the steady-state loop.
-      while (naiveMs.length < NAIVE && naiveMs.length < Math.floor((i + 1) / naiveEvery)) {
-        const n = timed(() => naiveScan(proc, containerIds));
-        naiveMs.push(n.ms);
-        naiveCpuMs.push(n.cpuMs);
-        naiveResult = n.value;
-      }
-    }
-    while (naiveMs.length < NAIVE) {
-      const n = timed(() => naiveScan(proc, containerIds));
-      naiveMs.push(n.ms);
-      naiveCpuMs.push(n.cpuMs);
-    }
-
-    checkpoint();
-    const steady = summarize(steadyMs);
-    const naive = summarize(naiveMs);
-    const fresh = summarize(freshMs);
-    const ratio = naive.median / steady.median;
+    const { processes, containerProcesses, detections, steady, naive, fresh, ratio, steadyCpuMs, steadyNewHost, naiveCpuMs, naiveResult } = m;
+    const { first, first: { report: firstReport } } = m;
     const mach = machine(loadStart);
-    printBlock(`procScan: breakout scan cost with ${processes} processes and ${records.length} containers`, [
+    printBlock(`procScan: breakout scan cost with ${processes} processes and ${m.containers} containers`, [
       ['processes in /proc', `${processes} (${baselineProcs} before the bench, ${sleepers.count} \`sleep 600\` children added)`],
-      ['containers', `${records.length} running (started in ${r(startedMs / 1000, 1)} s); container processes ${containerProcesses} (scan report)`],
+      ['containers', `${m.containers} running (started in ${r(startedMs / 1000, 1)} s); container processes ${containerProcesses} (scan report)`],
       ['rootwatch first scan', `${r(first.ms, 2)} ms, cold JIT (${firstReport.newHostProcesses} new host pids read, ${firstReport.containerProcesses} container processes)`],
       [`  fresh scanner x${FRESH_REPEATS}`, `median ${r(fresh.median, 2)} ms, max ${r(fresh.max, 2)} (warm JIT, every pid new again)`],
       [`rootwatch steady state (${STEADY})`, fmt(steady)],
       ['  CPU per scan', `median ${r(summarize(steadyCpuMs).median, 2)} ms; ${r(steadyNewHost / STEADY, 2)} new host pids per scan on average`],
       ['  at the 1 s default interval', `${r(steady.median / 10, 2)} % of one core (median scan / 1 s)`],
       [`naive full scan (${NAIVE})`, fmt(naive)],
-      ['  CPU per scan', `median ${r(summarize(naiveCpuMs).median, 2)} ms; ${naiveResult.processes} processes read, ${naiveResult.inContainers} in containers; warm-up ${r(naiveWarm.ms, 1)} ms`],
+      ['  CPU per scan', `median ${r(summarize(naiveCpuMs).median, 2)} ms; ${naiveResult.processes} processes read, ${naiveResult.inContainers} in containers; warm-up ${r(m.naiveWarmMs, 1)} ms`],
       ['naive / rootwatch steady', `${r(ratio, 1)}x (medians)`],
       ['active detections', `${detections} (expected 0: plain containers)`],
       mach.row,
@@ -242,7 +222,7 @@ export async function main(): Promise<Record<string, unknown>> {
       processes,
       processesBefore: baselineProcs,
       sleepChildren: sleepers.count,
-      containers: records.length,
+      containers: m.containers,
       containerProcesses,
       rootwatch: {
         firstScanMs: r(first.ms, 2),

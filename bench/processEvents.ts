@@ -30,8 +30,8 @@
 //   (nice value of the child daemons, e.g. -10).
 //   dist/ is rebuilt (npm run build) when missing or older than src/; the addon must be built
 //   (npm run build:native).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -42,8 +42,8 @@ import {
   TEST_IMAGE, diffHistogram, isMain, load1, machine, mapLimit, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock,
   progress, r, roundSummary, runCleanups, runStandalone, sample, samplesByLabels, scrape, sleep, startBenchEngine,
   summarize, type Summary,
-  ensureBuilt, freePort, stopChild, ROOT, MAIN_JS, NODE_FLAGS, startBenchDaemon,
-  checkpoint, clockTicks,
+  ensureBuilt, freePort, MAIN_JS, startBenchDaemon, spawnDaemon, type ChildDaemon,
+  checkpoint, clockTicks, cpuTicks, threadTicks, memory, killGroup, ExecLoad, threadSplit, cpuWindow, type CpuWindow,
 } from './lib.js';
 
 const num = (name: string, dflt: number): number => {
@@ -68,32 +68,6 @@ const SCAN_HIST = 'rootwatch_proc_scan_duration_seconds';
 const EVENTS = 'rootwatch_process_events_total';
 const DROPPED = 'rootwatch_process_events_dropped_total';
 
-/** utime+stime of a process (all its threads, the addon's reader included), in clock ticks. */
-function cpuTicks(pid: number, task?: number): number {
-  const text = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8');
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) + Number(rest[12]);
-}
-
-/** utime+stime per thread (tid → ticks). */
-function threadTicks(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      out.set(Number(tid), cpuTicks(pid, Number(tid)));
-    } catch {
-      /* thread gone */
-    }
-  }
-  return out;
-}
-
 /** Per thread, from /proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns waiting on a run queue. */
 function threadSched(pid: number): Map<number, { runNs: number; waitNs: number }> {
   const out = new Map<number, { runNs: number; waitNs: number }>();
@@ -110,22 +84,6 @@ function threadSched(pid: number): Map<number, { runNs: number; waitNs: number }
     /* process gone */
   }
   return out;
-}
-
-function memory(pid: number): { rssMiB: number; hwmMiB: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rssMiB: r(kb('VmRSS') / 1024, 1), hwmMiB: r(kb('VmHWM') / 1024, 1) };
-}
-
-/** Kill a child started with detached: true and everything in its process group. */
-function killGroup(child: ChildProcess): void {
-  if (!child.pid) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
 }
 
 function fmtMs(s: Summary): string {
@@ -345,196 +303,18 @@ async function pollPart(engine: PrivateEngine, container: Docker.Container): Pro
   }
 }
 
-// ---------------------------------------------------------------- part 2: paced exec load on the host
-
-/**
- * `loops` sh loops, each running `batch` × /bin/true then `sleep S` (an exec too), where S is read
- * (dash builtin `read`) from a control file the bench rewrites every 500 ms to hold `rate` execs/s.
- * Each batch appends one line, `s` (slept) or `n`, so the generator counts its own execs.
- */
-class ExecLoad {
-  private child: ChildProcess | null = null;
-  private readonly ctl: string;
-  private readonly count: string;
-  private timer: NodeJS.Timeout | null = null;
-  private sleepS: number;
-  private last = { t: 0, batches: 0 };
-  readonly stopCleanup: () => Promise<void>;
-
-  /**
-   * `inside`: run the loops in this container (started with `dir` bind-mounted at /load) through
-   * `docker exec -d`, so every exec is a container process; otherwise on the host.
-   */
-  constructor(dir: string, private readonly rate: number, private readonly inside: { engine: PrivateEngine; container: string } | null = null,
-    private readonly loops = 3, private readonly batch = 20) {
-    this.ctl = join(dir, 'load.ctl');
-    this.count = join(dir, 'load.count');
-    // A first guess of ~1.3 ms per fork+exec; the controller corrects it.
-    this.sleepS = Math.max(0, ((batch + 1) * loops) / rate - batch * 0.0013);
-    this.stopCleanup = onCleanup(async () => this.stop());
-  }
-
-  private writeCtl(): void {
-    writeFileSync(`${this.ctl}.tmp`, `${this.sleepS.toFixed(3)}\n`);
-    renameSync(`${this.ctl}.tmp`, this.ctl); // atomic: a loop never reads a half-written file
-  }
-
-  /** Batches and execs done so far. */
-  counts(): { batches: number; execs: number } {
-    let text = '';
-    try {
-      text = readFileSync(this.count, 'utf8');
-    } catch {
-      return { batches: 0, execs: 0 };
-    }
-    let batches = 0;
-    let slept = 0;
-    for (let i = 0; i < text.length; i += 2) {
-      batches++;
-      if (text[i] === 's') slept++;
-    }
-    return { batches, execs: batches * this.batch + slept };
-  }
-
-  start(): void {
-    writeFileSync(this.count, '');
-    this.writeCtl();
-    // One session and process group (detached: setsid) for all loops: one autogroup, killed as one.
-    const script = 'B=$1; C=$2; K=$3; L=$4; loop() { while :; do i=0; while [ $i -lt $B ]; do /bin/true; i=$((i+1)); done; read S < "$C"; '
-      + 'if [ "$S" = 0.000 ]; then echo n >> "$K"; else sleep "$S"; echo s >> "$K"; fi; done; }; '
-      + 'n=0; while [ $n -lt $L ]; do loop & n=$((n+1)); done; wait';
-    if (this.inside) {
-      void this.inside.engine.cli('exec', '-d', this.inside.container, 'sh', '-c', script, 'rwpe-load', String(this.batch), '/load/load.ctl', '/load/load.count', String(this.loops));
-    } else {
-      this.child = spawn('/bin/sh', ['-c', script, 'rwpe-load', String(this.batch), this.ctl, this.count, String(this.loops)], { stdio: 'ignore', detached: true });
-    }
-    this.last = { t: nowMs(), batches: 0 };
-    this.timer = setInterval(() => this.adjust(), 500);
-  }
-
-  private adjust(): void {
-    const now = nowMs();
-    const { batches } = this.counts();
-    const dt = (now - this.last.t) / 1000;
-    const done = batches - this.last.batches;
-    this.last = { t: now, batches };
-    if (done <= 0 || dt <= 0) return;
-    // Per loop: period = work + sleep. Keep the work as measured, choose the sleep for the target period.
-    const period = (dt * this.loops) / done;
-    const work = Math.max(0, period - this.sleepS);
-    const target = ((this.batch + 1) * this.loops) / this.rate;
-    const next = Math.min(0.5, Math.max(0, target - work));
-    this.sleepS = 0.5 * this.sleepS + 0.5 * next;
-    if (this.sleepS < 0.001) this.sleepS = 0;
-    this.writeCtl();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    if (this.child) killGroup(this.child);
-    this.child = null;
-  }
-}
-
 // ---------------------------------------------------------------- parts 2 and 3: the daemon as a child process
-
-interface ChildDaemon {
-  pid: number;
-  base: string;
-  logFile: string;
-  child: ChildProcess;
-  alive(): void;
-  stop(): Promise<string>;
-}
 
 async function startChildDaemon(engine: PrivateEngine, workDir: string, mode: 'netlink' | 'poll', expected: number): Promise<ChildDaemon> {
   const port = await freePort();
-  checkpoint();
-  // The config in a directory of its own: the daemon watches the config's directory, and writes to
-  // its log or to the load generator's files there would cost it CPU that no real host would see.
-  const configDir = join(workDir, `config-${mode}`);
-  mkdirSync(configDir, { recursive: true });
-  const config = join(configDir, 'rootwatch.yaml');
-  writeFileSync(config, `log:\n  level: debug\nbreakout:\n  host_reference_pid: ${engine.pid()}\n  process_events: ${mode === 'netlink' ? 'auto' : 'off'}\n`);
-  const logFile = join(workDir, `daemon-${mode}.log`);
-  const fd = openSync(logFile, 'a');
-  const args = [...NODE_FLAGS, MAIN_JS, '--config', config, '--docker-host', engine.dockerHost, 'run', '--listen', `127.0.0.1:${port}`];
-  progress(`${mode}: node ${args.map((a) => a.replace(ROOT + '/', '')).join(' ')}`);
-  // Its own session (setsid), as a systemd service runs: with autogroup scheduling, CPU is shared per session.
-  const cmd = NICE ? ['nice', '-n', String(NICE), process.execPath, ...args] : [process.execPath, ...args];
-  const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['ignore', fd, fd], detached: true });
-  closeSync(fd);
-  const stop = onCleanup(async () => {
-    await stopChild(child);
+  const configYaml = `log:\n  level: debug\ndocker:\n  host: ${engine.dockerHost}\nmetrics:\n  listen: 127.0.0.1:${port}\n`
+    + `breakout:\n  host_reference_pid: ${engine.pid()}\n  process_events: ${mode === 'netlink' ? 'auto' : 'off'}\n`;
+  // The config in a directory of its own (spawnDaemon): the daemon watches it, and the load generator's files sit elsewhere.
+  const d = await spawnDaemon({
+    mainJs: MAIN_JS, configYaml, configDir: join(workDir, `config-${mode}`), logFile: join(workDir, `daemon-${mode}.log`), port, expected, label: mode, nice: NICE,
   });
-  if (!child.pid) throw new Error('daemon did not start');
-  const base = `http://127.0.0.1:${port}`;
-  const alive = (): void => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`daemon exited (${child.exitCode ?? child.signalCode}); log tail:\n${readFileSync(logFile, 'utf8').split('\n').slice(-10).join('\n')}`);
-    }
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    checkpoint();
-    alive();
-    if (Date.now() > deadline) throw new Error(`${mode} daemon not ready with ${expected} containers after 60 s`);
-    if ((await fetch(`${base}/ready`).then((x) => x.status, () => 0)) === 200) {
-      const m = await scrape(base);
-      if (sample(m, 'rootwatch_containers') === expected) {
-        if (sample(m, `rootwatch_process_source{source="${mode}"}`) !== 1) throw new Error(`the child daemon's process source is not ${mode}`);
-        break;
-      }
-    }
-    await sleep(100);
-  }
-  return { pid: child.pid, base, logFile, child, alive, stop: async () => {
-    await stop();
-    return child.exitCode !== null ? `exit ${child.exitCode}` : `signal ${child.signalCode}`;
-  } };
-}
-
-interface CpuWindow {
-  seconds: number;
-  cpuPercent: number;
-  perSecond: { median: number; max: number };
-  /** Split by thread: the main (JavaScript) thread, the busiest other one (the addon's reader when events flow), the rest. */
-  threads: { mainPercent: number; busiestOtherPercent: number; restPercent: number };
-}
-
-function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, hz: number, wall: number): CpuWindow['threads'] {
-  const pct = (ticks: number): number => r((ticks / hz / wall) * 100, 1);
-  let main = 0;
-  const others: number[] = [];
-  for (const [tid, t] of after) {
-    const d = t - (before.get(tid) ?? 0);
-    if (tid === pid) main = d;
-    else others.push(d);
-  }
-  others.sort((a, b) => b - a);
-  const busiest = others[0] ?? 0;
-  return { mainPercent: pct(main), busiestOtherPercent: pct(busiest), restPercent: pct(others.slice(1).reduce((a, b) => a + b, 0)) };
-}
-
-/** utime+stime over `seconds`, sampled each second (percent of one core). */
-async function cpuWindow(d: ChildDaemon, seconds: number, hz: number): Promise<CpuWindow> {
-  const threads0 = threadTicks(d.pid);
-  const ticks = [cpuTicks(d.pid)];
-  const t0 = nowMs();
-  const times = [t0];
-  for (let s = 1; s <= seconds; s++) {
-    await sleep(Math.max(0, t0 + s * 1000 - nowMs()));
-    checkpoint();
-    d.alive();
-    ticks.push(cpuTicks(d.pid));
-    times.push(nowMs());
-  }
-  const threads1 = threadTicks(d.pid);
-  const used = ((ticks[ticks.length - 1] as number) - (ticks[0] as number)) / hz;
-  const wall = ((times[times.length - 1] as number) - t0) / 1000;
-  const per = summarize(ticks.slice(1).map((t, i) => ((t - (ticks[i] as number)) / hz / (((times[i + 1] as number) - (times[i] as number)) / 1000)) * 100));
-  return { seconds: r(wall, 1), cpuPercent: r((used / wall) * 100, 2), perSecond: { median: r(per.median, 1), max: r(per.max, 1) }, threads: threadSplit(d.pid, threads0, threads1, hz, wall) };
+  if (sample(await scrape(d.base), `rootwatch_process_source{source="${mode}"}`) !== 1) throw new Error(`the child daemon's process source is not ${mode}`);
+  return d;
 }
 
 interface LoadResult {
