@@ -91,8 +91,9 @@ typedef struct {
   int32_t pid;
   int32_t event;   // EV_FORK, EV_EXEC, EV_UID or EV_RECHECK: what the copy was taken for
   uint32_t ns[7];  // inode numbers; 0 when unreadable
-  uint16_t len_status, len_cgroup, len_stat, len_exe, len_pexe, len_cmdline, len_exe_id, len_pexe_id;
+  uint16_t len_status, len_cgroup, len_stat, len_exe, len_pexe, len_cmdline, len_exe_id, len_pexe_id, len_storage_dir;
   char exe_id[48];   // "dev:ino" of the executable (stat follows memfd, deleted and detached files)
+  char storage_dir[48];  // "dev:ino" of the container storage directory on the exe's path, if any
   char pexe_id[48];  // the same for the parent's, when its exe was copied
   char status[1536];
   char cgroup[1536];
@@ -213,6 +214,57 @@ static uint32_t g_host_ns[7];  // the host's reference namespaces (NS_KINDS orde
 #define MAX_DEVICES 256
 static dev_t g_devices[MAX_DEVICES];  // containers' root filesystem devices (overlay mounts)
 static int g_ndevices = 0;
+#define MAX_STORAGE_DIRS 4096
+typedef struct { uint64_t dev, ino; } file_id_t;
+static file_id_t g_storage_dirs[MAX_STORAGE_DIRS];  // containers' storage directories (upper, lower…)
+static int g_nstorage_dirs = 0;
+
+// Is this directory one of the containers' storage directories? Fills `out` with it when so.
+static int storage_dir_id(const struct stat *st, file_id_t *out) {
+  int hit = 0;
+  pthread_mutex_lock(&g_filter_lock);
+  for (int i = 0; i < g_nstorage_dirs && !hit; i++) {
+    hit = g_storage_dirs[i].dev == (uint64_t)st->st_dev && g_storage_dirs[i].ino == (uint64_t)st->st_ino;
+    if (hit) *out = g_storage_dirs[i];
+  }
+  pthread_mutex_unlock(&g_filter_lock);
+  return hit;
+}
+
+// Does a storage directory lie on this device? Only then is an executable's path walked.
+static int storage_device(dev_t dev) {
+  int hit = 0;
+  pthread_mutex_lock(&g_filter_lock);
+  for (int i = 0; i < g_nstorage_dirs && !hit; i++) hit = g_storage_dirs[i].dev == (uint64_t)dev;
+  pthread_mutex_unlock(&g_filter_lock);
+  return hit;
+}
+
+// A host process running a container's file through a path that names no storage and no container
+// device: a bind mount of an upper or lower directory elsewhere on the host (/mnt/x/bin/sh). The
+// directories of its exe path, resolved in the process's own root (/proc/<pid>/root/…), are compared
+// with the storage directories by identity, from the innermost up (at most 64 levels). Writes the
+// matched directory as "dev:ino" into `out`; returns its length, 0 when none. Reader thread only.
+static uint16_t storage_dir_on_path(int dir, const char *exe, size_t len, char *out, size_t cap) {
+  char path[5 + 256];
+  if (len == 0 || exe[0] != '/' || len >= 256) return 0;
+  memcpy(path, "root", 4);
+  memcpy(path + 4, exe, len);
+  path[4 + len] = 0;
+  for (int depth = 0; depth < 64; depth++) {
+    char *slash = strrchr(path + 4, '/');
+    if (!slash || slash == path + 4) return 0;  // reached "/": not walked (the host's root)
+    *slash = 0;
+    struct stat st;
+    if (fstatat(dir, path, &st, 0) != 0) return 0;
+    file_id_t id;
+    if (storage_dir_id(&st, &id)) {
+      int n = snprintf(out, cap, "%llu:%llu", (unsigned long long)id.dev, (unsigned long long)id.ino);
+      return n > 0 && (size_t)n < cap ? (uint16_t)n : 0;
+    }
+  }
+  return 0;
+}
 
 // Is this st_dev a container's root filesystem? A host process running a container's binary through
 // /proc/<pid>/root/… has an exe path that names no storage ("/bin/sh"); its device does.
@@ -296,8 +348,42 @@ static void read_namespaces(int dir, uint32_t ns[7]) {
   for (int i = 0; i < 7; i++) ns[i] = ns_inode_at(dir, i);
 }
 
+// The cache is open-addressed: a pid lives in one of NS_PROBES slots from its home slot, so that on a
+// host whose pids go past NS_CACHE_SLOTS (pid_max is 4194304 on most) two live container processes
+// whose pids share a home slot are both cached, and both re-checked. Lookups look at every probe
+// (a forgotten slot is 0 and leaves no hole to stop at).
+#define NS_PROBES 8
+
+// The slot holding pid (or -pid: exited, kept for its queued events), else its home slot (whose pid
+// then differs: callers check). NULL without a cache.
 static ns_entry_t *ns_slot(source_t *s, int32_t pid) {
-  return s->ns_cache ? &s->ns_cache[(uint32_t)pid % NS_CACHE_SLOTS] : NULL;
+  if (!s->ns_cache) return NULL;
+  uint32_t home = (uint32_t)pid % NS_CACHE_SLOTS;
+  for (uint32_t i = 0; i < NS_PROBES; i++) {
+    ns_entry_t *e = &s->ns_cache[(home + i) % NS_CACHE_SLOTS];
+    if (e->pid == pid || e->pid == -pid) return e;
+  }
+  return &s->ns_cache[home];
+}
+
+// A slot for pid: its own, else the first free one among its probes (never used or forgotten, then
+// one of an exited process, then one whose process is gone), else NULL: every probe holds a live
+// container process, which keeps its place (a fork storm's short-lived children would otherwise push
+// the long-lived processes out of the cache, and with them out of the periodic re-check). The
+// newcomer is then read in full at each event.
+static ns_entry_t *ns_claim(source_t *s, int32_t pid) {
+  if (!s->ns_cache) return NULL;
+  ns_entry_t *e = ns_slot(s, pid);
+  if (e->pid == pid || e->pid == -pid) return e;
+  uint32_t home = (uint32_t)pid % NS_CACHE_SLOTS;
+  for (int pass = 0; pass < 2; pass++) {
+    for (uint32_t i = 0; i < NS_PROBES; i++) {
+      e = &s->ns_cache[(home + i) % NS_CACHE_SLOTS];
+      if (e->pid == 0) return e;
+      if (pass == 1 && (e->pid < 0 || kill(e->pid, 0) != 0)) return e;
+    }
+  }
+  return NULL;
 }
 
 // Are the namespaces the detectors judge (mnt, pid, net, ipc, uts) all readable? A process that is
@@ -311,14 +397,10 @@ static void forget_ns(source_t *s, int32_t pid);
 static int away_from_host(const uint32_t ns[7]);
 
 static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
-  ns_entry_t *e = ns_slot(s, pid);
-  if (!e) return;
   // An exiting process's partial read must not speak for it, nor for its parent, later.
   if (!ns_complete(ns)) { forget_ns(s, pid); return; }
-  // A slot held by another container process that is still alive keeps it: a fork storm's
-  // short-lived children would otherwise push the long-lived processes out of the cache, and with
-  // them out of the periodic namespace re-check. The newcomer is then read in full at each event.
-  if (e->pid > 0 && e->pid != pid && kill(e->pid, 0) == 0) return;
+  ns_entry_t *e = ns_claim(s, pid);
+  if (!e) return;
   if (e->pid != pid || memcmp(e->ns, ns, sizeof e->ns) != 0) e->judged = 0;
   e->pid = pid;
   memcpy(e->ns, ns, sizeof e->ns);
@@ -622,7 +704,7 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   tmp->pid = pid;
   tmp->event = kind;
   tmp->len_status = tmp->len_pexe = tmp->len_stat = tmp->len_exe = tmp->len_cmdline = tmp->len_cgroup = 0;
-  tmp->len_exe_id = tmp->len_pexe_id = 0;
+  tmp->len_exe_id = tmp->len_pexe_id = tmp->len_storage_dir = 0;
   char dirpath[32];
   snprintf(dirpath, sizeof dirpath, "/proc/%d", pid);
   int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -680,6 +762,12 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     // root filesystem, whatever path it was reached by.
     wanted = container || lineage || known == VERDICT_HELPER || mentions_prefix(tmp->exe, tmp->len_exe, tmp->cmdline, tmp->len_cmdline) ||
              (exe_ok && container_device(exe_st.st_dev));
+    // A container's file reached through a bind mount of its storage: by the identity of a directory
+    // on the path (the periodic light pass reads no new host pids; this is what sees it).
+    if (!wanted && !container && exe_ok && storage_device(exe_st.st_dev)) {
+      tmp->len_storage_dir = storage_dir_on_path(dir, tmp->exe, tmp->len_exe, tmp->storage_dir, sizeof tmp->storage_dir);
+      wanted = tmp->len_storage_dir > 0;
+    }
   }
   if (wanted && !cgroup_read) {
     tmp->len_cgroup = read_file(dir, "cgroup", tmp->cgroup, sizeof tmp->cgroup);
@@ -1012,17 +1100,18 @@ static int copy_strings(napi_env env, napi_value arr, char **out, size_t *lens, 
   return count;
 }
 
-// setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[], containerDevices?: string[]): void.
+// setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[], containerDevices?: string[], storageDirs?: string[]): void.
 // Host processes are copied only when their exe or command line contains a storage prefix (at most
 // 64); executables with one of the runtime names (basenames, at most 64) start processes that may
 // join a container; the host's namespace inode numbers (NS_KINDS order, 0 = unknown) tell a
 // container process's ordinary state from an escaped one; host processes whose executable lies on one
-// of the containers' root filesystem devices (decimal st_dev strings, at most 256) are copied too.
+// of the containers' root filesystem devices (decimal st_dev strings, at most 256) are copied too, as
+// are those with a containers' storage directory on their executable's path ("dev:ino", at most 4096).
 // Verdicts are forgotten only when the first three change: a device list changes with every container
 // start, and host execs read their executable's device anyway.
 static napi_value js_set_filter(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   bool a = false, b = false, c = false;
   if (argc < 3 || napi_is_array(env, argv[0], &a) != napi_ok || !a || napi_is_array(env, argv[1], &b) != napi_ok || !b ||
@@ -1052,7 +1141,25 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info) {
       free(devs[i]);
     }
   }
+  // Storage directory identities ("dev:ino"), for storage_dir_on_path().
+  static file_id_t dirs[MAX_STORAGE_DIRS];
+  int ndirs = 0;
+  bool e = false;
+  if (argc > 4 && napi_is_array(env, argv[4], &e) == napi_ok && e) {
+    uint32_t n = 0;
+    napi_get_array_length(env, argv[4], &n);
+    for (uint32_t i = 0; i < n && ndirs < MAX_STORAGE_DIRS; i++) {
+      napi_value v;
+      char buf[48];
+      size_t got = 0;
+      if (napi_get_element(env, argv[4], i, &v) != napi_ok || napi_get_value_string_utf8(env, v, buf, sizeof buf, &got) != napi_ok) continue;
+      unsigned long long dev = 0, ino = 0;
+      if (sscanf(buf, "%llu:%llu", &dev, &ino) == 2) dirs[ndirs++] = (file_id_t){dev, ino};
+    }
+  }
   pthread_mutex_lock(&g_filter_lock);
+  memcpy(g_storage_dirs, dirs, (size_t)ndirs * sizeof(file_id_t));
+  g_nstorage_dirs = ndirs;
   int changed = np != g_nprefixes || nr != g_nruntimes || memcmp(host_ns, g_host_ns, sizeof g_host_ns) != 0;
   for (int i = 0; i < np && !changed; i++) changed = prefix_len[i] != g_prefix_len[i] || memcmp(prefixes[i], g_prefixes[i], prefix_len[i]) != 0;
   for (int i = 0; i < nr && !changed; i++) changed = strcmp(runtimes[i], g_runtimes[i]) != 0;
@@ -1131,6 +1238,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
     set_string(env, o, "parentExe", p->pexe, p->len_pexe);
     set_string(env, o, "cmdline", p->cmdline, p->len_cmdline);
     set_string(env, o, "exeId", p->exe_id, p->len_exe_id);
+    set_string(env, o, "storageDir", p->storage_dir, p->len_storage_dir);
     set_string(env, o, "parentExeId", p->pexe_id, p->len_pexe_id);
     napi_set_element(env, snaps, i, o);
   }

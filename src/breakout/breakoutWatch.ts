@@ -125,6 +125,7 @@ export class BreakoutWatch {
             storagePrefixes: storagePrefixes(rootDirs(this.inputs.postures()), containers.flatMap((r) => containerStoragePaths(r))),
             hostNamespaces: NS_KINDS.map((k) => namespaceInode(host?.ns[k])),
             containerDevices: this.scanner.containerDevices(containers, this.inputs.postures().length > 0),
+            storageDirs: this.scanner.storageDirIds(),
           };
         },
       },

@@ -67,6 +67,11 @@ export interface AddonFilter {
    * one is copied, whatever path reached it (/proc/<container pid>/root/…, which names no storage).
    */
   containerDevices?: readonly string[];
+  /**
+   * Containers' storage directories ("dev:ino", as resolved where the engine made them): a host process
+   * with one on its executable's path is copied (a bind mount of a container's upper directory).
+   */
+  storageDirs?: readonly string[];
 }
 
 /**
@@ -151,10 +156,11 @@ export class ProcessEventSource {
       const f = this.sink.filter();
       const prefixes = [...new Set(f.storagePrefixes.filter((p) => p.length > 0))].sort();
       const devices = [...new Set(f.containerDevices ?? [])].sort();
-      const key = JSON.stringify([prefixes, f.hostNamespaces, devices]);
+      const dirs = [...new Set(f.storageDirs ?? [])].sort();
+      const key = JSON.stringify([prefixes, f.hostNamespaces, devices, dirs]);
       if (key === this.filterKey) return;
       this.filterKey = key;
-      this.addon.setFilter(prefixes, [...RUNTIME_EXECUTABLES], [...f.hostNamespaces], devices);
+      this.addon.setFilter(prefixes, [...RUNTIME_EXECUTABLES], [...f.hostNamespaces], devices, dirs);
     } catch (e) {
       this.log.error(`process event filter update failed: ${(e as Error).message}`, { event: 'process_events_error' });
     }

@@ -26,6 +26,12 @@ const MAX_UNSCOPED_DELAY_MS = 60_000;
 /** A container's mountinfo is read every this many scans (a mount stays until unmounted). */
 const MOUNT_CHECK_EVERY = 3;
 
+/**
+ * With process events, a container's cgroup members are listed every this many light passes (one
+ * hierarchy), for processes moved into it: no event reports a write to cgroup.procs.
+ */
+const MEMBER_CHECK_EVERY = 3;
+
 /** With process events, the TracerPid sweep's safety-net period in scans. */
 const TRACE_SWEEP_EVERY = 5;
 
@@ -218,6 +224,11 @@ export class ProcessScanner {
       for (const r of containers) this.scopeOf(r, lookup, undefined, now);
     }
     return [...this.scoped.values()].map((s) => s.scope.rootDevice).filter((d): d is string => d !== undefined);
+  }
+
+  /** The storage directories of the containers scoped so far, as "dev:ino" (for the process-event filter). */
+  storageDirIds(): string[] {
+    return [...this.scoped.values()].flatMap((s) => (s.scope.storageIds ?? []).map((id) => `${id.dev}:${id.ino}`));
   }
 
   /** Detections active now: from the last scan plus those process events added since. */
@@ -657,7 +668,11 @@ export class ProcessScanner {
         const exeDev = p.exeId?.dev;
         const onContainerDevice = exeDev !== undefined && everyScope().some((sc) => sc.rootDevice === exeDev);
         if (!scope && onContainerDevice) p.exeDevice = exeDev;
-        if (!scope && !onContainerDevice && !mentionsStorage(c, everyScope()) && !this.helperPids.has(p.ppid)) continue;
+        // A storage directory the addon found on the executable's path, by identity.
+        const dir = fileIdOf(c.storageDir);
+        const storageOf = !scope && dir ? everyScope().find((sc) => sc.storageIds?.some((d) => sameFile(d, dir)))?.id : undefined;
+        if (storageOf) p.exeStorageOf = storageOf;
+        if (!scope && !onContainerDevice && !storageOf && !mentionsStorage(c, everyScope()) && !this.helperPids.has(p.ppid)) continue;
       }
       // A container process that just exec'd (`chroot /proc/<host pid>/root sh`, a runc exec with a
       // leaked working directory), or one the addon's re-check found with another root or working
@@ -820,14 +835,12 @@ export class ProcessScanner {
   }
 
   /**
-   * Pids new since the last pass, judged as host processes: kernel helpers, container binaries run on
-   * the host. `memberOf` holds the container processes a full scan listed; a light pass lists none
-   * (null), so a new pid's own cgroup tells a container process (left to the events, noted for
-   * lineage) from a host one. A host process whose parent is a container's process or shim is its
-   * container's, by lineage.
+   * Pids new since the last full scan, judged as host processes: kernel helpers, container binaries
+   * run on the host. `memberOf` holds the container processes the scan listed. A host process whose
+   * parent is a container's process or shim is its container's, by lineage.
    */
   private judgeNewPids(
-    note: NoteFn, memberOf: Map<number, ContainerScope> | null, scopes: readonly ContainerScope[], scopeById: ReadonlyMap<string, ContainerScope>,
+    note: NoteFn, memberOf: Map<number, ContainerScope>, scopes: readonly ContainerScope[], scopeById: ReadonlyMap<string, ContainerScope>,
     host: HostReference | null,
   ): { pids: number[]; newHost: number } {
     const pids = this.proc.pids();
@@ -835,15 +848,7 @@ export class ProcessScanner {
     const shims = this.shimMap();
     let newHost = 0;
     for (const pid of pids) {
-      if (previous?.has(pid) || memberOf?.has(pid)) continue;
-      if (!memberOf) {
-        const inContainer = this.proc.cgroups(pid)?.map((l) => CONTAINER_ID.exec(l.path)?.[0]).find((id) => id !== undefined);
-        if (inContainer) {
-          const startTime = scopeById.has(inContainer) ? this.proc.startTime(pid) : null;
-          if (startTime !== null) this.noteLineage(pid, startTime, inContainer);
-          continue;
-        }
-      }
+      if (previous?.has(pid) || memberOf.has(pid)) continue;
       newHost++;
       const p = this.snapshot(pid);
       if (!p) continue;
@@ -851,7 +856,7 @@ export class ProcessScanner {
       const scope = from ? scopeById.get(from) : undefined;
       if (scope) {
         this.noteLineage(pid, p.startTime, scope.id);
-        memberOf?.set(pid, scope);
+        memberOf.set(pid, scope);
       }
       const at: Attribution | null = scope ? { scope, by: 'lineage' } : null;
       for (const { hit, key } of this.judgePid(pid, at, scopes, host, memberOf, p)) note(hit, key, pid, p.startTime);
@@ -870,13 +875,15 @@ export class ProcessScanner {
   }
 
   /**
-   * The light pass, for when process events report new processes and execs (issue 14): the full scan
-   * but for its costly part, listing and reading every container process. Their forks and execs arrive
-   * as events, and the addon re-reads the namespaces, root and working directory of every one it has
-   * judged every 250 ms (a setns or a chdir without exec). What stays: new host pids (a host process
-   * running a container binary reached by a path the addon does not filter on), the kernel escape
-   * hooks, the module list, and a third of the containers' mount tables. Detections of processes stay
-   * active while their process lives. Returns null, having changed nothing, when a full scan must run instead: a hook newly
+   * The light pass, for when process events report new processes and execs (issue 14): only what no
+   * event reports and is cheap to read. Neither container processes nor new host pids are listed or
+   * read: forks and execs arrive as events; the addon copies every host process whose executable names
+   * container storage, lies on a container's root device or under a storage directory (by identity),
+   * and re-reads the namespaces, root and working directory of every container process it has judged
+   * every 250 ms (a setns or a chdir without exec). What stays: the kernel escape hooks, the module
+   * list, a third of the containers' mount tables, and a third of their cgroup member lists (one
+   * hierarchy each: processes moved in). Detections of processes stay active while their
+   * process lives. Returns null, having changed nothing, when a full scan must run instead: a hook newly
    * pointing into a container (its helper is searched among all host processes), or no engine yet.
    */
   lightScan(containers: readonly ContainerRecord[], hostRef: HostReference | null, dockerRootDirs: string | null | readonly string[]): ScanReport | null {
@@ -901,15 +908,13 @@ export class ProcessScanner {
     for (const s of this.scoped.values()) {
       for (const hit of this.judgeMounts(s, hostMountsNow)) note(hit, mountKey(s.scope.id, hit), null, null);
     }
-    const host = this.withRuntime({ ...hostRef, root: this.hostRoot });
-    const { pids, newHost } = this.judgeNewPids(note, null, scopes, new Map(scopes.map((sc) => [sc.id, sc])), host);
-    const alive = this.forgetGone(pids);
+    this.judgeMovedIn(note, scopes, hostRef);
     for (const d of this.active.values()) {
-      if (d.pid !== null && !seen.has(d.key) && alive.has(d.pid) && this.proc.startTime(d.pid) === d.startTime) seen.set(d.key, d);
+      if (d.pid !== null && !seen.has(d.key) && this.proc.startTime(d.pid) === d.startTime) seen.set(d.key, d);
     }
     this.judgeModules(note);
     this.scans++;
-    return this.conclude(seen, newHost);
+    return this.conclude(seen, 0);
   }
 
   /**
@@ -922,6 +927,29 @@ export class ProcessScanner {
       const known = this.active.get(key);
       seen.set(key, known ? (known.hit.container || !hit.container ? known : { ...known, hit }) : { key, hit, pid, startTime });
     };
+  }
+
+  /**
+   * Processes moved into a container's cgroup (a write to cgroup.procs sends no process event): one
+   * hierarchy of each container, each container every MEMBER_CHECK_EVERY light passes (staggered).
+   * A member that is not its container's already (lineage: the same pid and start time) is judged as
+   * the container's process, and noted.
+   */
+  private judgeMovedIn(note: NoteFn, scopes: readonly ContainerScope[], hostRef: HostReference): void {
+    let host: HostReference | null | undefined;
+    for (const s of this.scoped.values()) {
+      const dir = s.cgroupDirs[0];
+      if (dir === undefined || (this.scans + s.initPid) % MEMBER_CHECK_EVERY !== 0) continue;
+      for (const pid of this.cgroups.members(dir)) {
+        const known = this.lineage.get(pid);
+        if (known?.containerId === s.scope.id && this.proc.startTime(pid) === known.startTime) continue;
+        const p = this.snapshot(pid);
+        if (!p) continue;
+        this.noteLineage(pid, p.startTime, s.scope.id);
+        host ??= this.withRuntime({ ...hostRef, root: this.hostRoot });
+        for (const { hit, key } of this.judgePid(pid, { scope: s.scope, by: 'cgroup' }, scopes, host, null, p)) note(hit, key, pid, p.startTime);
+      }
+    }
   }
 
   /** The detections of a pass: the fresh ones to report, and the active set it leaves. */

@@ -32,6 +32,11 @@ export interface RawProcessCapture {
    */
   exeId?: string;
   parentExeId?: string;
+  /**
+   * A host process only: the container storage directory ("dev:ino") found on its executable's path
+   * by identity (a bind mount of an upper or lower directory elsewhere), when that is why it was copied.
+   */
+  storageDir?: string;
   /** NUL-separated, as in /proc/<pid>/cmdline (possibly cut). */
   cmdline: string;
 }
@@ -100,7 +105,7 @@ export interface ProcConnectorAddon {
    * fork child in its parent's namespaces, none of them among the host's (inode numbers in NS_KINDS
    * order, 0 = unknown), is not copied again.
    */
-  setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[], containerDevices?: string[]): void;
+  setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[], containerDevices?: string[], storageDirs?: string[]): void;
 }
 
 /** The addon, or why it is unavailable. Built by `npm run build:native` (node-gyp). */
