@@ -103,7 +103,7 @@ typedef struct {
   char cmdline[512];
 } snap_t;
 
-#define NS_CACHE_SLOTS 32768  // 72 bytes each
+#define NS_CACHE_SLOTS 32768  // 88 bytes each, touched as used
 #define VOUCHED_SLOTS 8
 
 typedef struct {
@@ -114,6 +114,7 @@ typedef struct {
   // directory. `judged` is cleared whenever the pid or the namespaces of the slot change.
   uint8_t judged;
   uint64_t cap_eff;
+  uint64_t cap_prm;  // permitted: what its effective set can ever hold without an exec
   uint64_t root_dev, root_ino, cwd_dev, cwd_ino;
 } ns_entry_t;
 
@@ -184,6 +185,7 @@ typedef struct {
   // children are judged one by one). Reading 7 namespace links costs a third of a full copy, and
   // forks are half of a container's events. Reader thread only.
   ns_entry_t *ns_cache;
+  uint64_t ns_used[NS_CACHE_SLOTS / 64];  // which slots of ns_cache hold (or held) a pid: the re-check walks these
   struct mmsghdr msgs[RECV_BATCH];
   struct iovec iovs[RECV_BATCH];
   char bufs[RECV_BATCH][RECV_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
@@ -378,9 +380,12 @@ static ns_entry_t *ns_claim(source_t *s, int32_t pid) {
   uint32_t home = (uint32_t)pid % NS_CACHE_SLOTS;
   for (int pass = 0; pass < 2; pass++) {
     for (uint32_t i = 0; i < NS_PROBES; i++) {
-      e = &s->ns_cache[(home + i) % NS_CACHE_SLOTS];
-      if (e->pid == 0) return e;
-      if (pass == 1 && (e->pid < 0 || kill(e->pid, 0) != 0)) return e;
+      uint32_t at = (home + i) % NS_CACHE_SLOTS;
+      e = &s->ns_cache[at];
+      if (e->pid == 0 || (pass == 1 && (e->pid < 0 || kill(e->pid, 0) != 0))) {
+        s->ns_used[at / 64] |= 1ULL << (at % 64);
+        return e;
+      }
     }
   }
   return NULL;
@@ -406,12 +411,28 @@ static void remember_ns(source_t *s, int32_t pid, const uint32_t ns[7]) {
   memcpy(e->ns, ns, sizeof e->ns);
 }
 
-// CapEff from a /proc/<pid>/status copy; 0 when absent.
-static int status_cap_eff(const char *status, size_t n, uint64_t *cap) {
-  const char *p = memmem(status, n, "\nCapEff:\t", 9);
-  if (!p || (size_t)(p - status) + 9 + 16 > n) return 0;
-  *cap = strtoull(p + 9, NULL, 16);
+// A capability set ("CapEff", "CapPrm") from a /proc/<pid>/status copy; 0 when absent.
+static int status_cap(const char *status, size_t n, const char *which, uint64_t *cap) {
+  char key[16];
+  int k = snprintf(key, sizeof key, "\n%s:\t", which);
+  const char *p = k > 0 ? memmem(status, n, key, (size_t)k) : NULL;
+  if (!p || (size_t)(p - status) + (size_t)k + 16 > n) return 0;
+  *cap = strtoull(p + k, NULL, 16);
   return 1;
+}
+
+static int status_cap_eff(const char *status, size_t n, uint64_t *cap) {
+  return status_cap(status, n, "CapEff", cap);
+}
+
+#define CAP_SYS_ADMIN_BIT (1ULL << 21)
+
+// setns() into any namespace takes CAP_SYS_ADMIN (in the user namespace owning the target). A judged
+// process without it in its permitted set cannot gain it without an exec (an event, and a new
+// judgement): its namespaces stay the judged ones, or new ones it made itself (an unprivileged user
+// namespace), never the host's.
+static int cannot_setns(const ns_entry_t *e) {
+  return e->judged && (e->cap_prm & CAP_SYS_ADMIN_BIT) == 0;
 }
 
 // After a full copy of a container process (which the detectors judge): remember its state, so that
@@ -420,10 +441,12 @@ static void remember_state(source_t *s, int32_t pid, int dir, const char *status
   ns_entry_t *e = ns_slot(s, pid);
   if (!e || e->pid != pid) return;
   struct stat root, cwd;
-  uint64_t cap;
-  e->judged = fstatat(dir, "root", &root, 0) == 0 && fstatat(dir, "cwd", &cwd, 0) == 0 && status_cap_eff(status, n, &cap);
+  uint64_t cap, prm;
+  e->judged = fstatat(dir, "root", &root, 0) == 0 && fstatat(dir, "cwd", &cwd, 0) == 0 && status_cap_eff(status, n, &cap) &&
+              status_cap(status, n, "CapPrm", &prm);
   if (!e->judged) return;
   e->cap_eff = cap;
+  e->cap_prm = prm;
   e->root_dev = root.st_dev;
   e->root_ino = root.st_ino;
   e->cwd_dev = cwd.st_dev;
@@ -436,6 +459,7 @@ static void inherit_state(source_t *s, int32_t child, const ns_entry_t *parent_s
   if (!e || e->pid != child || !parent_state->judged) return;
   e->judged = 1;
   e->cap_eff = parent_state->cap_eff;
+  e->cap_prm = parent_state->cap_prm;
   e->root_dev = parent_state->root_dev;
   e->root_ino = parent_state->root_ino;
   e->cwd_dev = parent_state->cwd_dev;
@@ -453,9 +477,12 @@ static void inherit_state(source_t *s, int32_t child, const ns_entry_t *parent_s
 static int exec_unchanged(source_t *s, int dir, int32_t pid) {
   ns_entry_t *e = ns_slot(s, pid);
   if (!e || e->pid != pid || !e->judged || !away_from_host(e->ns) || !container_device((dev_t)e->root_dev)) return 0;
-  uint32_t ns[7];
-  read_namespaces(dir, ns);
-  if (memcmp(ns, e->ns, sizeof ns) != 0) return 0;
+  // Namespaces are read unless the process cannot have changed them (see cannot_setns()).
+  if (!cannot_setns(e)) {
+    uint32_t ns[7];
+    read_namespaces(dir, ns);
+    if (memcmp(ns, e->ns, sizeof ns) != 0) return 0;
+  }
   struct stat st;
   if (fstatat(dir, "root", &st, 0) != 0 || st.st_dev != e->root_dev || st.st_ino != e->root_ino) return 0;
   if (fstatat(dir, "cwd", &st, 0) != 0) return 0;
@@ -480,7 +507,11 @@ static int moved_directories(int dir, const ns_entry_t *e) {
 // A pid whose namespaces were not read this time: its slot must not speak for it any more.
 static void forget_ns(source_t *s, int32_t pid) {
   ns_entry_t *e = ns_slot(s, pid);
-  if (e && (e->pid == pid || e->pid == -pid)) e->pid = 0;
+  if (e && (e->pid == pid || e->pid == -pid)) {
+    e->pid = 0;
+    uint32_t at = (uint32_t)(e - s->ns_cache);
+    s->ns_used[at / 64] &= ~(1ULL << (at % 64));
+  }
 }
 
 // Is this a container process's ordinary state: its own mnt, pid, net, ipc and uts namespaces,
@@ -580,8 +611,9 @@ static int ms_until(const struct timespec *now, const struct timespec *then) {
 // host by design and are the ones that can setns into the others), and copy those that moved. This is what sees a process that calls setns() into the host's
 // namespaces and neither execs nor forks (no event at all): within one period, if it lives that long.
 // Cost follows cached container processes: one open and five readlinkat each (mnt, pid, net, ipc,
-// uts, the namespaces away_from_host() judges), two fstatat for a judged one (its root and working
-// directory, moved_directories()), and a walk of the 1 MiB cache. Reader thread only.
+// uts, the namespaces away_from_host() judges) for those that may call setns (CAP_SYS_ADMIN
+// permitted, or not judged yet), two fstatat for a judged one (its root and working directory,
+// moved_directories()), and a walk of the cache. Reader thread only.
 static void recheck(source_t *s) {
   if (!s->ns_cache) return;
   struct timespec now;
@@ -593,7 +625,9 @@ static void recheck(source_t *s) {
   uint64_t reads = 0, moved = 0;
   struct timespec c0, c1;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+  // The used-slot bitmap: a walk of 4 KiB, not of the whole cache, when few processes are cached.
   for (uint32_t i = 0; i < NS_CACHE_SLOTS; i++) {
+    if ((i % 64) == 0 && s->ns_used[i / 64] == 0) { i += 63; continue; }
     ns_entry_t *e = &s->ns_cache[i];
     if (e->pid <= 0) continue;
     char dirpath[32];
@@ -604,7 +638,8 @@ static void recheck(source_t *s) {
     if (dir < 0) { e->pid = -e->pid; continue; }
     reads++;
     int changed = 0;
-    for (int k = 0; k < 5 && !changed; k++) {
+    // Namespaces only of a process that can call setns (cannot_setns()).
+    for (int k = 0; k < 5 && !changed && !cannot_setns(e); k++) {
       uint32_t ino = ns_inode_at(dir, k);
       changed = ino != 0 && ino != e->ns[k];
     }
@@ -630,7 +665,7 @@ static void recheck(source_t *s) {
 // Container processes that were running before the addon started send no event until they fork or
 // exec, so the re-check would not know them: read once, at the first filter that knows the host's
 // namespaces, the cgroup of every process, and cache the namespaces of those in a container (and
-// their verdict). About 25 us per process, once. Reader thread only.
+// their verdict and state). About 35 us per process, once. Reader thread only.
 static void seed_existing(source_t *s) {
   DIR *proc = opendir("/proc");
   if (!proc) return;
@@ -649,6 +684,13 @@ static void seed_existing(source_t *s) {
       if (ns_complete(ns)) {
         remember_ns(s, (int32_t)pid, ns);
         set_verdict(s, (int32_t)pid, VERDICT_WATCHED);
+        // Its state now (capabilities, root and working directory) is what the re-check compares
+        // with, as for a process judged from a copy: the first full scan judges every container
+        // process, and one already in a host namespace now is copied, for the detectors, at once.
+        char status[1536];
+        uint16_t sl = read_file(dir, "status", status, sizeof status);
+        if (sl > 0) remember_state(s, (int32_t)pid, dir, status, sl);
+        if (!away_from_host(ns)) examine(s, EV_RECHECK, (int32_t)pid, 0);
         n++;
       }
     }
@@ -686,9 +728,11 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   // flat out costs a lookup per fork, not a /proc read, and the reader keeps up with the rest (an
   // nsenter's fork among them). Given up: a storm child that calls setns in the first instants of its
   // life and never execs; the namespace re-check sees it if it lives RECHECK_MS.
-  if (kind == EV_FORK && known == VERDICT_WATCHED && vouched(s, parent)) {
+  // So is the child of a parent that cannot call setns (no CAP_SYS_ADMIN permitted, judged since its
+  // last exec): it is in its parent's judged namespaces, with no read at all (most containers' forks).
+  if (kind == EV_FORK && known == VERDICT_WATCHED) {
     ns_entry_t *pe = ns_slot(s, parent);
-    if (pe && pe->pid == parent && away_from_host(pe->ns)) {
+    if (pe && pe->pid == parent && away_from_host(pe->ns) && (vouched(s, parent) || cannot_setns(pe))) {
       ns_entry_t parent_state = *pe;  // the child's slot may be the parent's
       set_verdict(s, pid, VERDICT_WATCHED);
       remember_ns(s, pid, parent_state.ns);

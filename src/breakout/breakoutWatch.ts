@@ -27,9 +27,9 @@ const PENDING_RETRY_MS = 25;
 /**
  * With process events, how often the periodic pass is a full scan (every container process listed
  * and read, every new host pid): the safety net for what the events and the addon's re-check could
- * not report. The passes between are light (ProcessScanner.lightScan). Polling only: every pass is full.
+ * not report. Lost events, ptrace events, hook changes and new containers bring one at once. The passes between are light (ProcessScanner.lightScan). Polling only: every pass is full.
  */
-const FULL_SCAN_EVERY_MS = 10_000;
+const FULL_SCAN_EVERY_MS = 30_000;
 
 export interface BreakoutWatchOptions {
   procfs: string;
@@ -84,6 +84,8 @@ export class BreakoutWatch {
   private pendingFullScan: NodeJS.Timeout | null = null;
   private hookWatcher: FSWatcher | null = null;
   private lastFullScan = 0;
+  /** What the process-event filter was last made of (see the filter callback). */
+  private filterSig = '';
   /** The containers the last full scan covered (with an engine connected). */
   private fullyScanned = new Set<string>();
   private readonly pending = new PendingCopies();
@@ -121,6 +123,14 @@ export class BreakoutWatch {
         filter: () => {
           const containers = [...this.inputs.containers()];
           const host = this.reference();
+          // Made again only when what it is made of changed (asked every second): the containers and
+          // their inits, the scopes made of them, the reference namespaces, the engines' data roots.
+          const sig = [
+            host?.pid, ...NS_KINDS.map((k) => host?.ns[k]), this.scanner.scopeChanges, ...rootDirs(this.inputs.postures()),
+            ...containers.map((r) => `${r.id}:${r.inspect.State?.Pid ?? ''}`),
+          ].join('\n');
+          if (sig === this.filterSig) return null;
+          this.filterSig = sig;
           return {
             storagePrefixes: storagePrefixes(rootDirs(this.inputs.postures()), containers.flatMap((r) => containerStoragePaths(r))),
             hostNamespaces: NS_KINDS.map((k) => namespaceInode(host?.ns[k])),

@@ -47,7 +47,8 @@ export interface ProcessEventSink {
   /** CPU seconds the re-check took in the reader thread. */
   recheckCpu(seconds: number): void;
   /** What the addon filters with; read at start and every COUNTER_INTERVAL_MS. */
-  filter(): AddonFilter;
+  /** The filter now, or null when nothing it is made of changed since the last call. */
+  filter(): AddonFilter | null;
 }
 
 export interface AddonFilter {
@@ -154,6 +155,7 @@ export class ProcessEventSource {
     if (!this.addon) return;
     try {
       const f = this.sink.filter();
+      if (!f) return;
       const prefixes = [...new Set(f.storagePrefixes.filter((p) => p.length > 0))].sort();
       const devices = [...new Set(f.containerDevices ?? [])].sort();
       const dirs = [...new Set(f.storageDirs ?? [])].sort();
@@ -255,8 +257,10 @@ export class ProcessEventSource {
       if (lost > 0) {
         this.sink.dropped(lost);
         this.sink.fullScan(`${lost} process events lost in a burst (${Math.max(kernelLost, overruns)} by the kernel, ${copiesLost} copies)`);
-      } else if (exited + execUnread > 0) {
-        this.catchUp(exited + execUnread);
+      } else if (exited > 0) {
+        // Not for exec_unread: that process was read before and is gone, and what it started arrives
+        // as events of its own; a full scan would find nothing of it (and a busy container has many).
+        this.catchUp(exited);
       }
     } catch (e) {
       this.log.error(`process event handling failed: ${(e as Error).message}`, { event: 'process_events_error' });

@@ -125,6 +125,8 @@ export class ProcessScanner {
   private scans = 0;
   /** The last mountinfo text judged per container (unchanged text is not parsed again). */
   private mountTexts = new Map<string, { text: string; hits: BreakoutHit[] }>();
+  /** Bumped whenever a container's scope is made or dropped (what the process-event filter holds). */
+  scopeChanges = 0;
   /** Container processes the last full scan listed (light passes do not list them). */
   private lastContainerProcesses = 0;
 
@@ -317,7 +319,7 @@ export class ProcessScanner {
       checked?.add(r.id);
       return cached;
     }
-    this.scoped.delete(r.id);
+    if (this.scoped.delete(r.id)) this.scopeChanges++;
     // Periodic scans (`now` given) back off from a container whose init could not be read; process
     // events name a live container process, so they always try.
     const miss = this.unscoped.get(r.id);
@@ -338,6 +340,7 @@ export class ProcessScanner {
       // A new container's directories may hold executables judged before it was known.
       this.storageVerdicts.clear();
       this.scoped.set(r.id, s);
+      this.scopeChanges++;
       this.unscoped.delete(r.id);
       checked?.add(r.id);
     } else if (now !== undefined) {
@@ -736,7 +739,7 @@ export class ProcessScanner {
     const startTime = parseStartTime(c.stat);
     if (startTime === null) return;
     this.initAtExec.set(r.id, { pid: c.pid, startTime, ns: namespacesOf(c) });
-    this.scoped.delete(r.id); // rebuilt with these namespaces
+    if (this.scoped.delete(r.id)) this.scopeChanges++; // rebuilt with these namespaces
   }
 
   /** `posture`: an engine is connected (containers carry their own engine's posture); `dockerRootDirs`: every engine's data root. */
@@ -747,7 +750,7 @@ export class ProcessScanner {
     this.runtimePaths = runtimePathsOf(posture, containers);
     this.hostRefPid = hostRef?.pid ?? null;
     this.hostRoot = hostRef ? this.proc.fileId(hostRef.pid, 'root') : null;
-    for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
+    for (const id of this.scoped.keys()) if (!byId.has(id) && this.scoped.delete(id)) this.scopeChanges++;
     for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
     for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
     for (const id of this.unscoped.keys()) if (!byId.has(id)) this.unscoped.delete(id);
@@ -891,7 +894,7 @@ export class ProcessScanner {
     const seen = new Map<string, ActiveDetection>();
     const note = this.noter(seen);
     const { byId } = containerLookup(containers);
-    for (const id of this.scoped.keys()) if (!byId.has(id)) this.scoped.delete(id);
+    for (const id of this.scoped.keys()) if (!byId.has(id) && this.scoped.delete(id)) this.scopeChanges++;
     for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
     const scopes = [...this.scoped.values()].map((s) => s.scope);
     // Hooks are judged against the containers scoped so far; one newly pointing into a container

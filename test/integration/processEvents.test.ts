@@ -146,7 +146,7 @@ describe('real-time process events', function () {
       await eng.cli('rm', '-f', 'pe-passes').catch(() => undefined);
     });
 
-    it('are light between full scans every 10 s, and full at once when a container appears', async () => {
+    it('are light between full scans every 30 s, and full at once when a container appears', async () => {
       await waitFor(async () => passes(await d.metrics(), 'light') > 0, 'a light pass', 5000);
       const m0 = await d.metrics();
       await sleep(12_000);
@@ -154,7 +154,7 @@ describe('real-time process events', function () {
       const full = passes(m1, 'full') - passes(m0, 'full');
       const light = passes(m1, 'light') - passes(m0, 'light');
       console.log(`      12 s: ${full} full, ${light} light passes`);
-      assert.ok(full >= 1 && full <= 2, `${full} full scans in 12 s`);
+      assert.ok(full <= 1, `${full} full scans in 12 s`);
       assert.ok(light >= 9, `${light} light passes in 12 s`);
       // A new container: its processes that predate the events are read by a full scan at the next pass.
       const m2 = await d.metrics();

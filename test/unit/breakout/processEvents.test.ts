@@ -144,6 +144,16 @@ describe('process event source', () => {
     src.stop();
   });
 
+  it('execs read too late (exec_unread) are counted but trigger no scan: the process is gone, what it started comes as events', async () => {
+    const { addon, src, calls } = setup();
+    addon.queue.push(batch({ exec: 3000 }, { lostExecUnread: 25, gone: 25 }));
+    src.sync();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls.scans, []);
+    assert.deepEqual(calls.lost, { exec_unread: 25 });
+    src.stop();
+  });
+
   it('gone processes that are not losses (host processes, vouched container forks) trigger nothing', async () => {
     const { addon, src, calls } = setup();
     addon.queue.push(batch({ fork: 5000 }, { gone: 4000 }));
