@@ -43,6 +43,7 @@
 #include <signal.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,7 +76,7 @@ enum {
 // EV_RECHECK: a container process whose namespaces changed since its last copy, found by the
 // periodic re-check (setns without exec or fork sends no event).
 enum { EV_FORK, EV_EXEC, EV_UID, EV_RECHECK };
-#define RECHECK_MS 250  // how often the namespaces of cached container processes are read again
+#define RECHECK_MS 500  // how often the namespaces of cached container processes are read again
 #define KTHREADD_PID 2
 #define MAX_RUNTIMES 64
 
@@ -1316,6 +1317,82 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// Mount tables of containers, watched by poll(): the kernel marks an open /proc/<pid>/mountinfo
+// POLLPRI|POLLERR when its mount namespace's table changed since the last poll (mounts_poll()), so
+// a mount in a container is seen without reading the table. JavaScript thread only (no lock): the
+// reader thread never touches these.
+#define MAX_MOUNT_WATCHES 4096
+static struct pollfd g_mount_fds[MAX_MOUNT_WATCHES];
+static int32_t g_mount_pids[MAX_MOUNT_WATCHES];
+static int g_nmount = 0;
+
+// watchMounts(pids: number[]): number. Watch these processes' mount tables (containers' inits),
+// keeping the fds of pids already watched (an fd holds its mount namespace, whatever becomes of the
+// pid); returns how many are watched (a pid gone before it was opened is not).
+static napi_value js_watch_mounts(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool is_array = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "watchMounts(pids: number[])");
+    return NULL;
+  }
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[0], &n);
+  static int32_t want[MAX_MOUNT_WATCHES];
+  int nwant = 0;
+  for (uint32_t i = 0; i < n && nwant < MAX_MOUNT_WATCHES; i++) {
+    napi_value v;
+    int32_t pid = 0;
+    if (napi_get_element(env, argv[0], i, &v) == napi_ok && napi_get_value_int32(env, v, &pid) == napi_ok && pid > 0) want[nwant++] = pid;
+  }
+  // Keep the watches still wanted, close the others.
+  int kept = 0;
+  for (int i = 0; i < g_nmount; i++) {
+    int still = 0;
+    for (int j = 0; j < nwant && !still; j++) still = want[j] == g_mount_pids[i];
+    if (still) {
+      g_mount_fds[kept] = g_mount_fds[i];
+      g_mount_pids[kept++] = g_mount_pids[i];
+    } else {
+      close(g_mount_fds[i].fd);
+    }
+  }
+  g_nmount = kept;
+  for (int j = 0; j < nwant && g_nmount < MAX_MOUNT_WATCHES; j++) {
+    int have = 0;
+    for (int i = 0; i < g_nmount && !have; i++) have = g_mount_pids[i] == want[j];
+    if (have) continue;
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%d/mountinfo", want[j]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    g_mount_fds[g_nmount] = (struct pollfd){.fd = fd, .events = POLLPRI};
+    g_mount_pids[g_nmount++] = want[j];
+  }
+  napi_value out;
+  napi_create_int32(env, g_nmount, &out);
+  return out;
+}
+
+// mountsChanged(): number[]. The watched pids whose mount table changed since the last call (one
+// poll() with no wait).
+static napi_value js_mounts_changed(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_array(env, &out);
+  if (g_nmount == 0 || poll(g_mount_fds, (nfds_t)g_nmount, 0) <= 0) return out;
+  uint32_t k = 0;
+  for (int i = 0; i < g_nmount; i++) {
+    if (!(g_mount_fds[i].revents & (POLLPRI | POLLERR))) continue;
+    napi_value v;
+    napi_create_int32(env, g_mount_pids[i], &v);
+    napi_set_element(env, out, k++, v);
+  }
+  return out;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   (void)env; (void)info;
   source_t *s = g_src;
@@ -1340,8 +1417,10 @@ static napi_value init(napi_env env, napi_value exports) {
     {"drain", NULL, js_drain, NULL, NULL, NULL, napi_default, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
     {"setFilter", NULL, js_set_filter, NULL, NULL, NULL, napi_default, NULL},
+    {"watchMounts", NULL, js_watch_mounts, NULL, NULL, NULL, napi_default, NULL},
+    {"mountsChanged", NULL, js_mounts_changed, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 

@@ -166,6 +166,7 @@ export class BreakoutWatch {
     this.scanOnce();
     const why = this.opts.processEvents === 'off' ? 'process_events is off in the config' : this.events.start();
     this.scanner.ptraceEvents = why === null;
+    this.scanner.mountWatch = why === null ? this.events.mountWatch() : null;
     this.metrics.processSource.set({ source: 'netlink' }, why === null ? 1 : 0);
     this.metrics.processSource.set({ source: 'poll' }, why === null ? 0 : 1);
     if (why === null) this.log.notice('process events: kernel process connector (netlink), with /proc polling as safety net', { event: 'process_source', source: 'netlink' });

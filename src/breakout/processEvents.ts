@@ -4,7 +4,7 @@
 // periodic safety net; after any lost event a full scan runs at once, so nothing is silently missed.
 import type { Logger } from '../log/logger.js';
 import { RUNTIME_EXECUTABLES } from './runtimeHelpers.js';
-import { loadProcConnector, PROC_EVENT_TYPES, type ProcConnectorAddon, type ProcEventBatch, type ProcEventName, type RawProcessCapture } from '../proc/procConnector.js';
+import { loadProcConnector, PROC_EVENT_TYPES, type ProcConnectorAddon, type ProcEventBatch, type ProcEventName, type RawProcessCapture, type MountWatch } from '../proc/procConnector.js';
 
 /** How often the event counters are read when nothing else wakes JavaScript. */
 export const COUNTER_INTERVAL_MS = 1000;
@@ -143,8 +143,19 @@ export class ProcessEventSource {
     this.catchUpTimer = null;
     this.timer = null;
     this.drainSoon = null;
+    this.addon?.watchMounts?.([]);
     this.addon?.close();
     this.addon = null;
+  }
+
+  /** The addon's mount-table watch, while the connector is active and the addon has one. */
+  mountWatch(): MountWatch | null {
+    const addon = this.addon;
+    if (!addon?.watchMounts || !addon.mountsChanged) return null;
+    return {
+      watch: (pids) => void addon.watchMounts?.([...pids]),
+      changed: () => new Set(addon.mountsChanged?.() ?? []),
+    };
   }
 
   get active(): boolean {

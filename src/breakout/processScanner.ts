@@ -9,7 +9,7 @@ import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
 import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import { hostPathOf, judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
-import type { RawProcessCapture } from '../proc/procConnector.js';
+import type { MountWatch, RawProcessCapture } from '../proc/procConnector.js';
 import { KTHREADD_PID, judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence, type HelperParent } from './detectors.js';
 import type { Evidence } from '../model/finding.js';
 import { isEngineExe, mayBeRuntimeCopy } from './runtimeHelpers.js';
@@ -125,6 +125,16 @@ export class ProcessScanner {
   private scans = 0;
   /** The last mountinfo text judged per container (unchanged text is not parsed again). */
   private mountTexts = new Map<string, { text: string; hits: BreakoutHit[] }>();
+  /**
+   * With process events: the addon's watch of the containers' mount tables, so that a light pass reads
+   * only the tables that changed. Null: every MOUNT_CHECK_EVERY passes, staggered.
+   */
+  mountWatch: MountWatch | null = null;
+  /** The scopes the mount watch was last given (scopeChanges then), and their inits. */
+  private mountWatchAt = -1;
+  private mountWatched = new Set<number>();
+  /** The link count of /sys/module when the module list was last read (see judgeModules). */
+  private moduleLinks: number | null = null;
   /** Bumped whenever a container's scope is made or dropped (what the process-event filter holds). */
   scopeChanges = 0;
   /** Container processes the last full scan listed (light passes do not list them). */
@@ -468,9 +478,9 @@ export class ProcessScanner {
    * scans (staggered by container), and the host's is read and parsed only when a container's text
    * changed: reading mountinfo is the costly part, not judging it.
    */
-  private judgeMounts(s: ScopedContainer, host: () => readonly MountLine[] | null): BreakoutHit[] {
+  private judgeMounts(s: ScopedContainer, host: () => readonly MountLine[] | null, changed: ReadonlySet<number> | null = null): BreakoutHit[] {
     const last = this.mountTexts.get(s.scope.id);
-    if (last && (this.scans + s.initPid) % MOUNT_CHECK_EVERY !== 0) return last.hits;
+    if (last && (changed ? !changed.has(s.initPid) : (this.scans + s.initPid) % MOUNT_CHECK_EVERY !== 0)) return last.hits;
     // A light pass does not confirm the init first (scopeOf): a reused pid is another's mount table.
     if (this.proc.startTime(s.initPid) !== s.initStartTime) return last?.hits ?? [];
     const text = this.proc.read(s.initPid, 'mountinfo');
@@ -883,9 +893,10 @@ export class ProcessScanner {
    * read: forks and execs arrive as events; the addon copies every host process whose executable names
    * container storage, lies on a container's root device or under a storage directory (by identity),
    * and re-reads the namespaces, root and working directory of every container process it has judged
-   * every 250 ms (a setns or a chdir without exec). What stays: the kernel escape hooks, the module
-   * list, a third of the containers' mount tables, and a third of their cgroup member lists (one
-   * hierarchy each: processes moved in). Detections of processes stay active while their
+   * every 500 ms (a setns or a chdir without exec). What stays: the kernel escape hooks, the module
+   * list when /sys/module changed, the mount tables the addon's poll() watch says changed (a third of
+   * them without it), and a third of the containers' cgroup member lists (one hierarchy each:
+   * processes moved in). Detections of processes stay active while their
    * process lives. Returns null, having changed nothing, when a full scan must run instead: a hook newly
    * pointing into a container (its helper is searched among all host processes), or no engine yet.
    */
@@ -908,14 +919,15 @@ export class ProcessScanner {
       }
       return hostMounts;
     };
+    const changed = this.watchMounts();
     for (const s of this.scoped.values()) {
-      for (const hit of this.judgeMounts(s, hostMountsNow)) note(hit, mountKey(s.scope.id, hit), null, null);
+      for (const hit of this.judgeMounts(s, hostMountsNow, changed)) note(hit, mountKey(s.scope.id, hit), null, null);
     }
     this.judgeMovedIn(note, scopes, hostRef);
     for (const d of this.active.values()) {
       if (d.pid !== null && !seen.has(d.key) && this.proc.startTime(d.pid) === d.startTime) seen.set(d.key, d);
     }
-    this.judgeModules(note);
+    this.judgeModules(note, true);
     this.scans++;
     return this.conclude(seen, 0);
   }
@@ -955,6 +967,26 @@ export class ProcessScanner {
     }
   }
 
+  /**
+   * Bring the mount watch up to date with the scoped containers' inits (before their tables are read,
+   * so no change falls between) and return the inits whose table changed; null without a watch.
+   */
+  private watchMounts(): Set<number> | null {
+    if (!this.mountWatch) return null;
+    let added: number[] = [];
+    if (this.mountWatchAt !== this.scopeChanges) {
+      const inits = [...this.scoped.values()].map((s) => s.initPid);
+      added = inits.filter((pid) => !this.mountWatched.has(pid));
+      this.mountWatch.watch(inits);
+      this.mountWatched = new Set(inits);
+      this.mountWatchAt = this.scopeChanges;
+    }
+    // A table newly watched is read once more: it may have changed since the scan that first read it.
+    const changed = this.mountWatch.changed();
+    for (const pid of added) changed.add(pid);
+    return changed;
+  }
+
   /** The detections of a pass: the fresh ones to report, and the active set it leaves. */
   private conclude(seen: ReadonlyMap<string, ActiveDetection>, newHost: number): ScanReport {
     const fresh = [...seen.values()].filter((d) => !this.active.has(d.key));
@@ -985,8 +1017,15 @@ export class ProcessScanner {
     return fresh;
   }
 
-  /** Modules loaded since the last pass (the first pass takes the baseline). */
-  private judgeModules(note: NoteFn): void {
+  /**
+   * Modules loaded since the last pass (the first pass takes the baseline). A light pass first looks
+   * at the link count of /sys/module (one directory per module, a stat): the list is read only when
+   * that changed. A load and an unload in the same second keep the count: the next full scan reads it.
+   */
+  private judgeModules(note: NoteFn, light = false): void {
+    const links = linkCount(`${this.opts.sysfs}/module`);
+    if (light && this.moduleBaseline && links !== null && links === this.moduleLinks) return;
+    this.moduleLinks = links;
     const modulesText = readOptional(this.proc.path('modules'));
     if (modulesText === null) return;
     const mods = parseModules(modulesText);
@@ -1062,6 +1101,15 @@ function mentionsStorage(c: RawProcessCapture, scopes: readonly ContainerScope[]
     }
   }
   return false;
+}
+
+/** A directory's link count (2 + its subdirectories on sysfs), null when it cannot be read. */
+function linkCount(dir: string): number | null {
+  try {
+    return statSync(dir).nlink;
+  } catch {
+    return null;
+  }
 }
 
 /** A file that may not exist on this kernel (no modules, no uevent_helper): null then. */

@@ -106,6 +106,20 @@ export interface ProcConnectorAddon {
    * order, 0 = unknown), is not copied again.
    */
   setFilter(storagePrefixes: string[], runtimeNames: string[], hostNamespaces: number[], containerDevices?: string[], storageDirs?: string[]): void;
+  /**
+   * Watch the mount tables of these processes (containers' inits) with poll(): the kernel marks an
+   * open /proc/<pid>/mountinfo when its namespace's table changed. Returns how many are watched.
+   * Absent from an addon built before it.
+   */
+  watchMounts?(pids: number[]): number;
+  /** The watched pids whose mount table changed since the last call. */
+  mountsChanged?(): number[];
+}
+
+/** Mount-table change notification (see ProcConnectorAddon.watchMounts). */
+export interface MountWatch {
+  watch(pids: readonly number[]): void;
+  changed(): Set<number>;
 }
 
 /** The addon, or why it is unavailable. Built by `npm run build:native` (node-gyp). */

@@ -1,7 +1,7 @@
 // The process-connector addon on its own (no Docker needed): what it counts, what it copies and
 // what it leaves alone. Copying is the cost, so the filter is tested against real execs.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,36 @@ describe('process connector addon', function () {
 
   it('rejects a filter that is not three arrays with a type error', () => {
     assert.throws(() => (addon.setFilter as (x: unknown, y: unknown, z: unknown) => void)('/var/lib/docker', [], []), /setFilter/);
+  });
+});
+
+describe('process connector addon: mount-table watch (poll on /proc/<pid>/mountinfo)', function () {
+  it('reports a process whose mount namespace gained a mount, once, and not one whose table is unchanged', async function () {
+    const { addon } = loadProcConnector();
+    if (!addon?.watchMounts || !addon.mountsChanged) {
+      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail('native addon without the mount watch in CI');
+      this.skip();
+      return;
+    }
+    // Two processes in mount namespaces of their own; only the first mounts something, after a second.
+    const mounter = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'sleep 1; mount -t tmpfs rwt /mnt; sleep 5'], { stdio: 'ignore' });
+    const quiet = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '5'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(addon.watchMounts([mounter.pid as number, quiet.pid as number, 999_999_999]), 2, 'a pid that does not exist is not watched');
+      assert.deepEqual(addon.mountsChanged(), [], 'nothing changed since the watch began');
+      await waitFor(() => {
+        const changed = addon.mountsChanged?.() ?? [];
+        if (changed.length === 0) return false;
+        assert.deepEqual(changed, [mounter.pid]);
+        return true;
+      }, 'the mount reported', 5000, 50);
+      assert.deepEqual(addon.mountsChanged(), [], 'reported once per change');
+      assert.equal(addon.watchMounts([]), 0);
+    } finally {
+      mounter.kill();
+      quiet.kill();
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 // Covers what the pure detectors cannot: the working-directory walk, the TracerPid sweep and when
 // it runs, and the mountinfo check with the host reference's mounts.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessScanner } from '../../../src/breakout/processScanner.js';
@@ -271,6 +271,91 @@ describe('process scanner on a /proc tree', () => {
     assert.deepEqual(reasons(r), ['container_binary_on_host:500']);
     assert.equal(r.fresh[0]?.hit.evidence.matched_by, 'storage_directory');
     assert.equal(r.fresh[0]?.hit.container?.id, ID);
+  });
+
+  it('a host copy the addon found a storage directory on the path of (by identity) is container_binary_on_host, gone or not', () => {
+    // Storage directories are resolved in the reference's view: dockerd's root is / here.
+    t.remove();
+    t = new Tree();
+    t.add({ pid: 10, name: 'dockerd', root: '/', cwd: t.path('hostroot'), ns: HOST_NS });
+    t.add({ pid: 100, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+    const upper = t.path('upper');
+    mkdirSync(upper, { recursive: true });
+    const rec = record({ GraphDriver: { Name: 'overlay2', Data: { UpperDir: upper, MergedDir: t.path('croot') } } });
+    const s = t.scanner();
+    scan(s, rec);
+    const id = statSync(upper);
+    const copy = (storageDir?: string): RawProcessCapture => ({
+      pid: 700, event: 'exec', ns: [0, 0, 0, 0, 0, 0, 0], status: '', cgroup: '0::/system.slice/x.service\n', stat: `700 (miner) R 1 ${Array.from({ length: 17 }, () => '0').join(' ')} 12346 0\n`,
+      exe: '/mnt/bound/bin/miner', parentExe: '', cmdline: 'miner\0', ...(storageDir ? { storageDir } : {}),
+    });
+    assert.deepEqual(s.examine([copy()], [rec], posture(), host).fresh, [], 'a path naming no storage, no storage directory: not judged');
+    const r = s.examine([copy(`${id.dev}:${id.ino}`)], [rec], posture(), host);
+    assert.deepEqual(r.fresh.map((d) => `${d.hit.reason}:${d.pid ?? ''}`), ['container_binary_on_host:700']);
+    assert.equal(r.fresh[0]?.hit.evidence.matched_by, 'storage_directory');
+    assert.ok(s.storageDirIds().includes(`${id.dev}:${id.ino}`), 'the filter the addon gets');
+  });
+
+  describe('the light pass (process events active)', () => {
+    it('reads no container process, but judges one moved into a container\'s cgroup (every third pass per container)', () => {
+      const s = t.scanner();
+      assert.deepEqual(reasons(scan(s)), []);
+      // A host process (host namespaces, host root) written into the container's cgroup.procs.
+      t.add({ pid: 300, name: 'intruder', root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS, inContainer: true });
+      const found: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = s.lightScan([record()], host, '/var/lib/docker');
+        assert.ok(r, 'a light pass');
+        found.push(...reasons(r));
+      }
+      assert.ok(found.includes('host_namespace_process:300'), found.join(', '));
+    });
+
+    it('reads the module list only when /sys/module\'s link count changed; a full scan always reads it', () => {
+      mkdirSync(t.path('sys/module/ext4'), { recursive: true });
+      writeFileSync(join(t.proc, 'modules'), 'ext4 1 0 - Live 0x0\n');
+      const s = t.scanner();
+      scan(s);
+      // A new module in /proc/modules, but no new directory in /sys/module: the light pass does not read.
+      writeFileSync(join(t.proc, 'modules'), 'ext4 1 0 - Live 0x0\nevil 1 0 - Live 0x0\n');
+      assert.deepEqual(reasons(s.lightScan([record()], host, '/var/lib/docker') as ReturnType<typeof scan>), []);
+      mkdirSync(t.path('sys/module/evil'));
+      assert.deepEqual(reasons(s.lightScan([record()], host, '/var/lib/docker') as ReturnType<typeof scan>), ['kernel_module_loaded:']);
+      writeFileSync(join(t.proc, 'modules'), 'ext4 1 0 - Live 0x0\nevil 1 0 - Live 0x0\nworse 1 0 - Live 0x0\n');
+      assert.deepEqual(reasons(scan(s)), ['kernel_module_loaded:']);
+    });
+
+    it('with the addon\'s mount watch, reads only the mount tables it says changed (and a newly watched one once)', () => {
+      const s = t.scanner();
+      let changed: number[] = [];
+      const watched: number[][] = [];
+      s.mountWatch = { watch: (pids) => void watched.push([...pids]), changed: () => new Set(changed) };
+      scan(s);
+      const hostMount = '36 35 98:0 / /mnt rw - ext4 /dev/vda1 rw\n';
+      writeFileSync(join(t.proc, '100', 'mountinfo'), hostMount);
+      writeFileSync(join(t.proc, '10', 'mountinfo'), '20 1 98:0 / / rw - ext4 /dev/vda1 rw\n');
+      // The first light pass gives the watch the init and reads its table once more.
+      const first = s.lightScan([record()], host, '/var/lib/docker');
+      assert.deepEqual(watched, [[100]]);
+      assert.deepEqual(reasons(first as ReturnType<typeof scan>), ['host_mount_in_container:']);
+      // Unchanged per the watch: the table is not read again (a change on disk goes unseen).
+      writeFileSync(join(t.proc, '100', 'mountinfo'), '');
+      for (let i = 0; i < 4; i++) assert.ok(s.lightScan([record()], host, '/var/lib/docker')?.active.some((d) => d.hit.reason === 'host_mount_in_container'));
+      // The watch says it changed: read, and the mount is gone.
+      changed = [100];
+      assert.ok(!s.lightScan([record()], host, '/var/lib/docker')?.active.some((d) => d.hit.reason === 'host_mount_in_container'));
+    });
+
+    it('asks for a full scan (null) instead when a hook newly points into a container', () => {
+      const s = t.scanner();
+      const rec = record({ GraphDriver: { Name: 'overlay2', Data: { UpperDir: t.path('upper'), MergedDir: t.path('croot') } } });
+      mkdirSync(join(t.proc, 'sys', 'kernel'), { recursive: true });
+      writeFileSync(join(t.proc, 'sys', 'kernel', 'core_pattern'), 'core\n');
+      scan(s, rec);
+      writeFileSync(join(t.proc, 'sys', 'kernel', 'core_pattern'), `|${t.path('upper')}/x\n`);
+      assert.equal(s.lightScan([rec], host, '/var/lib/docker'), null);
+      assert.ok(reasons(scan(s, rec)).includes('tripwire_container_path:'));
+    });
   });
 
   it('a copy of a known container\'s process that exited mid-copy (no status) is not a host process running its binary', () => {
