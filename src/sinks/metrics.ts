@@ -67,8 +67,10 @@ export class Metrics {
   constructor(source: MetricsSource) {
     const r = this.registry;
     // The event-loop delay histogram samples with a libuv timer: at prom-client's default 10 ms that is
-    // 100 wake-ups a second, about half of an idle daemon's CPU. Stalls worth seeing are longer than 100 ms.
-    collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 100 });
+    // 100 wake-ups a second, about half of an idle daemon's CPU; at 100 ms a third of it still (issue 14:
+    // 0.3 → 0.2 % of a core without containers). Once a second, a stall of a second or more always
+    // shows (it holds back a firing), a shorter one in proportion to its length.
+    collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 1000 });
     // prom-client exports these gauges with a "_total" suffix, which the naming rules reserve for
     // counters (promtool check metrics flags them); the same values exist without the suffix.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
