@@ -339,10 +339,13 @@ export async function main(): Promise<Record<string, unknown>> {
           await ensure(C_LARGE);
           progress(`row 5: breakout scan (this build, in process) vs naive full scan, ${SCAN_STEADY} / ${SCAN_NAIVE} scans`);
           const m = await measureScan(engine.docker, engine.pid(), ids.slice(0, C_LARGE), { steady: SCAN_STEADY, naive: SCAN_NAIVE, fresh: 1 });
+          // The figure: what the daemon scans per interval with process events (a light pass and a
+          // full scan's share), against the naive scan; the full scan alone beside it.
           row5.byBuild.now = {
-            value: r(m.ratio, 1),
-            text: `${r(m.ratio, 1)}x`,
+            value: r(m.periodicRatio, 1),
+            text: `${r(m.periodicRatio, 1)}x (full ${r(m.ratio, 1)}x)`,
             detail: {
+              lightMedianMs: r(m.light.median, 3), periodicMs: r(m.periodicMs, 3), fullScanRatio: r(m.ratio, 1),
               processes: m.processes, containers: m.containers, containerProcesses: m.containerProcesses, steadyMedianMs: r(m.steady.median, 2),
               steadyP90Ms: r(m.steady.p90, 2), naiveMedianMs: r(m.naive.median, 2), firstScanMs: r(m.first.ms, 1), naiveProcessesRead: m.naiveResult.processes,
             },

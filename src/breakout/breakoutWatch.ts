@@ -29,7 +29,7 @@ const PENDING_RETRY_MS = 25;
  * and read, every new host pid): the safety net for what the events and the addon's re-check could
  * not report. Lost events, ptrace events, hook changes and new containers bring one at once. The passes between are light (ProcessScanner.lightScan). Polling only: every pass is full.
  */
-const FULL_SCAN_EVERY_MS = 30_000;
+export const FULL_SCAN_EVERY_MS = 30_000;
 
 export interface BreakoutWatchOptions {
   procfs: string;
