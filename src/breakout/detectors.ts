@@ -45,13 +45,14 @@ export function processEvidence(p: ProcessSnapshot): Record<string, string | num
 }
 
 /**
- * A process past exit_mm() and exit_task_namespaces(): no executable and no mount namespace any more,
- * only the pid and user namespaces it dies in. It runs no more user code, and what is left of it says
- * nothing about where it ran (runc's short-lived `runc:[1:CHILD]`, copied as it exits, still shows the
- * host's pid namespace and runc's full capabilities). A live process always has both links.
+ * A process past exit_mm(): no executable any more and, past exit_task_namespaces(), no mount
+ * namespace; or, between the two, flagged PF_EXITING in its stat. It runs no more user code, and what
+ * is left of it says nothing about where it ran (runc's short-lived `runc:[1:CHILD]`, read as it
+ * exits, still shows the host's pid namespace and runc's full capabilities). A live process always
+ * has an executable (rootwatch holds CAP_SYS_PTRACE, so it can read every one).
  */
 export function isExiting(p: ProcessSnapshot): boolean {
-  return p.exe === null && p.ns.mnt === undefined;
+  return p.exe === null && (p.ns.mnt === undefined || p.exiting === true);
 }
 
 /**

@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import type { ContainerRecord } from '../model/inventory.js';
 import type { DaemonPosture } from '../model/posture.js';
 import type { CgroupTree } from '../proc/cgroupTree.js';
-import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
+import { NS_KINDS, parseStartTime, parseStatIds, parseStatus, sameFile, statShowsExiting, type FileId, type Namespaces, type ProcFs } from '../proc/procfs.js';
 import { hostPathOf, judgeContainerMounts, parseMountinfo, type MountLine } from './mounts.js';
 import type { MountWatch, RawProcessCapture } from '../proc/procConnector.js';
 import { KTHREADD_PID, judgeContainerProcess, judgeHostProcess, judgeTracedHostProcess, processEvidence, type HelperParent } from './detectors.js';
@@ -310,9 +310,12 @@ export class ProcessScanner {
     const ns = this.proc.namespaces(pid) ?? {};
     const startTime = this.proc.startTime(pid);
     if (startTime === null) return null;
+    const exe = this.proc.exe(pid);
+    // No executable: exiting (read its stat's flags), or an executable that cannot be read.
+    const stat = exe === null ? this.proc.read(pid, 'stat') : null;
     return {
-      pid, ppid: status.ppid, startTime, name: status.name, exe: this.proc.exe(pid), cmdline: this.proc.cmdline(pid) ?? [],
-      uids: status.uids, capEff: status.capEff, ns,
+      pid, ppid: status.ppid, startTime, name: status.name, exe, cmdline: this.proc.cmdline(pid) ?? [],
+      uids: status.uids, capEff: status.capEff, ns, ...(stat !== null && statShowsExiting(stat) ? { exiting: true } : {}),
     };
   }
 
@@ -1051,6 +1054,7 @@ export function snapshotFromCapture(c: RawProcessCapture): ProcessSnapshot | nul
   const parentExeId = fileIdOf(c.parentExeId);
   return {
     pid: c.pid, ppid: ids.ppid, startTime, name: st?.name ?? ids.name, exe: c.exe || null, parentExe: c.parentExe || null, cmdline,
+    ...(!c.exe && statShowsExiting(c.stat) ? { exiting: true } : {}),
     uids: st?.uids ?? [-1, -1, -1, -1], capEff: st?.capEff ?? 0n, ns,
     ...(exeId ? { exeId } : {}), ...(parentExeId ? { parentExeId } : {}),
   };

@@ -14,6 +14,11 @@ export interface ProcessSnapshot {
   startTime: string;
   name: string;
   exe: string | null;
+  /**
+   * The task was in do_exit() when read (PF_EXITING): read only when its executable could not be, to
+   * tell a process whose memory is already gone from a live one (see isExiting()).
+   */
+  exiting?: boolean;
   /** The parent's executable, read only when the decision needs it (runtime helper check). */
   parentExe?: string | null;
   /**

@@ -165,6 +165,17 @@ export function parseStatIds(statText: string): { ppid: number; name: string } |
   return Number.isFinite(ppid) ? { ppid, name: statText.slice(open + 1, close) } : null;
 }
 
+/** PF_EXITING in the flags of /proc/<pid>/stat (field 9): the task is in do_exit(), running no user code. */
+const PF_EXITING = 0x4;
+
+/** Whether a /proc/<pid>/stat text shows the task exiting (PF_EXITING); false when it cannot be read. */
+export function statShowsExiting(statText: string): boolean {
+  const close = statText.lastIndexOf(')');
+  if (close < 0) return false;
+  const flags = Number(statText.slice(close + 2).split(' ')[6]);
+  return Number.isFinite(flags) && (flags & PF_EXITING) !== 0;
+}
+
 export function parseStartTime(statText: string): string | null {
   // comm (field 2) may contain spaces and parentheses: fields restart after the last ')'.
   const close = statText.lastIndexOf(')');

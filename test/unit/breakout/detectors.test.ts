@@ -1,3 +1,4 @@
+import { statShowsExiting } from '../../../src/proc/procfs.js';
 import { strict as assert } from 'node:assert';
 import { judgeContainerProcess, judgeHostProcess, processEvidence } from '../../../src/breakout/detectors.js';
 import { snapshotFromCapture } from '../../../src/breakout/processScanner.js';
@@ -47,6 +48,19 @@ describe('breakout detectors', () => {
     assert.deepEqual(judgeContainerProcess(exiting, scope(), HOST), []);
     const live = proc({ name: 'runc:[1:CHILD]', exe: null, cmdline: [], capEff: (1n << 41n) - 1n, ns: { ...C_NS, pid: HOST.ns.pid } });
     assert.deepEqual(judgeContainerProcess(live, scope(), HOST).map((h) => h.reason), ['host_namespace_process', 'capability_escalation']);
+    // Read between exit_mm() and exit_task_namespaces(): every namespace still there, no executable,
+    // PF_EXITING in its stat flags (seen once from a healthcheck's runc exec).
+    const betweenExits = proc({ name: 'runc:[1:CHILD]', exe: null, cmdline: [], capEff: (1n << 41n) - 1n, ns: { ...C_NS, pid: HOST.ns.pid }, exiting: true });
+    assert.deepEqual(judgeContainerProcess(betweenExits, scope(), HOST), []);
+    // An executable that is there: judged whatever the flags say.
+    assert.deepEqual(judgeContainerProcess({ ...betweenExits, exe: '/bin/sh' }, scope(), HOST).map((h) => h.reason), ['host_namespace_process', 'capability_escalation']);
+  });
+
+  it('PF_EXITING is read from the flags field of /proc/<pid>/stat, whatever the command name holds', () => {
+    const stat = (flags: number): string => `42 (a) b) c) R 1 42 42 0 -1 ${flags} 0 0 0 0 0 0 0 0 20 0 1 0 12345 0\n`;
+    assert.equal(statShowsExiting(stat(0x400044)), true);
+    assert.equal(statShowsExiting(stat(0x400040)), false);
+    assert.equal(statShowsExiting('garbage'), false);
   });
 
   describe('the runtime exemption rests on what only the runtime can produce (issue 13)', () => {
