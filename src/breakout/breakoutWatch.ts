@@ -10,7 +10,7 @@ import { CgroupTree } from '../proc/cgroupTree.js';
 import { NS_KINDS, namespaceInode, ProcFs } from '../proc/procfs.js';
 import type { Metrics } from '../sinks/metrics.js';
 import { resolveHostReference, type HostReferenceOptions } from './hostReference.js';
-import { ProcessScanner, type ActiveDetection } from './processScanner.js';
+import { ProcessScanner, type ActiveDetection, type ScanReport } from './processScanner.js';
 import type { BreakoutHit, HostReference } from './types.js';
 import { ProcessEventSource } from './processEvents.js';
 import { storagePaths as containerStoragePaths, storagePrefixes } from './containerScope.js';
@@ -27,7 +27,8 @@ const PENDING_RETRY_MS = 25;
 /**
  * With process events, how often the periodic pass is a full scan (every container process listed
  * and read, every new host pid): the safety net for what the events and the addon's re-check could
- * not report. Lost events, ptrace events, hook changes and new containers bring one at once. The passes between are light (ProcessScanner.lightScan). Polling only: every pass is full.
+ * not report. Lost events, ptrace events, hook changes and new containers bring one at once. The
+ * passes between are light (ProcessScanner.lightScan). Polling only: every pass is full.
  */
 export const FULL_SCAN_EVERY_MS = 30_000;
 
@@ -306,36 +307,35 @@ export class BreakoutWatch {
       this.scanOnce();
       return;
     }
-    const end = this.metrics.procScanDuration.startTimer({ pass: 'light' });
-    let full = false;
-    try {
-      const postures = this.inputs.postures();
-      const report = this.scanner.lightScan(containers, this.reference(), rootDirs(postures));
-      if (report) this.report(report.fresh);
-      full = report === null;
-    } catch (e) {
-      this.metrics.procScanErrors.inc();
-      this.repeated.log('error', 'scan_error', `breakout scan failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
-    } finally {
-      end();
-    }
-    if (full) this.scanOnce();
+    const postures = this.inputs.postures();
+    const light = this.pass('light', () => this.scanner.lightScan(containers, this.reference(), rootDirs(postures)));
+    if (light === null) this.scanOnce();
   }
 
   /** A full scan (ProcessScanner.scan). */
   scanOnce(): void {
     this.lastFullScan = Date.now();
-    const end = this.metrics.procScanDuration.startTimer({ pass: 'full' });
+    const postures = this.inputs.postures();
+    const containers = [...this.inputs.containers()];
+    const report = this.pass('full', () => this.scanner.scan(containers, postures[0] ?? null, this.reference(), rootDirs(postures)));
+    if (report) this.fullyScanned = new Set(postures.length > 0 ? containers.map((r) => r.id) : []);
+  }
+
+  /**
+   * One pass, timed by kind, its fresh detections reported. Returns its report (null: the light pass
+   * asks for a full scan), or undefined when it failed: a scan must never take the daemon down, and
+   * the next one runs as usual.
+   */
+  private pass(kind: 'full' | 'light', run: () => ScanReport | null): ScanReport | null | undefined {
+    const end = this.metrics.procScanDuration.startTimer({ pass: kind });
     try {
-      const postures = this.inputs.postures();
-      const containers = [...this.inputs.containers()];
-      const report = this.scanner.scan(containers, postures[0] ?? null, this.reference(), rootDirs(postures));
-      this.fullyScanned = new Set(postures.length > 0 ? containers.map((r) => r.id) : []);
-      this.report(report.fresh);
+      const report = run();
+      if (report) this.report(report.fresh);
+      return report;
     } catch (e) {
-      // A scan must never take the daemon down; the next one runs as usual.
       this.metrics.procScanErrors.inc();
       this.repeated.log('error', 'scan_error', `breakout scan failed: ${sanitize((e as Error).message)}`, { event: 'scan_error' });
+      return undefined;
     } finally {
       end();
     }
