@@ -26,14 +26,18 @@ describe('lean dockerode', () => {
   it('dockerode still loads and answers over a unix socket', () => {
     const r = run(`
       const http = await import('node:http');
-      const { mkdtempSync } = await import('node:fs');
+      const { mkdtempSync, rmSync } = await import('node:fs');
       const dir = mkdtempSync('/tmp/rw-lean-');
       const server = http.createServer((req, res) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ ApiVersion: '1.41', Path: req.url })); });
       await new Promise((r) => server.listen(dir + '/d.sock', r));
       const { DockerApi } = await import('./src/docker/dockerApi.ts');
       const api = new DockerApi({ url: 'unix://' + dir + '/d.sock', name: 'docker', options: { socketPath: dir + '/d.sock' } }, 5000);
-      console.log(JSON.stringify(await api.version()));
-      server.close();
+      try {
+        console.log(JSON.stringify(await api.version()));
+      } finally {
+        server.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     `);
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /"ApiVersion":"1.41","Path":"\/version"/);
