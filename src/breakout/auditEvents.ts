@@ -8,6 +8,7 @@
 // every record to its log), it stays off and says why. While it runs it keeps its own rules (keyed
 // rootwatch) loaded, removes the ones it added when it stops or when the audit daemon goes away, and
 // adds them again when a daemon (re)starts (auditd's rule loading flushes rules).
+import { CatchUp } from './catchUp.js';
 import type { Logger } from '../log/logger.js';
 import type { RawProcessCapture } from '../proc/procConnector.js';
 import { loadAuditAddon, syscallName, type AuditAddon, type AuditBatch, type AuditRecord, type AuditStatus } from '../proc/auditSource.js';
@@ -62,8 +63,7 @@ export function captureOfRecord(r: AuditRecord): RawProcessCapture {
 export class AuditEventSource {
   private addon: AuditAddon | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private catchUpTimer: NodeJS.Timeout | null = null;
-  private lastCatchUp = -Infinity;
+  private readonly catchUp = new CatchUp(CATCH_UP_MIN_MS, (n) => this.sink.fullScan(`${n} audit records of container processes that exited before they could be read`));
   /** Rules this process added (by arch), and so removes. */
   private readonly added = new Set<string>();
   /** The audit daemon's pid when the rules were last loaded; 0: suspended (no daemon, or auditing off). */
@@ -119,9 +119,9 @@ export class AuditEventSource {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
+    this.catchUp.cancel();
     if (this.wakeSoon) clearTimeout(this.wakeSoon);
-    this.timer = this.catchUpTimer = this.wakeSoon = null;
+    this.timer = this.wakeSoon = null;
     if (!this.addon) return;
     this.addon.close();
     this.removeRules();
@@ -197,17 +197,6 @@ export class AuditEventSource {
     }, 2);
   }
 
-  private catchUp(n: number): void {
-    if (this.catchUpTimer) return;
-    const wait = Math.max(0, this.lastCatchUp + CATCH_UP_MIN_MS - Date.now());
-    this.catchUpTimer = setTimeout(() => {
-      this.catchUpTimer = null;
-      this.lastCatchUp = Date.now();
-      this.sink.fullScan(`${n} audit records of container processes that exited before they could be read`);
-    }, wait);
-    this.catchUpTimer.unref();
-  }
-
   sync(): void {
     if (!this.addon || this.draining) return;
     this.draining = true;
@@ -242,7 +231,7 @@ export class AuditEventSource {
       }
       if (unread > 0) {
         this.sink.lost('audit_unread', unread);
-        this.catchUp(unread);
+        this.catchUp.request(unread);
       }
     } catch (e) {
       this.log.error(`audit record handling failed: ${(e as Error).message}`, { event: 'audit_source_error' });

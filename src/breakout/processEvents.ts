@@ -2,6 +2,7 @@
 // change as it happens, so a breakout that lives for milliseconds (nsenter … /bin/true, a
 // release_agent payload) is judged while it still exists. Polling stays as the fallback and as a
 // periodic safety net; after any lost event a full scan runs at once, so nothing is silently missed.
+import { CatchUp } from './catchUp.js';
 import type { Logger } from '../log/logger.js';
 import { RUNTIME_EXECUTABLES } from './runtimeHelpers.js';
 import { loadProcConnector, PROC_EVENT_TYPES, type ProcConnectorAddon, type ProcEventBatch, type ProcEventName, type RawProcessCapture, type MountWatch } from '../proc/procConnector.js';
@@ -93,9 +94,12 @@ export class ProcessEventSource {
     counts: Object.fromEntries(PROC_EVENT_TYPES.map((t) => [t, 0])) as Record<ProcEventName, number>,
     snapshotsDropped: 0, overruns: 0, lost: 0, lostExited: 0, lostExecUnread: 0, recheckReads: 0, recheckMoved: 0, recheckCpuSeconds: 0, copied: 0, skipped: 0, unchanged: 0, gone: 0,
   };
-  private lastCatchUp = -Infinity;
   private seededLogged = false;
-  private catchUpTimer: NodeJS.Timeout | null = null;
+  /**
+   * Container processes exited before they were read: a full scan looks at what is left (an escaped
+   * parent still waiting for its child, a sibling), at most once per CATCH_UP_MIN_MS.
+   */
+  private readonly catchUp = new CatchUp(CATCH_UP_MIN_MS, (n) => this.sink.fullScan(`${n}+ container processes exited before they could be read`));
   private filterKey = '';
   private draining = false;
   private drainSoon: NodeJS.Timeout | null = null;
@@ -139,8 +143,7 @@ export class ProcessEventSource {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.drainSoon) clearTimeout(this.drainSoon);
-    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
-    this.catchUpTimer = null;
+    this.catchUp.cancel();
     this.timer = null;
     this.drainSoon = null;
     this.addon?.watchMounts?.([]);
@@ -190,21 +193,6 @@ export class ProcessEventSource {
       this.drainSoon = null;
       this.sync();
     }, BATCH_DELAY_MS);
-  }
-
-  /**
-   * Container processes exited before they were read: a full scan looks at what is left (an escaped
-   * parent still waiting for its child, a sibling), at most once per CATCH_UP_MIN_MS.
-   */
-  private catchUp(n: number): void {
-    if (this.catchUpTimer) return;
-    const wait = Math.max(0, this.lastCatchUp + CATCH_UP_MIN_MS - Date.now());
-    this.catchUpTimer = setTimeout(() => {
-      this.catchUpTimer = null;
-      this.lastCatchUp = Date.now();
-      this.sink.fullScan(`${n}+ container processes exited before they could be read`);
-    }, wait);
-    this.catchUpTimer.unref();
   }
 
   /** Read the addon now (counters, copies, losses): on a copy batch and once a second, never from a scrape. */
@@ -271,7 +259,7 @@ export class ProcessEventSource {
       } else if (exited > 0) {
         // Not for exec_unread: that process was read before and is gone, and what it started arrives
         // as events of its own; a full scan would find nothing of it (and a busy container has many).
-        this.catchUp(exited);
+        this.catchUp.request(exited);
       }
     } catch (e) {
       this.log.error(`process event handling failed: ${(e as Error).message}`, { event: 'process_events_error' });
