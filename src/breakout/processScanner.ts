@@ -763,24 +763,14 @@ export class ProcessScanner {
     this.runtimePaths = runtimePathsOf(posture, containers);
     this.hostRefPid = hostRef?.pid ?? null;
     this.hostRoot = hostRef ? this.proc.fileId(hostRef.pid, 'root') : null;
-    for (const id of this.scoped.keys()) if (!byId.has(id) && this.scoped.delete(id)) this.scopeChanges++;
-    for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
-    for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
-    for (const id of this.unscoped.keys()) if (!byId.has(id)) this.unscoped.delete(id);
+    this.forgetRemoved(byId);
     const now = Date.now();
 
     // 1. Processes in container cgroups, of every hierarchy the container has one in.
     const scopes: ContainerScope[] = [];
     const memberOf = new Map<number, ContainerScope>();
     if (posture) {
-      let hostMounts: MountLine[] | null | undefined;
-      const hostMountsNow = (): MountLine[] | null => {
-        if (hostMounts === undefined) {
-          const text = hostRef ? this.proc.read(hostRef.pid, 'mountinfo') : null;
-          hostMounts = text === null ? null : parseMountinfo(text);
-        }
-        return hostMounts;
-      };
+      const hostMountsNow = this.hostMountsReader(hostRef);
       for (const r of containers) {
         const s = this.scopeOf(r, lookup, undefined, now);
         if (!s) continue;
@@ -908,20 +898,12 @@ export class ProcessScanner {
     const seen = new Map<string, ActiveDetection>();
     const note = this.noter(seen);
     const { byId } = containerLookup(containers);
-    for (const id of this.scoped.keys()) if (!byId.has(id) && this.scoped.delete(id)) this.scopeChanges++;
-    for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
+    this.forgetRemoved(byId);
     const scopes = [...this.scoped.values()].map((s) => s.scope);
     // Hooks are judged against the containers scoped so far; one newly pointing into a container
     // sends the caller to a full scan, before anything of this pass is kept.
     if (this.judgeHooks(note, seen, scopes, dockerRootDirs, true) === null) return null;
-    let hostMounts: MountLine[] | null | undefined;
-    const hostMountsNow = (): MountLine[] | null => {
-      if (hostMounts === undefined) {
-        const text = this.proc.read(hostRef.pid, 'mountinfo');
-        hostMounts = text === null ? null : parseMountinfo(text);
-      }
-      return hostMounts;
-    };
+    const hostMountsNow = this.hostMountsReader(hostRef);
     const changed = this.watchMounts();
     for (const s of this.scoped.values()) {
       for (const hit of this.judgeMounts(s, hostMountsNow, changed)) note(hit, mountKey(s.scope.id, hit), null, null);
@@ -988,6 +970,26 @@ export class ProcessScanner {
     const changed = this.mountWatch.changed();
     for (const pid of added) changed.add(pid);
     return changed;
+  }
+
+  /** Forget what is kept per container for the containers no longer in the inventory. */
+  private forgetRemoved(byId: ReadonlyMap<string, ContainerRecord>): void {
+    for (const id of this.scoped.keys()) if (!byId.has(id) && this.scoped.delete(id)) this.scopeChanges++;
+    for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
+    for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
+    for (const id of this.unscoped.keys()) if (!byId.has(id)) this.unscoped.delete(id);
+  }
+
+  /** The host reference's mount table, read and parsed once per pass, and only if a container's changed. */
+  private hostMountsReader(hostRef: HostReference | null): () => MountLine[] | null {
+    let hostMounts: MountLine[] | null | undefined;
+    return () => {
+      if (hostMounts === undefined) {
+        const text = hostRef ? this.proc.read(hostRef.pid, 'mountinfo') : null;
+        hostMounts = text === null ? null : parseMountinfo(text);
+      }
+      return hostMounts;
+    };
   }
 
   /** The detections of a pass: the fresh ones to report, and the active set it leaves. */
