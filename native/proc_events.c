@@ -40,6 +40,9 @@
 #include <sys/socket.h>
 #include <dirent.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <time.h>
 #include <sys/mman.h>
@@ -1411,6 +1414,20 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// glibc keeps the memory a burst freed in its arenas (one per thread that allocated); malloc_trim()
+// hands the free pages back to the system. The daemon calls it after a memory-reducing collection
+// (src/runtime/memory.ts). Returns whether any memory was released; false where there is no glibc.
+static napi_value js_trim_native_heap(napi_env env, napi_callback_info info) {
+  (void)info;
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value out;
+  napi_get_boolean(env, released != 0, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -1419,6 +1436,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setFilter", NULL, js_set_filter, NULL, NULL, NULL, napi_default, NULL},
     {"watchMounts", NULL, js_watch_mounts, NULL, NULL, NULL, napi_default, NULL},
     {"mountsChanged", NULL, js_mounts_changed, NULL, NULL, NULL, napi_default, NULL},
+    {"trimNativeHeap", NULL, js_trim_native_heap, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -18,6 +18,8 @@ import { CveDataError } from '../host/cveData.js';
 import { sanitize } from '../log/logger.js';
 import { CliError, EXIT } from './exitCodes.js';
 import { Responder, type ResponseDocker } from '../response/responder.js';
+import { loadProcConnector } from '../proc/procConnector.js';
+import { startHeapTrimmer } from '../runtime/memory.js';
 
 export interface Daemon {
   monitor: Monitor;
@@ -122,6 +124,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
   for (const w of watchers) w.start();
   breakout.start();
+  // Memory a burst took is given back once the heap has grown enough (src/runtime/memory.ts).
+  const nativeHeap = loadProcConnector().addon;
+  const trimmer = startHeapTrimmer({
+    trimNative: nativeHeap?.trimNativeHeap ? () => nativeHeap.trimNativeHeap?.() : undefined,
+    onTrim: (t) => {
+      monitor.metrics.memoryTrims.inc();
+      log.debug('memory trimmed after a burst', { event: 'memory_trimmed', heap_before_bytes: t.heapBeforeBytes, heap_after_bytes: t.heapAfterBytes, ms: Math.round(t.ms) });
+    },
+    onError: (e) => log.error(`memory trimming stopped: ${sanitize(e.message)}`, { event: 'memory_trim_error' }),
+  });
   let stopping: Promise<void> | null = null;
   let current = config;
   const configWatch = watchConfigFile(opts.configFile, () => daemon.reload(), log);
@@ -154,6 +166,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
     stop(): Promise<void> {
       stopping ??= (async () => {
+        trimmer.stop();
         breakout.stop();
         await Promise.all([responder.idle(), ...watchers.map((w) => w.stop()), http.stop(), hostExposure.close(), configWatch.close()]);
         monitor.repeated.close();

@@ -43,6 +43,8 @@ export const LOG_EVENTS = {
   audit_rules: { levels: ['info', 'warning'], when: 'The audit source loaded its keyed rules (each added or already present), or could not remove them.', fields: 'rules' },
   audit_unread: { levels: ['debug'], when: 'An audit record of a container process that had exited before it could be read (counted as audit_unread).' },
   audit_source_error: { levels: ['error'], when: 'The audit source could not read the audit status, add its rules or handle records.' },
+  memory_trimmed: { levels: ['debug'], when: 'A burst grew the heap by 4 MiB or more and the daemon ran a memory-reducing collection (at most one per 30 s; counted by rootwatch_memory_trims_total).', fields: 'heap_before_bytes, heap_after_bytes, ms' },
+  memory_trim_error: { levels: ['error'], when: 'A memory-reducing collection failed; the daemon stops trimming and runs on.' },
   process_reader: { levels: ['info', 'warning'], when: 'Once after start: the process-event reader thread runs at real-time priority (SCHED_RR 1), or at normal priority (a fork storm can then hide an escape).', fields: 'priority' },
   process_events_error: { levels: ['error'], when: 'The process-connector addon failed (filter update, event handling).' },
   scan_error: { levels: ['error'], when: 'A breakout scan or an examination of process events failed; the next runs as usual.', rateLimited: true },

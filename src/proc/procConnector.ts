@@ -114,6 +114,8 @@ export interface ProcConnectorAddon {
   watchMounts?(pids: number[]): number;
   /** The watched pids whose mount table changed since the last call. */
   mountsChanged?(): number[];
+  /** glibc malloc_trim(0): free arena pages back to the system; whether any were. Absent from an addon built before it. */
+  trimNativeHeap?(): boolean;
 }
 
 /** Mount-table change notification (see ProcConnectorAddon.watchMounts). */

@@ -63,6 +63,7 @@ export class Metrics {
   readonly processSource: Gauge;
   readonly auditRecords: Counter;
   readonly configLastReloadSuccess: Gauge;
+  readonly memoryTrims: Counter;
 
   constructor(source: MetricsSource) {
     const r = this.registry;
@@ -176,6 +177,7 @@ export class Metrics {
     });
     this.procScanErrors = counter(METRICS.procScanErrors);
     this.configReloadFailures = counter(METRICS.configReloadFailures);
+    this.memoryTrims = counter(METRICS.memoryTrims);
     // Scrapes are read-only: the process-event counters are brought up to date by the addon's own
     // schedule (every copy batch, and once a second), never by a scrape, which must not judge processes.
     this.processEvents = counter(METRICS.processEvents);

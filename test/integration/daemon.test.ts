@@ -78,6 +78,16 @@ describe('daemon against the private engine', function () {
     await eng.cli('rm', '-f', id);
   });
 
+  it('gives back the memory of its start-up: one memory-reducing collection, counted, logged with a smaller heap', async function () {
+    this.timeout(60_000);
+    // The first check of the heap trimmer comes TRIM_CHECK_MS (10 s) after the start.
+    await waitFor(async () => (sample(await d.metrics(), 'rootwatch_memory_trims_total') ?? 0) >= 1, 'the first memory trim', 30_000);
+    const trim = d.logs.find((l) => l.event === 'memory_trimmed');
+    assert.ok(trim, 'memory_trimmed logged');
+    assert.equal(trim.level, 'debug');
+    assert.ok(Number(trim.heap_after_bytes) < Number(trim.heap_before_bytes), JSON.stringify(trim));
+  });
+
   it('goes unready and rootwatch_docker_up 0 while the engine is down, and recovers', async () => {
     await eng.stop();
     await waitFor(async () => /^rootwatch_docker_up 0$/m.test(await d.metrics()), 'docker_up 0');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProcConnector, type ProcConnectorAddon, type ProcEventBatch } from '../../src/proc/procConnector.js';
 import { waitFor } from '../harness/waitFor.js';
+import { memoryReducingCollect } from '../../src/runtime/memory.js';
 import { RUNTIME_EXECUTABLES } from '../../src/breakout/runtimeHelpers.js';
 
 describe('process connector addon', function () {
@@ -124,6 +125,27 @@ describe('process connector addon: mount-table watch (poll on /proc/<pid>/mounti
       mounter.kill();
       quiet.kill();
     }
+  });
+});
+
+describe('process connector addon: trimNativeHeap (glibc malloc_trim)', function () {
+  it('hands back the arena pages that freed native allocations left', function () {
+    const { addon } = loadProcConnector();
+    if (!addon?.trimNativeHeap) {
+      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail('native addon without trimNativeHeap in CI');
+      this.skip();
+    }
+    // 20,000 small buffers (malloc'd by node, below glibc's mmap threshold), one in ten kept: the
+    // freed ones leave whole pages unused inside the arena, which only malloc_trim() returns.
+    let buffers: Buffer[] | null = Array.from({ length: 20_000 }, () => Buffer.alloc(2048, 1));
+    const kept = buffers.filter((_, i) => i % 10 === 0);
+    buffers = null;
+    memoryReducingCollect();
+    const before = process.memoryUsage().rss;
+    assert.equal(addon.trimNativeHeap(), true);
+    const after = process.memoryUsage().rss;
+    assert.equal(kept.length, 2000);
+    assert.ok(before - after > 16 * 2 ** 20, `RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB`);
   });
 });
 
