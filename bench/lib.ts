@@ -831,10 +831,10 @@ export const CPU_HOOK = 'data:text/javascript,process.on("exit",()=>{const u=pro
 export interface RunResult { ms: number; cpuMs: number; maxRssMiB: number; code: number; stdout: string; stderr: string }
 
 /** `node NODE_FLAGS <args>` with the CPU hook, in `cwd` (default: this checkout): wall time, its own CPU time and peak RSS. */
-export function runNode(args: string[], cwd = ROOT): Promise<RunResult> {
+export function runNode(args: string[], cwd = ROOT, nodeFlags: readonly string[] = NODE_FLAGS): Promise<RunResult> {
   return new Promise((resolveRun) => {
     const t0 = nowMs();
-    execFile(process.execPath, [...NODE_FLAGS, '--import', CPU_HOOK, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...nodeFlags, '--import', CPU_HOOK, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const ms = nowMs() - t0;
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
       const m = /^RWBENCH_CPU (.*)$/m.exec(stderr);
@@ -867,13 +867,15 @@ export async function spawnDaemon(opts: {
   /** Nice value of the daemon (e.g. -10, as a unit's Nice= would set); 0 or absent: as the bench. */
   nice?: number;
   readyTimeoutMs?: number;
+  /** Node flags instead of NODE_FLAGS (a bench comparing flag sets). */
+  nodeFlags?: readonly string[];
 }): Promise<ChildDaemon> {
   checkpoint();
   mkdirSync(opts.configDir, { recursive: true });
   const config = join(opts.configDir, 'rootwatch.yaml');
   writeFileSync(config, opts.configYaml);
   const fd = openSync(opts.logFile, 'a');
-  const args = [...NODE_FLAGS, opts.mainJs, '--config', config, 'run'];
+  const args = [...(opts.nodeFlags ?? NODE_FLAGS), opts.mainJs, '--config', config, 'run'];
   progress(`${opts.label}: ${opts.nice ? `nice -n ${opts.nice} ` : ''}node ${args.join(' ')}`);
   const cmd = opts.nice ? ['nice', '-n', String(opts.nice), process.execPath, ...args] : [process.execPath, ...args];
   const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['ignore', fd, fd], detached: true });

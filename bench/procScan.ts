@@ -9,6 +9,9 @@
 //   npx tsx bench/procScan.ts
 //   BENCH_SCAN_PROCS=3000 (target number of processes in /proc; `sleep 600` children fill the gap),
 //   BENCH_SCAN_CONTAINERS=100, BENCH_SCAN_STEADY=50, BENCH_SCAN_NAIVE=20 change the size.
+// The daemon's V8 flags (no optimizing compiler), set before the scanner is loaded: both scans are
+// timed as they would run in the daemon.
+import '../src/runtime/leanV8.js';
 import { FULL_SCAN_EVERY_MS } from '../src/breakout/breakoutWatch.js';
 import { loadProcConnector } from '../src/proc/procConnector.js';
 import type Docker from 'dockerode';
