@@ -18,7 +18,7 @@
 //   npx tsx bench/budget.ts                       # or: npm run bench -- budget   (~15-20 min with a baseline)
 //   BENCH_BASELINE=2b0c88f npx tsx bench/budget.ts
 //   BENCH_BUDGET_QUICK=1 (smoke test: 5 containers, 5 s windows, 1,000 processes, 10-container churn)
-//   BENCH_BUDGET_ROWS=1,4,7  BENCH_BUDGET_WINDOW_S=30 BENCH_BUDGET_SETTLE_S=5 BENCH_BUDGET_PROCS=3000
+//   BENCH_BUDGET_ROWS=1,4,7  BENCH_BUDGET_WINDOW_S=60 BENCH_BUDGET_IDLE_SETTLE_S=20 BENCH_BUDGET_SETTLE_S=5 BENCH_BUDGET_PROCS=3000
 //   BENCH_BUDGET_CONTAINERS=100 BENCH_BUDGET_CONTAINERS_SMALL=20 BENCH_BUDGET_AUDIT_CONTAINERS=50
 //   BENCH_BUDGET_RATE=1000 BENCH_BUDGET_EXEC_WINDOW_S=30 BENCH_BUDGET_CHURN=500 BENCH_BUDGET_CHURN_ROUNDS=2 BENCH_BUDGET_FORKS=20000
 //   BENCH_BUDGET_AUDIT_RUNS=5 BENCH_BUDGET_SCAN_STEADY=30 BENCH_BUDGET_SCAN_NAIVE=10; BENCH_BUILD=1 rebuilds dist/.
@@ -42,7 +42,9 @@ const num = (name: string, full: number, quick: number): number => {
   const v = Number(process.env[name] ?? (QUICK ? quick : full));
   return Number.isFinite(v) && v >= 0 ? v : QUICK ? quick : full;
 };
-const WINDOW_S = num('BENCH_BUDGET_WINDOW_S', 30, 5);
+/** Idle rows: the daemon is idle once its start-up tail is over (first full scans, first memory trim, code compiled on first use). */
+const WINDOW_S = num('BENCH_BUDGET_WINDOW_S', 60, 5);
+const IDLE_SETTLE_S = num('BENCH_BUDGET_IDLE_SETTLE_S', 20, 2);
 const SETTLE_S = num('BENCH_BUDGET_SETTLE_S', 5, 2);
 const PROCS = num('BENCH_BUDGET_PROCS', 3000, 1000);
 const C_LARGE = num('BENCH_BUDGET_CONTAINERS', 100, 5);
@@ -159,7 +161,7 @@ function cpuDetail(w: CpuWindow): Record<string, unknown> {
 async function idleCpu(b: Bench, build: Build, containers: number): Promise<Figure> {
   const d = await b.daemon(build, containers, `idle-${containers}`);
   try {
-    await sleep(SETTLE_S * 1000);
+    await sleep(IDLE_SETTLE_S * 1000);
     const before = await scrape(d.base);
     const w = await cpuWindow(d, WINDOW_S, b.hz);
     const after = await scrape(d.base);
@@ -424,7 +426,7 @@ export async function main(): Promise<Record<string, unknown>> {
       ...table,
       ...builds.map((x) => [x.label, x.what] as [string, string]),
       ['host processes', `${processesBefore} in /proc before the bench, target ${PROCS}, ${sleepers.count} \`sleep\` children added; now ${procCount()}`],
-      ['knobs', `window ${WINDOW_S} s (exec ${EXEC_WINDOW_S} s), settle ${SETTLE_S} s, ${RATE} execs/s, churn ${CHURN} in ${CHURN_ROUNDS} rounds, ${AUDIT_RUNS} audit runs${QUICK ? ' (quick mode)' : ''}`],
+      ['knobs', `idle window ${WINDOW_S} s after ${IDLE_SETTLE_S} s (exec ${EXEC_WINDOW_S} s), settle ${SETTLE_S} s, ${RATE} execs/s, churn ${CHURN} in ${CHURN_ROUNDS} rounds, ${AUDIT_RUNS} audit runs${QUICK ? ' (quick mode)' : ''}`],
       mach.row,
     ]);
     printBlock('budget: details per row and build', details);
@@ -432,7 +434,7 @@ export async function main(): Promise<Record<string, unknown>> {
       bench: 'budget',
       machine: { cores: mach.cores, load1Start: mach.load1Start, load1End: mach.load1End },
       baseline: baselineInfo,
-      knobs: { quick: QUICK, windowS: WINDOW_S, settleS: SETTLE_S, procs: PROCS, containers: C_LARGE, containersSmall: C_SMALL, auditContainers: C_AUDIT, rate: RATE, execWindowS: EXEC_WINDOW_S, churn: CHURN, churnRounds: CHURN_ROUNDS, auditRuns: AUDIT_RUNS },
+      knobs: { quick: QUICK, windowS: WINDOW_S, idleSettleS: IDLE_SETTLE_S, settleS: SETTLE_S, procs: PROCS, containers: C_LARGE, containersSmall: C_SMALL, auditContainers: C_AUDIT, rate: RATE, execWindowS: EXEC_WINDOW_S, churn: CHURN, churnRounds: CHURN_ROUNDS, auditRuns: AUDIT_RUNS },
       rows: [...rows.values()].map((row) => ({
         row: row.n, what: row.what, goal: row.goal, unit: row.unit,
         baseline: row.byBuild.baseline ? { value: row.byBuild.baseline.value, ...row.byBuild.baseline.detail } : null,
