@@ -23,14 +23,13 @@
 //   BENCH_BUDGET_RATE=1000 BENCH_BUDGET_EXEC_WINDOW_S=30 BENCH_BUDGET_CHURN=500 BENCH_BUDGET_CHURN_ROUNDS=2 BENCH_BUDGET_FORKS=20000
 //   BENCH_BUDGET_AUDIT_RUNS=5 BENCH_BUDGET_SCAN_STEADY=30 BENCH_BUDGET_SCAN_NAIVE=10; BENCH_BUILD=1 rebuilds dist/.
 //   BENCH_BUDGET_NODE_FLAGS="--no-opt;--lite-mode": this checkout again under each flag set (instead of NODE_FLAGS).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PrivateEngine } from '../test/harness/privateDockerd.js';
 import { measureScan } from './procScan.js';
 import {
-  TEST_IMAGE, ExecLoad, MAIN_JS, ROOT, Sleepers, buildRevision, checkpoint, clockTicks, cpuWindow, diffHistogram, ensureBuilt,
+  TEST_IMAGE, ExecLoad, MAIN_JS, ROOT, Sleepers, buildForkStorm, buildRevision, checkpoint, clockTicks, cpuWindow, diffHistogram, ensureBuilt,
   freePort, isMain, load1, machine, mapLimit, memory, nowMs, onCleanup, parseHistogram, printBenchJson, printBlock, procCount,
   progress, r, runCleanups, runNode, runRemoved, runStandalone, samplesByLabels, scrape, sleep, spawnDaemon,
   startBenchEngine, summarize, sumSeries, type ChildDaemon, type CpuWindow,
@@ -118,11 +117,7 @@ class Bench {
 
   /** test/fixtures/breakout/fork-storm.c, built static once (bind-mounted into a busybox container). */
   forkStorm(): string {
-    if (!this.stormBin) {
-      const out = join(this.workDir, 'fork-storm');
-      execFileSync('gcc', ['-static', '-O2', '-o', out, join(ROOT, 'test', 'fixtures', 'breakout', 'fork-storm.c')]);
-      this.stormBin = out;
-    }
+    this.stormBin ??= buildForkStorm(this.workDir);
     return this.stormBin;
   }
 
@@ -222,6 +217,13 @@ async function execCost(b: Bench, build: Build, containers: number): Promise<Fig
 /** Row 6: RSS after the settle with `containers` monitored, after each churn round (back to `containers`), then after a fork storm. */
 async function rssChurn(b: Bench, build: Build, containers: number): Promise<Figure> {
   const d = await b.daemon(build, containers, 'rss');
+  /** Until the daemon monitors `containers` again (at most 20 s). */
+  const backTo = async (): Promise<void> => {
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(100)) {
+      d.alive();
+      if (sumSeries(await scrape(d.base), 'rootwatch_containers') === containers) return;
+    }
+  };
   try {
     await sleep(SETTLE_S * 1000);
     const start = memory(d.pid);
@@ -244,10 +246,7 @@ async function rssChurn(b: Bench, build: Build, containers: number): Promise<Fig
       });
       // Back to the baseline inventory (bounded), then a settle, then RSS.
       const s0 = nowMs();
-      for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(100)) {
-        d.alive();
-        if (sumSeries(await scrape(d.base), 'rootwatch_containers') === containers) break;
-      }
+      await backTo();
       const settleMs = nowMs() - s0;
       await sleep(SETTLE_S * 1000);
       rounds.push({ done, rssMiB: memory(d.pid).rssMiB, settleMs: r(settleMs, 0) });
@@ -259,10 +258,7 @@ async function rssChurn(b: Bench, build: Build, containers: number): Promise<Fig
     await b.engine.cli('run', '--name', storm, '--network', 'none', '-v', `${b.forkStorm()}:/fork-storm:ro`, TEST_IMAGE, '/fork-storm', String(FORKS), '4');
     const stormOut = (await b.engine.cli('logs', storm)).trim();
     await b.engine.cli('rm', '-f', storm);
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(100)) {
-      d.alive();
-      if (sumSeries(await scrape(d.base), 'rootwatch_containers') === containers) break;
-    }
+    await backTo();
     await sleep(SETTLE_S * 1000);
     const end = memory(d.pid);
     const growth = r(end.rssMiB - start.rssMiB, 1);

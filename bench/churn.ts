@@ -7,8 +7,7 @@
 //   BENCH_CHURN=500 BENCH_CHURN_ROUNDS=2 BENCH_CHURN_CONCURRENCY=8 BENCH_CHURN_MAX_S=150 change the size
 //   and time cap. Memory and series are taken after each round: growth that continues from round to
 //   round (rather than a one-off step to a bounded cache's size) is what a leak looks like.
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
+import { exposedGc } from '../src/runtime/memory.js';
 import {
   EventRecorder, TEST_IMAGE, countSeries, isMain, mapLimit, nowMs, printBenchJson, printBlock, progress, r, runCleanups,
   runStandalone, samplesByLabels, scrape, sample, sleep, startBenchDaemon, startBenchEngine, wasInterrupted,
@@ -22,12 +21,12 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_CHURN_ROUNDS ?? 2));
 const BASELINE_CONTAINERS = 3;
 const SERIES = 'rootwatch_container_finding';
 
-/** global.gc when node runs with --expose-gc; otherwise enable it at run time (V8 flag + fresh context). */
+/** global.gc when node runs with --expose-gc; otherwise enabled at run time, as the daemon's trimmer does. */
 function gcFunction(): { gc: () => void; how: string } {
   const g = (globalThis as { gc?: () => void }).gc;
   if (g) return { gc: g, how: '--expose-gc' };
-  setFlagsFromString('--expose-gc');
-  return { gc: runInNewContext('gc') as () => void, how: 'v8.setFlagsFromString' };
+  const exposed = exposedGc();
+  return { gc: () => exposed(), how: 'v8.setFlagsFromString' };
 }
 
 function memory(gc: () => void): { rssMiB: number; heapUsedMiB: number } {

@@ -6,17 +6,15 @@
 // escapes caught (an alert naming the escape container and the escape's pid), losses by why, the
 // storm's own duration (what the reader's work costs the storm), and the benign exec loop's losses.
 //   Knobs: BENCH_STORM_RUNS=5 BENCH_STORM_FORKS=50000 BENCH_STORM_MODES=realtime,nice
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { engine, destroyEngines } from '../test/harness/engines.js';
 import { TEST_IMAGE } from '../test/harness/privateDockerd.js';
 import { sample, startTestDaemon } from '../test/harness/testDaemon.js';
 import { waitFor } from '../test/harness/waitFor.js';
 import { BREAKOUT_REASONS } from '../src/breakout/types.js';
 import { LOSS_REASONS } from '../src/breakout/processEvents.js';
-import { printBlock, sleep } from './lib.js';
+import { buildForkStorm, printBlock, sleep } from './lib.js';
 
 const num = (k: string, d: number): number => Number(process.env[k] ?? d) || d;
 const RUNS = num('BENCH_STORM_RUNS', 5);
@@ -25,12 +23,11 @@ const MODES = (process.env.BENCH_STORM_MODES ?? 'realtime,nice').split(',');
 const ESCAPES = 20;
 const RECHECK_PROCS = num('BENCH_STORM_RECHECK_PROCS', 200);
 const RECHECK_S = num('BENCH_STORM_RECHECK_S', 20);
-const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), '../test/fixtures/breakout');
 
 export async function main(): Promise<Record<string, unknown>> {
   const bin = mkdtempSync('/var/tmp/rw-storm-bin-');
   const hostDir = mkdtempSync('/var/tmp/rw-storm-host-');
-  execFileSync('gcc', ['-static', '-O2', '-o', join(bin, 'fork-storm'), join(FIXTURES, 'fork-storm.c')]);
+  const stormBin = buildForkStorm(bin);
   const eng = await engine('default');
   const out: Record<string, unknown> = {};
   try {
@@ -47,7 +44,7 @@ export async function main(): Promise<Record<string, unknown>> {
           const m0 = await d.metrics();
           const dir = mkdtempSync(join(hostDir, 'run-'));
           await eng.cli('rm', '-f', 'bench-storm').catch(() => undefined);
-          await eng.cli('create', '--name', 'bench-storm', '-v', `${join(bin, 'fork-storm')}:/fork-storm:ro`, TEST_IMAGE, '/fork-storm', String(FORKS), '4');
+          await eng.cli('create', '--name', 'bench-storm', '-v', `${stormBin}:/fork-storm:ro`, TEST_IMAGE, '/fork-storm', String(FORKS), '4');
           await eng.cli('start', 'bench-storm');
           await sleep(300);
           const script = `for i in $(seq 1 ${ESCAPES}); do nsenter -t ${eng.pid()} -m -u -i -n -p /bin/sh -c "echo \\$\\$ \\$PPID > ${dir}/esc-$i.pid" & sleep 0.1; done; wait`;

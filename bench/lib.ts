@@ -612,6 +612,13 @@ export function threadTicks(pid: number): Map<number, number> {
   return out;
 }
 
+/** test/fixtures/breakout/fork-storm.c built static into `dir` (to bind-mount into a busybox container); its path. */
+export function buildForkStorm(dir: string): string {
+  const out = join(dir, 'fork-storm');
+  execFileSync('gcc', ['-static', '-O2', '-o', out, join(ROOT, 'test', 'fixtures', 'breakout', 'fork-storm.c')]);
+  return out;
+}
+
 /** VmRSS and VmHWM (peak) of a process, in MiB. */
 export function memory(pid: number): { rssMiB: number; hwmMiB: number } {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -127,7 +127,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   // Memory a burst took is given back once the heap has grown enough (src/runtime/memory.ts).
   const nativeHeap = loadProcConnector().addon;
   const trimmer = startHeapTrimmer({
-    trimNative: nativeHeap?.trimNativeHeap ? () => nativeHeap.trimNativeHeap?.() : undefined,
+    trimNative: () => void nativeHeap?.trimNativeHeap?.(),
     onTrim: (t) => {
       monitor.metrics.memoryTrims.inc();
       log.debug('memory trimmed after a burst', { event: 'memory_trimmed', heap_before_bytes: t.heapBeforeBytes, heap_after_bytes: t.heapAfterBytes, ms: Math.round(t.ms) });

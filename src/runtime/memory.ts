@@ -34,7 +34,6 @@ export interface HeapTrimmerDeps {
 export class HeapTrimmer {
   private floor = 0;
   private lastTrim = -Infinity;
-  trims = 0;
 
   constructor(private readonly deps: HeapTrimmerDeps, private readonly growthBytes = TRIM_GROWTH_BYTES, private readonly minGapMs = TRIM_MIN_GAP_MS) {}
 
@@ -47,7 +46,6 @@ export class HeapTrimmer {
     this.deps.collect();
     this.lastTrim = now;
     this.floor = this.deps.committed();
-    this.trims++;
     return true;
   }
 }
@@ -55,8 +53,11 @@ export class HeapTrimmer {
 type GcOptions = { type: 'major'; execution: 'sync'; flavor?: 'last-resort' };
 let gcFn: ((o?: GcOptions) => void) | null = null;
 
-/** V8's gc(), without starting node with --expose-gc: the extension is installed in contexts made after the flag. */
-function exposedGc(): (o?: GcOptions) => void {
+/**
+ * V8's gc(), without starting node with --expose-gc: the extension is installed in contexts made after
+ * the flag. (bench/churn.ts uses it too.)
+ */
+export function exposedGc(): (o?: GcOptions) => void {
   if (!gcFn) {
     v8.setFlagsFromString('--expose-gc');
     gcFn = runInNewContext('gc') as (o?: GcOptions) => void;
