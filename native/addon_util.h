@@ -1,5 +1,6 @@
-// What both addons (proc_events.c, audit_events.c) need alike: raw reads of one process's /proc
-// files relative to its opened /proc/<pid> directory, and the N-API plumbing of their drain().
+// What both addons (proc_events.c, audit_events.c) need alike: the procfs root they read through,
+// raw reads of one process's /proc files relative to its opened /proc/<pid> directory, and the
+// N-API plumbing of their drain().
 // Include after the system headers; define ADDON_ERROR_CODE (the error code of throw_errno for
 // anything but EPERM/EACCES) first.
 #ifndef ROOTWATCH_ADDON_UTIL_H
@@ -17,6 +18,32 @@
 #ifndef ADDON_ERROR_CODE
 #error "define ADDON_ERROR_CODE before including addon_util.h"
 #endif
+
+// Where the host's procfs is mounted: rootwatch's `paths.procfs` ("/proc" by default, "/host/proc"
+// when rootwatch runs in a container). Every /proc read of an addon goes through it, so that the
+// addon and the periodic scan read one view. Set by the addon's open() before its reader thread
+// starts, and not changed while that runs.
+#define PROC_ROOT_MAX 200
+static char g_proc[PROC_ROOT_MAX + 1] = "/proc";
+
+// The optional procRoot argument of open(): absent or undefined keeps "/proc". Throws (returns 0)
+// for anything but an absolute path that fits.
+static inline int proc_root_arg(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  if (v == NULL || napi_typeof(env, v, &t) != napi_ok || t == napi_undefined) {
+    strcpy(g_proc, "/proc");
+    return 1;
+  }
+  char buf[PROC_ROOT_MAX + 2];
+  size_t len = 0;
+  if (t != napi_string || napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok || len == 0 || len > PROC_ROOT_MAX || buf[0] != '/') {
+    napi_throw_type_error(env, NULL, "procRoot must be an absolute path of at most 200 bytes");
+    return 0;
+  }
+  while (len > 1 && buf[len - 1] == '/') buf[--len] = 0;  // "/host/proc/" reads as "/host/proc"
+  memcpy(g_proc, buf, len + 1);
+  return 1;
+}
 
 static inline napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];

@@ -103,6 +103,7 @@ typedef struct {
 
 static source_t *g_src = NULL;
 
+
 // ---- requests (status, rules): a short-lived unicast socket each ----
 
 static int audit_request(int type, const void *data, size_t len, void *reply, size_t reply_len) {
@@ -318,8 +319,8 @@ static void take(source_t *s, const char *text) {
   r->gone = 0;
   r->len_pcgroup = 0;
   read_comm(text, r->comm, &r->len_comm);
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d", r->pid);
+  char path[PROC_ROOT_MAX + 16];
+  snprintf(path, sizeof path, "%s/%d", g_proc, r->pid);
   int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   memset(r->ns, 0, sizeof r->ns);
   r->len_status = r->len_cgroup = r->len_stat = r->len_exe = r->len_pexe = r->len_cmdline = 0;
@@ -344,7 +345,7 @@ static void take(source_t *s, const char *text) {
   }
   if (r->len_stat == 0 || r->ns[0] == 0) r->gone = 1;
   if (r->ppid > 0) {
-    snprintf(path, sizeof path, "/proc/%d", r->ppid);
+    snprintf(path, sizeof path, "%s/%d", g_proc, r->ppid);
     int pdir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (pdir >= 0) {
       r->len_pexe = read_link_at(pdir, "exe", r->pexe, CAP_PATH);
@@ -416,11 +417,12 @@ static void call_js(napi_env env, napi_value js_cb, void *ctx, void *data) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (g_src) { napi_throw_error(env, NULL, "audit listener already open"); return NULL; }
-  if (argc < 1) { napi_throw_type_error(env, NULL, "open(callback)"); return NULL; }
+  if (argc < 1) { napi_throw_type_error(env, NULL, "open(callback[, procRoot])"); return NULL; }
+  if (!proc_root_arg(env, argc > 1 ? argv[1] : NULL)) return NULL;
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
   if (fd < 0) return throw_errno(env, "socket(NETLINK_AUDIT)", errno);
   // Read-only multicast: the kernel sends a copy of every record to this group beside its unicast

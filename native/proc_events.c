@@ -199,6 +199,14 @@ typedef struct {
 
 static source_t *g_src = NULL;
 
+
+// A process's /proc directory, as an O_PATH descriptor for the *at() reads; -1 when it is gone.
+static int open_pid_dir(int32_t pid) {
+  char path[PROC_ROOT_MAX + 16];
+  snprintf(path, sizeof path, "%s/%d", g_proc, pid);
+  return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static void count(source_t *s, uint32_t what) {
   int i = 0;
   while (i < N_TYPES - 1 && TYPE_CODES[i] != what) i++;
@@ -591,9 +599,7 @@ static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, ui
   if (!(pe && pe->pid == parent)) return GONE_LOST;
   // A storm forks from one parent: it is read once per received batch, not once per child.
   if (vouched(s, parent)) return GONE_BY_PARENT;
-  char dirpath[32];
-  snprintf(dirpath, sizeof dirpath, "/proc/%d", parent);
-  int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int dir = open_pid_dir(parent);
   if (dir < 0) return GONE_LOST;
   uint32_t ns[7];
   read_namespaces(dir, ns);
@@ -634,9 +640,7 @@ static void recheck(source_t *s) {
     if ((i % 64) == 0 && s->ns_used[i / 64] == 0) { i += 63; continue; }
     ns_entry_t *e = &s->ns_cache[i];
     if (e->pid <= 0) continue;
-    char dirpath[32];
-    snprintf(dirpath, sizeof dirpath, "/proc/%d", e->pid);
-    int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int dir = open_pid_dir(e->pid);
     // Exited: kept, negated, for an exec or uid event of it still queued (an exec_unread, not a loss
     // of a process never read), and skipped by the re-check from now on.
     if (dir < 0) { e->pid = -e->pid; continue; }
@@ -671,7 +675,7 @@ static void recheck(source_t *s) {
 // namespaces, the cgroup of every process, and cache the namespaces of those in a container (and
 // their verdict and state). About 35 us per process, once. Reader thread only.
 static void seed_existing(source_t *s) {
-  DIR *proc = opendir("/proc");
+  DIR *proc = opendir(g_proc);
   if (!proc) return;
   uint64_t n = 0;
   for (struct dirent *d; (d = readdir(proc)) != NULL;) {
@@ -753,9 +757,7 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
   tmp->event = kind;
   tmp->len_status = tmp->len_pexe = tmp->len_stat = tmp->len_exe = tmp->len_cmdline = tmp->len_cgroup = 0;
   tmp->len_exe_id = tmp->len_pexe_id = tmp->len_storage_dir = 0;
-  char dirpath[32];
-  snprintf(dirpath, sizeof dirpath, "/proc/%d", pid);
-  int dir = open(dirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int dir = open_pid_dir(pid);
   int cgroup_read = 0, container = 0, wanted = 0, runtime = 0, lineage = 0, alive = dir >= 0;
   // The fork child of a container process in its ordinary state, still in the same namespaces.
   ns_entry_t *pe = kind == EV_FORK && known == VERDICT_WATCHED ? ns_slot(s, parent) : NULL;
@@ -841,8 +843,8 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     char *pp = is_runtime_exe(tmp->exe, tmp->len_exe) ? memmem(tmp->status, tmp->len_status, "\nPPid:\t", 7) : NULL;
     if (pp) {
       int32_t ppid = (int32_t)strtol(pp + 7, NULL, 10);
-      char pexe[32];
-      snprintf(pexe, sizeof pexe, "/proc/%d/exe", ppid);
+      char pexe[PROC_ROOT_MAX + 24];
+      snprintf(pexe, sizeof pexe, "%s/%d/exe", g_proc, ppid);
       if (ppid > 0) tmp->len_pexe = read_link_at(AT_FDCWD, pexe, tmp->pexe, sizeof tmp->pexe);
       if (ppid > 0) tmp->len_pexe_id = file_id_at(AT_FDCWD, pexe, tmp->pexe_id, sizeof tmp->pexe_id);
     }
@@ -940,7 +942,8 @@ static void handle(source_t *s, char *buf, size_t n) {
 
 // The socket's Drops column in /proc/net/netlink (-1 when it cannot be read).
 static long long netlink_drops(unsigned long inode) {
-  FILE *f = fopen("/proc/net/netlink", "re");
+  // The daemon's own socket, so its own view (its network namespace), not the host's procfs.
+  FILE *f = fopen("/proc/self/net/netlink", "re");
   if (!f) return -1;
   char line[512];
   long long found = -1;
@@ -1066,11 +1069,12 @@ static int subscribe(int fd, enum proc_cn_mcast_op op, int filtered) {
 
 // open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean): void
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (g_src) { napi_throw_error(env, NULL, "process connector already open"); return NULL; }
-  if (argc < 1) { napi_throw_type_error(env, NULL, "open(callback[, receiveBufferBytes])"); return NULL; }
+  if (argc < 1) { napi_throw_type_error(env, NULL, "open(callback[, receiveBufferBytes[, realtime[, procRoot]]])"); return NULL; }
+  if (!proc_root_arg(env, argc > 3 ? argv[3] : NULL)) return NULL;
   uint32_t rcvbuf_arg = 0;
   if (argc > 1) napi_get_value_uint32(env, argv[1], &rcvbuf_arg);
   bool want_rt = true;
@@ -1102,7 +1106,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   pthread_mutex_init(&s->lock, NULL);
   // One byte per possible pid (pid_max, at most 4 MiB); without it every event is read in full.
   char pm[32] = {0};
-  int pmfd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+  char pm_path[PROC_ROOT_MAX + 24];
+  snprintf(pm_path, sizeof pm_path, "%s/sys/kernel/pid_max", g_proc);
+  int pmfd = open(pm_path, O_RDONLY | O_CLOEXEC);
   if (pmfd >= 0) {
     if (read(pmfd, pm, sizeof pm - 1) < 0) pm[0] = 0;
     close(pmfd);
@@ -1367,8 +1373,8 @@ static napi_value js_watch_mounts(napi_env env, napi_callback_info info) {
     int have = 0;
     for (int i = 0; i < g_nmount && !have; i++) have = g_mount_pids[i] == want[j];
     if (have) continue;
-    char path[48];
-    snprintf(path, sizeof path, "/proc/%d/mountinfo", want[j]);
+    char path[PROC_ROOT_MAX + 24];
+    snprintf(path, sizeof path, "%s/%d/mountinfo", g_proc, want[j]);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     g_mount_fds[g_nmount] = (struct pollfd){.fd = fd, .events = POLLPRI};
@@ -1411,6 +1417,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   free(s->verdict);
   free(s->ns_cache);
   free(s);
+  strcpy(g_proc, "/proc");  // watchMounts() outside an open() reads the default view
   return NULL;
 }
 

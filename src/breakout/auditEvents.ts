@@ -78,6 +78,8 @@ export class AuditEventSource {
   constructor(
     private readonly sink: AuditEventSink,
     private readonly log: Logger,
+    /** Where the host's procfs is mounted (`paths.procfs`): the addon reads processes through it. */
+    private readonly procfs: string,
     private readonly load: typeof loadAuditAddon = loadAuditAddon,
   ) {}
 
@@ -98,7 +100,7 @@ export class AuditEventSource {
     const refused = auditRefusal(st);
     if (refused) return refused;
     try {
-      addon.open(() => this.wake());
+      addon.open(() => this.wake(), this.procfs);
     } catch (e) {
       return `cannot listen to audit records (${(e as Error).message}): rootwatch needs CAP_AUDIT_READ`;
     }

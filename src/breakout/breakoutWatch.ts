@@ -141,6 +141,7 @@ export class BreakoutWatch {
         },
       },
       log,
+      opts.procfs,
     );
     this.audit = new AuditEventSource(
       {
@@ -151,6 +152,7 @@ export class BreakoutWatch {
         state: (active) => this.metrics.processSource.set({ source: 'audit' }, active ? 1 : 0),
       },
       log,
+      opts.procfs,
     );
   }
 

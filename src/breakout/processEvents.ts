@@ -107,6 +107,8 @@ export class ProcessEventSource {
   constructor(
     private readonly sink: ProcessEventSink,
     private readonly log: Logger,
+    /** Where the host's procfs is mounted (`paths.procfs`): the addon reads processes through it. */
+    private readonly procfs: string,
     /** Where the addon comes from (tests pass a fake that replays recorded batches). */
     private readonly load: typeof loadProcConnector = loadProcConnector,
   ) {}
@@ -122,7 +124,7 @@ export class ProcessEventSource {
       addon.setFilter([], [...RUNTIME_EXECUTABLES], []);
       // ROOTWATCH_READER_REALTIME=0: the reader thread does not ask for real-time priority (nice -10
       // instead): for comparing the two, and for hosts whose operators forbid real-time threads.
-      addon.open(() => this.wake(), undefined, process.env.ROOTWATCH_READER_REALTIME !== '0');
+      addon.open(() => this.wake(), undefined, process.env.ROOTWATCH_READER_REALTIME !== '0', this.procfs);
     } catch (e) {
       const err = e as Error & { code?: string };
       return err.code === 'EPERM'

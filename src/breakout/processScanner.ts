@@ -137,6 +137,8 @@ export class ProcessScanner {
   private moduleLinks: number | null = null;
   /** Bumped whenever a container's scope is made or dropped (what the process-event filter holds). */
   scopeChanges = 0;
+  /** The member pids each container's check for processes moved in last saw (judgeMovedIn). */
+  private readonly memberSigs = new Map<string, string>();
   /** Container processes the last full scan listed (light passes do not list them). */
   private lastContainerProcesses = 0;
 
@@ -940,7 +942,15 @@ export class ProcessScanner {
     for (const s of this.scoped.values()) {
       const dir = s.cgroupDirs[0];
       if (dir === undefined || (this.scans + s.initPid) % MEMBER_CHECK_EVERY !== 0) continue;
-      for (const pid of this.cgroups.members(dir)) {
+      const members = this.cgroups.members(dir);
+      // The same pids as at this container's last check: nothing moved in (an idle container's
+      // check is then one read of cgroup.procs, not one more read per member). A member that
+      // exited and whose pid a process moved in took over within one period would look the same:
+      // the full scan, which reads every member's start time, judges it.
+      const sig = [...members].join(',');
+      if (this.memberSigs.get(s.scope.id) === sig) continue;
+      this.memberSigs.set(s.scope.id, sig);
+      for (const pid of members) {
         const known = this.lineage.get(pid);
         if (known?.containerId === s.scope.id && this.proc.startTime(pid) === known.startTime) continue;
         const p = this.snapshot(pid);
@@ -976,6 +986,7 @@ export class ProcessScanner {
   private forgetRemoved(byId: ReadonlyMap<string, ContainerRecord>): void {
     for (const id of this.scoped.keys()) if (!byId.has(id) && this.scoped.delete(id)) this.scopeChanges++;
     for (const id of this.mountTexts.keys()) if (!byId.has(id)) this.mountTexts.delete(id);
+    for (const id of this.memberSigs.keys()) if (!byId.has(id)) this.memberSigs.delete(id);
     for (const id of this.initAtExec.keys()) if (!byId.has(id)) this.initAtExec.delete(id);
     for (const id of this.unscoped.keys()) if (!byId.has(id)) this.unscoped.delete(id);
   }

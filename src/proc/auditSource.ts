@@ -71,7 +71,8 @@ export interface AuditAddon {
   addRules(): AuditRuleOutcome[];
   /** Removes the named rules (by arch); returns how many the kernel still had. */
   removeRules(arches: string[]): number;
-  open(onRecords: () => void): void;
+  /** `procRoot` (default /proc): where the host's procfs is mounted (`paths.procfs`); the processes a record names are read through it. */
+  open(onRecords: () => void, procRoot?: string): void;
   drain(): AuditBatch;
   close(): void;
 }

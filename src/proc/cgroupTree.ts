@@ -85,7 +85,8 @@ export class CgroupTree {
   members(dir: string, out: Set<number> = new Set()): Set<number> {
     let text: string;
     try {
-      text = readFileSync(join(dir, 'cgroup.procs'), 'utf8');
+      // Concatenated, not path.join: `dir` comes from dirsFor() or a directory entry, normalised.
+      text = readFileSync(`${dir}/cgroup.procs`, 'utf8');
     } catch {
       return out;
     }
@@ -100,7 +101,7 @@ export class CgroupTree {
     } catch {
       return out;
     }
-    for (const e of entries) if (e.isDirectory()) this.members(join(dir, e.name), out);
+    for (const e of entries) if (e.isDirectory()) this.members(`${dir}/${e.name}`, out);
     return out;
   }
 }

@@ -94,8 +94,10 @@ export interface ProcConnectorAddon {
    * receive buffer is only for tests of the overrun path (default 4 MiB). `realtime` (default true):
    * the reader thread asks for SCHED_RR 1, falling back to nice -10; tests of the overrun path turn
    * it off, since a real-time reader keeps up with a storm even through the smallest buffer.
+   * `procRoot` (default /proc): where the host's procfs is mounted (`paths.procfs`); every process
+   * the addon reads, it reads through it.
    */
-  open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean): void;
+  open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean, procRoot?: string): void;
   drain(): ProcEventBatch;
   close(): void;
   /**

@@ -41,10 +41,22 @@ function gone(e: unknown): boolean {
 }
 
 export class ProcFs {
-  constructor(readonly root = '/proc') {}
+  /** The root, normalised once ("/proc", "/host/proc"): paths are then joined by concatenation. */
+  private readonly base: string;
 
+  constructor(readonly root = '/proc') {
+    this.base = join(root, '.').replace(/\/$/, '');
+  }
+
+  /**
+   * A path below the root. The parts are rootwatch's own (pids, fixed file names), never a path a
+   * process controls, so a concatenation is enough: path.join's normalisation was a tenth of the
+   * idle daemon's CPU (issue 14).
+   */
   path(...parts: (string | number)[]): string {
-    return join(this.root, ...parts.map(String));
+    let out = this.base;
+    for (const p of parts) out += `/${p}`;
+    return out;
   }
 
   /** Numeric entries of /proc: the pids of all processes (thread group leaders). */

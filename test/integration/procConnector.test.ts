@@ -2,7 +2,7 @@
 // what it leaves alone. Copying is the cost, so the filter is tested against real execs.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProcConnector, type ProcConnectorAddon, type ProcEventBatch } from '../../src/proc/procConnector.js';
@@ -185,5 +185,79 @@ describe('process connector addon under a fork storm, with a tiny socket buffer'
     assert.ok(lost > 0, 'drops were read from the socket drop counter');
     // Lost counts every dropped event (forks and the rest), not one per overrun incident.
     assert.ok(lost > last.overruns - before.overruns, `lost ${lost} vs ${last.overruns - before.overruns} overruns`);
+  });
+});
+
+describe('process connector addon: reads through paths.procfs (procRoot)', function () {
+  let addon: ProcConnectorAddon;
+  let dir: string;
+  let boundProc: string;
+
+  before(function () {
+    const loaded = loadProcConnector();
+    if (!loaded.addon) {
+      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail(`native addon unavailable in CI: ${loaded.reason}`);
+      this.skip();
+    }
+    addon = loaded.addon;
+    dir = mkdtempSync(join(tmpdir(), 'rwt-pcroot-'));
+    copyFileSync('/bin/sh', join(dir, 'sh'));
+    spawnSync('chmod', ['755', join(dir, 'sh')]);
+    // The host's procfs somewhere else, as in a deployment that mounts it at /host/proc.
+    boundProc = join(dir, 'host', 'proc');
+    mkdirSync(boundProc, { recursive: true });
+    const m = spawnSync('mount', ['--bind', '/proc', boundProc]);
+    assert.equal(m.status, 0, `mount --bind /proc: ${m.stderr}`);
+    mkdirSync(join(dir, 'empty'));
+  });
+
+  after(() => {
+    addon?.close();
+    if (boundProc) spawnSync('umount', [boundProc]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** One run of the shell under the prefix with the addon open on `procRoot`: its copies and the counters' growth. */
+  async function runUnder(procRoot: string): Promise<{ copies: ProcEventBatch['snapshots']; gone: number; execs: number }> {
+    addon.setFilter([dir], [...RUNTIME_EXECUTABLES], []);
+    addon.open(() => undefined, undefined, undefined, procRoot);
+    try {
+      const before = addon.drain();
+      const r = spawnSync(join(dir, 'sh'), ['-c', 'sleep 0.1; true', 'marker-arg']);
+      assert.equal(r.status, 0);
+      const copies: ProcEventBatch['snapshots'] = [];
+      let last = before;
+      // Until the exec of the shell is accounted for: copied, or found gone.
+      await waitFor(() => {
+        last = addon.drain();
+        copies.push(...last.snapshots.filter((c) => c.pid === r.pid));
+        return copies.some((c) => c.event === 'exec') || (last.counts.exec > before.counts.exec && last.gone > before.gone);
+      }, 'the exec of the shell under the prefix accounted for', 5000);
+      return { copies, gone: last.gone - before.gone, execs: last.counts.exec - before.counts.exec };
+    } finally {
+      addon.close();
+    }
+  }
+
+  it('copies a process through a bind mount of the host\'s /proc given as procRoot (a trailing slash is fine)', async () => {
+    const { copies } = await runUnder(`${boundProc}/`);
+    const c = copies.find((x) => x.event === 'exec');
+    assert.ok(c, 'the copy of the exec, read through the bind mount');
+    assert.match(c.cmdline, /marker-arg/);
+    assert.ok(c.exe.startsWith(dir), c.exe);
+  });
+
+  it('reads no process where procRoot holds none: the same exec is counted and gone, never copied from /proc', async () => {
+    const { copies, gone, execs } = await runUnder(join(dir, 'empty'));
+    assert.deepEqual(copies, [], 'nothing copied: the addon did not fall back to /proc');
+    assert.ok(execs >= 1 && gone >= 1, `exec counted (${execs}) and found gone (${gone})`);
+  });
+
+  it('refuses a relative or an overlong procRoot with a TypeError, and stays closed', () => {
+    assert.throws(() => addon.open(() => undefined, undefined, undefined, 'proc'), /procRoot must be an absolute path/);
+    assert.throws(() => addon.open(() => undefined, undefined, undefined, `/${'x'.repeat(300)}`), /procRoot must be an absolute path/);
+    // Nothing was opened: a valid open now succeeds.
+    addon.open(() => undefined, undefined, undefined, '/proc');
+    addon.close();
   });
 });

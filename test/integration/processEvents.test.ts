@@ -2,6 +2,9 @@
 // caught with the connector, and polling alone misses it; benign bursts stay silent.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadProcConnector } from '../../src/proc/procConnector.js';
 import { engine, requireDocker } from '../harness/engines.js';
 import { TEST_IMAGE, sleep, type PrivateEngine } from '../harness/privateDockerd.js';
@@ -132,6 +135,35 @@ describe('real-time process events', function () {
       // namespaces were recognised as copies of their parent and not copied again.
       assert.ok((await outcome('copied')) > copied0, 'container execs copied');
       assert.ok((await outcome('unchanged')) > unchanged0, 'container forks in their parent\'s namespaces not copied again');
+    });
+  });
+
+  describe('with the process connector and paths.procfs at another mount of the host\'s /proc', function () {
+    // As in a deployment whose rootwatch reads the host's procfs at /host/proc: the addon reads the
+    // processes the kernel names through that root too, not through its own /proc.
+    let d: TestDaemon;
+    let dir: string;
+    let boundProc: string;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'rwt-pe-procfs-'));
+      boundProc = join(dir, 'host', 'proc');
+      mkdirSync(boundProc, { recursive: true });
+      const m = spawnSync('mount', ['--bind', '/proc', boundProc]);
+      assert.equal(m.status, 0, `mount --bind /proc: ${m.stderr}`);
+      d = await startTestDaemon(eng.dockerHost, { paths: { procfs: boundProc }, breakout: { interval: '1h', host_reference_pid: eng.pid(), process_events: 'auto' } });
+    });
+    after(async () => {
+      await d?.stop();
+      if (boundProc) spawnSync('umount', [boundProc]);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('catches a breakout between two polls from the copies the addon read through it', async () => {
+      assert.equal(sample(await d.metrics(), 'rootwatch_process_source', { source: 'netlink' }), 1);
+      const before = hnp(await d.metrics());
+      await shortBreakout(eng, 'short-escape');
+      await waitFor(async () => hnp(await d.metrics()) > before, 'short-lived breakout detected', 5000);
+      assert.equal((d.alerts('host_namespace_process').at(-1)?.container as { name: string }).name, 'short-escape');
     });
   });
 

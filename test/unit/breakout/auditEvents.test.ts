@@ -60,7 +60,7 @@ function setup(flag: (pids: number[]) => number[] = () => []): { fake: FakeAudit
     records: (o, n) => (calls.records[o] = (calls.records[o] ?? 0) + n),
     state: (a) => calls.state.push(a),
   };
-  const src = new AuditEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: fake, reason: 'fake' }));
+  const src = new AuditEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), '/proc', () => ({ addon: fake, reason: 'fake' }));
   return { fake, src, calls };
 }
 

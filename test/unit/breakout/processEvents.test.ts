@@ -33,7 +33,7 @@ function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: Calls } {
     recheckCpu: (s) => (calls.rechecked.cpu = (calls.rechecked.cpu ?? 0) + s),
     filter: () => ({ storagePrefixes: [], hostNamespaces: [] }),
   };
-  const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
+  const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), '/proc', () => ({ addon, reason: 'fake' }));
   assert.equal(src.start(), null);
   return { addon, src, calls };
 }
@@ -177,7 +177,7 @@ describe('process event source', () => {
     const addon = new FakeAddon();
     let prefixes = ['/var/lib/docker'];
     const sink = { examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
-    const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon, reason: 'fake' }));
+    const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), '/proc', () => ({ addon, reason: 'fake' }));
     assert.equal(src.start(), null);
     await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
     prefixes = ['/var/lib/docker', '/srv/zfs/a', ''];
@@ -188,7 +188,7 @@ describe('process event source', () => {
   });
 
   it('says why when the addon is unavailable', () => {
-    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), () => ({ addon: null, reason: 'native addon not built' }));
+    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), '/proc', () => ({ addon: null, reason: 'native addon not built' }));
     assert.equal(src.start(), 'native addon not built');
     assert.equal(src.active, false);
   });

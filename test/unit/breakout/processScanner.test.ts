@@ -311,6 +311,33 @@ describe('process scanner on a /proc tree', () => {
       assert.ok(found.includes('host_namespace_process:300'), found.join(', '));
     });
 
+    it('reads no member of a container whose member list is the one its last check saw', () => {
+      t.add({ pid: 101, root: t.path('croot'), cwd: t.path('croot'), ns: C_NS, inContainer: true });
+      const proc = new ProcFs(t.proc);
+      const s = new ProcessScanner(proc, new CgroupTree([{ mountPoint: t.cg, fsRoot: '/', version: 2, controllers: [] }]), { sysfs: join(t.dir, 'sys') });
+      scan(s);
+      const reads: string[] = [];
+      const read = proc.read.bind(proc);
+      proc.read = (pid, file) => {
+        reads.push(`${pid}/${file}`);
+        return read(pid, file);
+      };
+      // Of the members other than the init (whose start time the mount-table check reads).
+      const statReads = (): string[] => reads.filter((r) => /^\d+\/stat$/.test(r) && r !== '100/stat');
+      // Three passes: the container's member check runs in one of them and reads each member once.
+      for (let i = 0; i < 3; i++) s.lightScan([record()], host, '/var/lib/docker');
+      assert.ok(statReads().includes('101/stat'), reads.join(' '));
+      reads.length = 0;
+      for (let i = 0; i < 3; i++) s.lightScan([record()], host, '/var/lib/docker');
+      assert.deepEqual(statReads(), [], 'the same members: none read again');
+      // One more member: the list changed, so its members are looked at again and the new one judged.
+      t.add({ pid: 300, name: 'intruder', root: t.path('hostroot'), cwd: t.path('hostroot'), ns: HOST_NS, inContainer: true });
+      const found: string[] = [];
+      for (let i = 0; i < 3; i++) found.push(...reasons(s.lightScan([record()], host, '/var/lib/docker') as ReturnType<typeof scan>));
+      assert.ok(found.includes('host_namespace_process:300'), found.join(', '));
+      assert.ok(statReads().includes('300/stat'), reads.join(' '));
+    });
+
     it('reads the module list only when /sys/module\'s link count changed; a full scan always reads it', () => {
       mkdirSync(t.path('sys/module/ext4'), { recursive: true });
       writeFileSync(join(t.proc, 'modules'), 'ext4 1 0 - Live 0x0\n');
