@@ -618,12 +618,16 @@ static int ms_until(const struct timespec *now, const struct timespec *then) {
 
 // Every RECHECK_MS: read again the namespaces of every cached container process (the cache holds
 // only processes read as a container's; those of a --pid=host container share a namespace with the
-// host by design and are the ones that can setns into the others), and copy those that moved. This is what sees a process that calls setns() into the host's
-// namespaces and neither execs nor forks (no event at all): within one period, if it lives that long.
+// host by design and are the ones that can setns into the others), and copy those that moved. This
+// is what sees a process that calls setns() into the host's namespaces and neither execs nor forks
+// (no event at all): within one period, if it lives that long.
 // Cost follows cached container processes: one open and five readlinkat each (mnt, pid, net, ipc,
 // uts, the namespaces away_from_host() judges) for those that may call setns (CAP_SYS_ADMIN
 // permitted, or not judged yet), two fstatat for a judged one (its root and working directory,
-// moved_directories()), and a walk of the cache. Reader thread only.
+// moved_directories()), and a walk of the cache. A process that cannot call setns can only move its
+// directories (a chroot, or a `cd` through a leaked descriptor): it is read every other pass, half of
+// them in each (by pid), so within 2 x RECHECK_MS; that halves the re-check of an idle host, where
+// almost every container process is such a one (issue 14). Reader thread only.
 static void recheck(source_t *s) {
   if (!s->ns_cache) return;
   struct timespec now;
@@ -640,6 +644,7 @@ static void recheck(source_t *s) {
     if ((i % 64) == 0 && s->ns_used[i / 64] == 0) { i += 63; continue; }
     ns_entry_t *e = &s->ns_cache[i];
     if (e->pid <= 0) continue;
+    if (cannot_setns(e) && ((s->recheck_passes + (uint64_t)e->pid) & 1)) continue;
     int dir = open_pid_dir(e->pid);
     // Exited: kept, negated, for an exec or uid event of it still queued (an exec_unread, not a loss
     // of a process never read), and skipped by the re-check from now on.

@@ -94,8 +94,9 @@ for (const mode of MODES) describe(`filesystem escapes that keep the container's
 
   it('a shell that cds into the host\'s tree and execs nothing after it → cwd_outside_root (the addon\'s re-check, with events)', async () => {
     // The shell execs only before the cd (its own start and `sleep 1`); the cd and the blocking read
-    // of a FIFO are builtins. With the poll an hour away, only the addon's 250 ms re-check of the
-    // root and working directory of a judged process can see it. Timed from the end of `sleep 1`.
+    // of a FIFO are builtins. With the poll an hour away, only the addon's re-check of the root and
+    // working directory of a judged process can see it (every 1 s for a process that cannot call
+    // setns, as this shell). Timed from the end of `sleep 1`.
     const fifo = `/tmp/hold-${mode.tag}`;
     const before = detections(await d.metrics(), 'cwd_outside_root');
     await eng.cli('exec', '-d', name, 'sh', '-c', `rm -f ${fifo}; mkfifo ${fifo}; sleep 1; cd /proc/${eng.pid()}/root/tmp && read x < ${fifo}`);
