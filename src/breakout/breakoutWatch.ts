@@ -47,6 +47,8 @@ export interface BreakoutInputs {
   containers(): Iterable<ContainerRecord>;
   /** Whether a container is in the inventory (by full id), without walking all of them. */
   knows(id: string): boolean;
+  /** Grows whenever a container is added, replaced (a restart: a new init) or removed. */
+  version(): number;
   /** The postures of the engines connected so far (one per engine the daemon follows). */
   postures(): readonly DaemonPosture[];
   /** On a host following several engines, the name of the one running this container (for alerts). */
@@ -122,16 +124,16 @@ export class BreakoutWatch {
         rechecked: (outcome, n) => this.metrics.processNamespaceRechecks.inc({ outcome }, n),
         recheckCpu: (seconds) => this.metrics.processNamespaceRecheckSeconds.inc(seconds),
         filter: () => {
-          const containers = [...this.inputs.containers()];
           const host = this.reference();
           // Made again only when what it is made of changed (asked every second): the containers and
-          // their inits, the scopes made of them, the reference namespaces, the engines' data roots.
+          // their inits (the inventory's version), the scopes made of them, the reference namespaces,
+          // the engines' data roots.
           const sig = [
-            host?.pid, ...NS_KINDS.map((k) => host?.ns[k]), this.scanner.scopeChanges, ...rootDirs(this.inputs.postures()),
-            ...containers.map((r) => `${r.id}:${r.inspect.State?.Pid ?? ''}`),
+            host?.pid, ...NS_KINDS.map((k) => host?.ns[k]), this.scanner.scopeChanges, this.inputs.version(), ...rootDirs(this.inputs.postures()),
           ].join('\n');
           if (sig === this.filterSig) return null;
           this.filterSig = sig;
+          const containers = [...this.inputs.containers()];
           return {
             storagePrefixes: storagePrefixes(rootDirs(this.inputs.postures()), containers.flatMap((r) => containerStoragePaths(r))),
             hostNamespaces: NS_KINDS.map((k) => namespaceInode(host?.ns[k])),

@@ -81,7 +81,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       hostReference: { pid: config.breakout.host_reference_pid, pidfile: config.breakout.docker_pidfile, processName: config.breakout.docker_process_name },
     },
     {
-      containers: () => monitor.containers(), knows: (id) => monitor.inventory.get(id) !== undefined, postures: () => monitor.postures(),
+      containers: () => monitor.containers(), knows: (id) => monitor.inventory.get(id) !== undefined, version: () => monitor.inventory.version, postures: () => monitor.postures(),
       engineName: (id) => (monitor.multiEngine ? monitor.inventory.get(id)?.engine ?? null : null),
     },
     monitor.metrics,

@@ -24,9 +24,15 @@ export interface ContainerRecord {
 
 export class ContainerInventory {
   private readonly byId = new Map<string, ContainerRecord>();
+  private changes = 0;
 
   get size(): number {
     return this.byId.size;
+  }
+
+  /** Grows whenever a record is added, replaced or removed: what readers compare to skip a walk. */
+  get version(): number {
+    return this.changes;
   }
 
   get(id: string): ContainerRecord | undefined {
@@ -50,11 +56,12 @@ export class ContainerInventory {
 
   set(record: ContainerRecord): void {
     this.byId.set(record.id, record);
+    this.changes++;
   }
 
   delete(id: string): ContainerRecord | undefined {
     const r = this.byId.get(id);
-    this.byId.delete(id);
+    if (this.byId.delete(id)) this.changes++;
     return r;
   }
 

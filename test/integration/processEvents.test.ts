@@ -118,6 +118,38 @@ describe('real-time process events', function () {
       assert.equal((alert?.container as { name: string } | undefined)?.name, 'short-escape');
     });
 
+    it('follows the inventory: the same for a container started after rootwatch, then restarted (the addon\'s filter is made again)', async () => {
+      const count = async (): Promise<number> => sample(await d.metrics(), 'rootwatch_breakout_detections_total', { reason: 'container_binary_on_host' }) ?? 0;
+      const containers = async (): Promise<number> => sample(await d.metrics(), 'rootwatch_containers', {}) ?? 0;
+      try {
+        for (const step of ['started', 'restarted']) {
+          const known = await containers();
+          if (step === 'started') await eng.cli('run', '-d', '--name', 'pe-late', TEST_IMAGE, 'sleep', '600');
+          else await eng.cli('restart', '-t', '0', 'pe-late');
+          if (step === 'started') await waitFor(async () => (await containers()) > known, 'the new container in the inventory', 5000);
+          // The filter is refreshed every second. Through /proc/<init>/root the executable's path names
+          // no storage (the overlay is mounted in the container's mount namespace only): the addon
+          // copies it for its device, the container's root filesystem (a new one at each start),
+          // which only a filter made again after the start holds.
+          await sleep(2500);
+          const init = Number((await eng.cli('inspect', '-f', '{{.State.Pid}}', 'pe-late')).trim());
+          const before = await count();
+          const pids: number[] = [];
+          for (let i = 0; i < 5 && (await count()) === before; i++) {
+            const r = spawnSync(`/proc/${init}/root/bin/busybox`, ['true']);
+            assert.equal(r.status, 0, String(r.error ?? r.stderr));
+            pids.push(r.pid ?? -1);
+            await sleep(300);
+          }
+          assert.ok((await count()) > before, `${step}: no container_binary_on_host in 5 attempts`);
+          const alert = d.alerts('container_binary_on_host').find((a) => pids.includes(Number((a.evidence as { pid?: number } | undefined)?.pid)));
+          assert.equal((alert?.container as { name: string } | undefined)?.name, 'pe-late', step);
+        }
+      } finally {
+        await eng.cli('rm', '-f', 'pe-late').catch(() => undefined);
+      }
+    });
+
     it('stays silent on benign exec bursts, restarts and short-lived containers', async () => {
       const outcome = async (o: string): Promise<number> => sample(await d.metrics(), 'rootwatch_process_events_examined_total', { outcome: o }) ?? 0;
       const [copied0, unchanged0] = [await outcome('copied'), await outcome('unchanged')];
