@@ -108,6 +108,7 @@ typedef struct {
 } snap_t;
 
 #define NS_CACHE_SLOTS 32768  // 88 bytes each, touched as used
+#define NS_CACHE_BYTES (NS_CACHE_SLOTS * sizeof(ns_entry_t))
 #define VOUCHED_SLOTS 8
 
 typedef struct {
@@ -142,6 +143,7 @@ typedef struct {
   // The periodic namespace re-check: passes, processes read, processes copied because they moved.
   uint64_t recheck_passes, recheck_reads, recheck_moved;
   uint64_t recheck_cpu_ns;  // the reader thread's CPU time spent in re-checks
+  uint64_t ns_cached;       // slots of the namespace cache in use after the last re-check pass
   struct timespec next_recheck;  // reader thread only
   int want_realtime;  // open()'s choice; tests of the overrun path turn it off
   int realtime;       // the reader thread runs SCHED_RR (set once by it, read by drain)
@@ -156,6 +158,9 @@ typedef struct {
   uint64_t lost;
   unsigned long inode;  // of the socket, to find it in /proc/net/netlink
   int congested;        // reader thread only: an overrun is not yet accounted for
+  // Reader thread only: the last receive emptied the socket's queue (fewer than RECV_BATCH, or none):
+  // every event of a process that had exited before then has been handled.
+  int caught_up;
   int exits;            // exit events subscribed (kernels before 6.6 cannot filter them out)
   snap_t *snaps;
   uint32_t snap_head, snap_count;
@@ -199,6 +204,24 @@ typedef struct {
 
 static source_t *g_src = NULL;
 
+
+// The per-pid tables (verdicts, namespace cache) are mappings of their own, not malloc's: their
+// pages are zero until touched and are handed back when emptied (anon_zero(), release_free_pages()).
+// A fork storm touches pages all over them; in glibc's heap they stayed resident for good (issue 14:
+// +2 to +5 MiB after a 20,000-fork storm).
+static void *anon_alloc(size_t bytes) {
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static void anon_free(void *p, size_t bytes) {
+  if (p) munmap(p, bytes);
+}
+
+// Zero a table: its pages go back to the system (zero again when next touched).
+static void anon_zero(void *p, size_t bytes) {
+  if (p && madvise(p, bytes, MADV_DONTNEED) != 0) memset(p, 0, bytes);
+}
 
 // A process's /proc directory, as an O_PATH descriptor for the *at() reads; -1 when it is gone.
 static int open_pid_dir(int32_t pid) {
@@ -612,6 +635,31 @@ static int gone_unvouched(source_t *s, int kind, int32_t pid, int32_t parent, ui
   return GONE_PARENT_MOVED;  // examine() copies the parent while it lives
 }
 
+// After a pass that freed this many slots (a storm's children), the cache's pages that hold no
+// process any more go back to the system.
+#define RELEASE_AFTER_FORGOTTEN 256
+
+// Hand back every page of the namespace cache whose slots are all free (their used bits clear: a
+// forgotten slot is zero to its users, and so is a page read back after MADV_DONTNEED). A walk of
+// the used bitmap, ~700 pages: only after a pass freed many slots. Reader thread only.
+static void release_free_pages(source_t *s) {
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  const size_t pages = NS_CACHE_BYTES / page;
+  size_t run = 0;  // free pages so far in the current run, released together
+  for (size_t p = 0; p <= pages; p++) {
+    int free_page = 0;
+    if (p < pages) {
+      // Slots with a byte on page p: [p*page / size, ((p+1)*page - 1) / size].
+      uint32_t first = (uint32_t)(p * page / sizeof(ns_entry_t)), last = (uint32_t)(((p + 1) * page - 1) / sizeof(ns_entry_t));
+      free_page = 1;
+      for (uint32_t i = first; i <= last && i < NS_CACHE_SLOTS && free_page; i++) free_page = !(s->ns_used[i / 64] >> (i % 64) & 1);
+    }
+    if (free_page) { run++; continue; }
+    if (run > 0) madvise((char *)s->ns_cache + (p - run) * page, run * page, MADV_DONTNEED);
+    run = 0;
+  }
+}
+
 static int ms_until(const struct timespec *now, const struct timespec *then) {
   return (int)((then->tv_sec - now->tv_sec) * 1000 + (then->tv_nsec - now->tv_nsec) / 1000000);
 }
@@ -636,14 +684,23 @@ static void recheck(source_t *s) {
   s->next_recheck = now;
   s->next_recheck.tv_nsec += RECHECK_MS * 1000000L;
   while (s->next_recheck.tv_nsec >= 1000000000L) { s->next_recheck.tv_nsec -= 1000000000L; s->next_recheck.tv_sec++; }
-  uint64_t reads = 0, moved = 0;
+  uint64_t reads = 0, moved = 0, forgotten = 0, cached = 0;
   struct timespec c0, c1;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
   // The used-slot bitmap: a walk of 4 KiB, not of the whole cache, when few processes are cached.
   for (uint32_t i = 0; i < NS_CACHE_SLOTS; i++) {
     if ((i % 64) == 0 && s->ns_used[i / 64] == 0) { i += 63; continue; }
     ns_entry_t *e = &s->ns_cache[i];
-    if (e->pid <= 0) continue;
+    // Exited before an earlier pass: all its events are handled once the queue has been emptied
+    // since, so it is forgotten, and the slot freed (a storm's children would keep pages resident).
+    if (e->pid < 0 && s->caught_up) {
+      forget_ns(s, -e->pid);
+      forgotten++;
+      continue;
+    }
+    if (e->pid == 0) continue;
+    cached++;
+    if (e->pid < 0) continue;
     if (cannot_setns(e) && ((s->recheck_passes + (uint64_t)e->pid) & 1)) continue;
     int dir = open_pid_dir(e->pid);
     // Exited: kept, negated, for an exec or uid event of it still queued (an exec_unread, not a loss
@@ -666,12 +723,14 @@ static void recheck(source_t *s) {
       examine(s, EV_RECHECK, e->pid, 0);
     }
   }
+  if (forgotten >= RELEASE_AFTER_FORGOTTEN) release_free_pages(s);
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
   pthread_mutex_lock(&s->lock);
   s->recheck_cpu_ns += (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000LL + (c1.tv_nsec - c0.tv_nsec));
   s->recheck_passes++;
   s->recheck_reads += reads;
   s->recheck_moved += moved;
+  s->ns_cached = cached;
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -721,7 +780,7 @@ static void examine(source_t *s, int kind, int32_t pid, int32_t parent) {
     // The namespace cache stays: every use of an entry also needs a WATCHED verdict, which only a
     // fresh read (that rewrites the entry) gives back, and the periodic re-check must keep its
     // processes across a storm's overruns. A stale entry is read again there and copied if it moved.
-    if (s->verdict) memset(s->verdict, VERDICT_UNKNOWN, s->verdict_cap);
+    anon_zero(s->verdict, s->verdict_cap);  // VERDICT_UNKNOWN is 0
   }
   uint8_t known = verdict_of(s, kind == EV_FORK ? parent : pid);
   // Nothing to read: the child of a PLAIN process is PLAIN (it starts as a copy), and kthreadd's
@@ -985,6 +1044,7 @@ static void *reader(void *arg) {
   while (!atomic_load(&s->stop)) {
     int got = recvmmsg(s->fd, s->msgs, RECV_BATCH, MSG_WAITFORONE, NULL);
     s->batch++;
+    s->caught_up = got < RECV_BATCH && !(got < 0 && errno == ENOBUFS);
     if (got < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
         // nothing received (the receive timeout): only the re-check below
@@ -1015,7 +1075,7 @@ static void *reader(void *arg) {
     }
     // After the examine() calls above, whose forget_verdicts would undo the verdicts it sets.
     if (atomic_exchange(&s->seed_pending, 0)) {
-      if (atomic_exchange(&s->forget_verdicts, 0) && s->verdict) memset(s->verdict, VERDICT_UNKNOWN, s->verdict_cap);
+      if (atomic_exchange(&s->forget_verdicts, 0)) anon_zero(s->verdict, s->verdict_cap);  // VERDICT_UNKNOWN is 0
       seed_existing(s);
     }
     recheck(s);  // at most every RECHECK_MS; the receive timeout wakes an idle reader often enough
@@ -1120,18 +1180,18 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   long pid_max = strtol(pm, NULL, 10);
   if (pid_max <= 0 || pid_max > MAX_VERDICT_PIDS) pid_max = MAX_VERDICT_PIDS;
-  s->verdict = calloc((size_t)pid_max, 1);
-  s->ns_cache = calloc(NS_CACHE_SLOTS, sizeof(ns_entry_t));
+  s->verdict = anon_alloc((size_t)pid_max);
+  s->ns_cache = anon_alloc(NS_CACHE_BYTES);
   s->verdict_cap = s->verdict ? (uint32_t)pid_max : 0;
   napi_value name;
   napi_create_string_utf8(env, "rootwatch-proc-events", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[0], NULL, name, 1, 1, NULL, NULL, NULL, call_js, &s->tsfn) != napi_ok) {
-    close(fd); if (s->snaps) munmap(s->snaps, SNAP_BYTES); free(s->verdict); free(s->ns_cache); free(s); napi_throw_error(env, NULL, "cannot create thread-safe function"); return NULL;
+    close(fd); if (s->snaps) munmap(s->snaps, SNAP_BYTES); anon_free(s->verdict, s->verdict_cap); anon_free(s->ns_cache, NS_CACHE_BYTES); free(s); napi_throw_error(env, NULL, "cannot create thread-safe function"); return NULL;
   }
   // The reader thread must not keep the event loop alive by itself.
   napi_unref_threadsafe_function(env, s->tsfn);
   if (pthread_create(&s->thread, NULL, reader, s) != 0) {
-    int e = errno; napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort); close(fd); if (s->snaps) munmap(s->snaps, SNAP_BYTES); free(s->verdict); free(s->ns_cache); free(s);
+    int e = errno; napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort); close(fd); if (s->snaps) munmap(s->snaps, SNAP_BYTES); anon_free(s->verdict, s->verdict_cap); anon_free(s->ns_cache, NS_CACHE_BYTES); free(s);
     return throw_errno(env, "pthread_create", e);
   }
   s->thread_started = 1;
@@ -1257,7 +1317,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   memcpy(counts, s->counts, sizeof counts);
   uint64_t overruns = s->overruns, received = s->received, snaps_dropped = s->snaps_dropped, lost = s->lost;
   uint64_t copied = s->copied, skipped = s->skipped, unchanged = s->unchanged, gone = s->gone;
-  uint64_t lost_exited = s->lost_exited, lost_exec_unread = s->lost_exec_unread, recheck_passes = s->recheck_passes, recheck_reads = s->recheck_reads, recheck_moved = s->recheck_moved, recheck_cpu_ns = s->recheck_cpu_ns, seeded = s->seeded;
+  uint64_t lost_exited = s->lost_exited, lost_exec_unread = s->lost_exec_unread, recheck_passes = s->recheck_passes, recheck_reads = s->recheck_reads, recheck_moved = s->recheck_moved, recheck_cpu_ns = s->recheck_cpu_ns, seeded = s->seeded, ns_cached = s->ns_cached;
   uint32_t sn = s->snap_count;
   snap_t *copy = sn ? malloc((size_t)sn * sizeof(snap_t)) : NULL;
   if (copy) {
@@ -1321,6 +1381,7 @@ static napi_value js_drain(napi_env env, napi_callback_info info) {
   set_number(env, out, "recheckReads", recheck_reads);
   set_number(env, out, "recheckMoved", recheck_moved);
   set_number(env, out, "recheckCpuSeconds", (double)recheck_cpu_ns / 1e9);
+  set_number(env, out, "namespaceCacheEntries", ns_cached);
   set_number(env, out, "seeded", seeded);
   napi_value rtv;
   napi_get_boolean(env, s->realtime, &rtv);
@@ -1419,8 +1480,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
   pthread_mutex_destroy(&s->lock);
   if (s->snaps) munmap(s->snaps, SNAP_BYTES);
-  free(s->verdict);
-  free(s->ns_cache);
+  anon_free(s->verdict, s->verdict_cap);
+  anon_free(s->ns_cache, NS_CACHE_BYTES);
   free(s);
   strcpy(g_proc, "/proc");  // watchMounts() outside an open() reads the default view
   return NULL;

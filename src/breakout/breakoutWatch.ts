@@ -123,6 +123,7 @@ export class BreakoutWatch {
         lost: (why, n) => this.metrics.processEventsLost.inc({ why }, n),
         rechecked: (outcome, n) => this.metrics.processNamespaceRechecks.inc({ outcome }, n),
         recheckCpu: (seconds) => this.metrics.processNamespaceRecheckSeconds.inc(seconds),
+        cached: (entries) => this.metrics.processNamespaceCacheEntries.set(entries),
         filter: () => {
           const host = this.reference();
           // Made again only when what it is made of changed (asked every second): the containers and

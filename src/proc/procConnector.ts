@@ -82,6 +82,11 @@ export interface ProcEventBatch {
   seeded?: number;
   /** Cumulative: the reader thread's CPU time spent in re-checks, in seconds. */
   recheckCpuSeconds: number;
+  /**
+   * Now: container processes in the namespace cache after the last re-check pass (live ones, and
+   * exited ones kept until their queued events are handled). Absent from an addon built before it.
+   */
+  namespaceCacheEntries?: number;
   /** The reader thread got real-time priority (SCHED_RR 1); false: nice -10 or the default. */
   realtimeReader: boolean;
   /** Exit events are subscribed (kernels before 6.6, which cannot filter them out). */

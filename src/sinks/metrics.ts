@@ -59,6 +59,7 @@ export class Metrics {
   readonly processEventsLost: Counter;
   readonly processNamespaceRechecks: Counter;
   readonly processNamespaceRecheckSeconds: Counter;
+  readonly processNamespaceCacheEntries: Gauge;
   readonly processEventsExamined: Counter;
   readonly processSource: Gauge;
   readonly auditRecords: Counter;
@@ -190,6 +191,7 @@ export class Metrics {
     this.processEventsExamined = counter(METRICS.processEventsExamined);
     this.auditRecords = counter(METRICS.auditRecords);
     this.processSource = new Gauge({ name: METRICS.processSource.name, help: METRICS.processSource.help, labelNames: [...METRICS.processSource.labels], registers: [r] });
+    this.processNamespaceCacheEntries = new Gauge({ name: METRICS.processNamespaceCacheEntries.name, help: METRICS.processNamespaceCacheEntries.help, registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: METRICS.configLastReloadSuccess.name, help: METRICS.configLastReloadSuccess.help, registers: [r] });
     this.configLastReloadSuccess.setToCurrentTime();
     this.dockerReconnects = counter(METRICS.dockerReconnects);

@@ -197,6 +197,39 @@ describe('losses, load and escapes without exec (issue 13)', function () {
       assert.ok(lost <= EXEC_LOOP_MAX_LOST, `${lost} paging losses in a benign exec loop (${byWhy})`);
     });
 
+    it('hands back the namespace cache a fork storm filled: its children are forgotten once exited and their events handled', async () => {
+      const entries = async (): Promise<number> => sample(await d.metrics(), 'rootwatch_process_namespace_cache_entries', {}) ?? NaN;
+      assert.ok(Number.isFinite(await entries()), 'rootwatch_process_namespace_cache_entries is exported');
+      // Settled first: what earlier tests' processes left is forgotten within a couple of seconds.
+      let before = await entries();
+      await waitFor(async () => {
+        await sleep(1200);
+        const now = await entries();
+        const settled = now === before;
+        before = now;
+        return settled;
+      }, 'the cache settled before the storm', 15_000);
+      let peak = before;
+      let storming = true;
+      const watch = (async () => {
+        while (storming) {
+          peak = Math.max(peak, await entries());
+          await sleep(100);
+        }
+      })();
+      try {
+        await eng.cli('run', '--rm', '--name', 'loss-cache-storm', '-v', `${join(bin, 'fork-storm')}:/fork-storm:ro`, TEST_IMAGE, '/fork-storm', '5000', '4');
+        await sleep(1500);
+      } finally {
+        storming = false;
+        await watch;
+      }
+      // Back to what it held before, give or take the containers' own processes coming and going.
+      await waitFor(async () => (await entries()) <= before + 5, 'the cache back to its size before the storm', 5000);
+      console.log(`      namespace cache: ${before} entries before a 5,000-fork storm, ${peak} at most during it, ${await entries()} after`);
+      assert.ok(peak > before + 100, `the storm's children were cached (peak ${peak}, before ${before})`);
+    });
+
     it(`catches at least ${STORM_CATCH_FLOOR} of ${ESCAPES}, each within ${STORM_WITHIN_MS} ms and naming the right container; the storm itself raises nothing`, async () => {
       const escaper = (await eng.cli('run', '-d', '--name', 'loss-escaper', '--pid=host', '--cap-add', 'SYS_ADMIN', '--cap-add', 'SYS_PTRACE', '--security-opt', 'seccomp=unconfined',
         '-v', `${hostDir}:${hostDir}`, TEST_IMAGE, 'sleep', '600')).trim();
