@@ -10,25 +10,36 @@ import { waitFor } from '../harness/waitFor.js';
 import { memoryReducingCollect } from '../../src/runtime/memory.js';
 import { RUNTIME_EXECUTABLES } from '../../src/breakout/runtimeHelpers.js';
 
+/** The addon, or (outside CI only) a skip of the suite: CI must never skip these. */
+function requireAddon(ctx: Mocha.Context): ProcConnectorAddon {
+  const loaded = loadProcConnector();
+  if (!loaded.addon) {
+    if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail(`native addon unavailable in CI: ${loaded.reason}`);
+    console.error(`\n!!! SKIPPING process connector addon tests: ${loaded.reason} !!!\n`);
+    ctx.skip();
+  }
+  return loaded.addon as ProcConnectorAddon;
+}
+
+/** A copy of /bin/sh in `dir`: run from there, a host exec whose path names the storage prefix `dir`. */
+function shellIn(dir: string): string {
+  copyFileSync('/bin/sh', join(dir, 'sh'));
+  spawnSync('chmod', ['755', join(dir, 'sh')]);
+  return join(dir, 'sh');
+}
+
 describe('process connector addon', function () {
   let addon: ProcConnectorAddon;
   let dir: string;
   let wakes = 0;
 
   before(function () {
-    const loaded = loadProcConnector();
-    if (!loaded.addon) {
-      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail(`native addon unavailable in CI: ${loaded.reason}`);
-      console.error(`\n!!! SKIPPING process connector addon tests: ${loaded.reason} !!!\n`);
-      this.skip();
-    }
-    addon = loaded.addon;
+    addon = requireAddon(this);
     dir = mkdtempSync(join(tmpdir(), 'rwt-pc-'));
     // A shell under the prefix: `sh -c 'sleep 0.1; true' marker` stays that shell for 100 ms, so its
     // command line is read whole (`sh -c 'sleep 0.1'` would exec sleep at once, and a process that is
     // exiting or in the middle of another exec shows an empty one).
-    copyFileSync('/bin/sh', join(dir, 'sh'));
-    spawnSync('chmod', ['755', join(dir, 'sh')]);
+    shellIn(dir);
     addon.setFilter([dir], [...RUNTIME_EXECUTABLES], []);
     addon.open(() => wakes++);
   });
@@ -153,12 +164,7 @@ describe('process connector addon under a fork storm, with a tiny socket buffer'
   let addon: ProcConnectorAddon;
 
   before(function () {
-    const loaded = loadProcConnector();
-    if (!loaded.addon) {
-      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail(`native addon unavailable in CI: ${loaded.reason}`);
-      this.skip();
-    }
-    addon = loaded.addon;
+    addon = requireAddon(this);
     addon.setFilter([], [...RUNTIME_EXECUTABLES], []);
     // The kernel's smallest receive buffer holds a couple of events: a storm from another CPU overruns it.
     // Without real-time priority: a real-time reader keeps up with the storm even through it.
@@ -194,15 +200,9 @@ describe('process connector addon: reads through paths.procfs (procRoot)', funct
   let boundProc: string;
 
   before(function () {
-    const loaded = loadProcConnector();
-    if (!loaded.addon) {
-      if (process.env.ROOTWATCH_REQUIRE_DOCKER === '1') assert.fail(`native addon unavailable in CI: ${loaded.reason}`);
-      this.skip();
-    }
-    addon = loaded.addon;
+    addon = requireAddon(this);
     dir = mkdtempSync(join(tmpdir(), 'rwt-pcroot-'));
-    copyFileSync('/bin/sh', join(dir, 'sh'));
-    spawnSync('chmod', ['755', join(dir, 'sh')]);
+    shellIn(dir);
     // The host's procfs somewhere else, as in a deployment that mounts it at /host/proc.
     boundProc = join(dir, 'host', 'proc');
     mkdirSync(boundProc, { recursive: true });
