@@ -48,7 +48,7 @@ export interface ProcessEventSink {
   /** CPU seconds the re-check took in the reader thread. */
   recheckCpu(seconds: number): void;
   /** Container processes the re-check holds now (its cost follows them). */
-  cached?(entries: number): void;
+  cached(entries: number): void;
   /** What the addon filters with; read at start and every COUNTER_INTERVAL_MS. */
   /** The filter now, or null when nothing it is made of changed since the last call. */
   filter(): AddonFilter | null;
@@ -253,7 +253,7 @@ export class ProcessEventSource {
       if (reads > 0) this.sink.rechecked('read', reads);
       if (moved > 0) this.sink.rechecked('moved', moved);
       if (recheckCpu > 0) this.sink.recheckCpu(recheckCpu);
-      if (batch.namespaceCacheEntries !== undefined) this.sink.cached?.(batch.namespaceCacheEntries);
+      if (batch.namespaceCacheEntries !== undefined) this.sink.cached(batch.namespaceCacheEntries);
       if (Math.max(kernelLost, overruns) > 0) this.sink.lost('kernel_dropped', Math.max(kernelLost, overruns));
       if (copiesLost > 0) this.sink.lost('copy_ring_full', copiesLost);
       if (exited > 0) this.sink.lost('exited_before_read', exited);

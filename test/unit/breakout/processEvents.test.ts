@@ -31,6 +31,7 @@ function setup(): { addon: FakeAddon; src: ProcessEventSource; calls: Calls } {
     lost: (why, n) => (calls.lost[why] = (calls.lost[why] ?? 0) + n),
     rechecked: (o, n) => (calls.rechecked[o] = (calls.rechecked[o] ?? 0) + n),
     recheckCpu: (s) => (calls.rechecked.cpu = (calls.rechecked.cpu ?? 0) + s),
+    cached: (n) => (calls.rechecked.cached = n),
     filter: () => ({ storagePrefixes: [], hostNamespaces: [] }),
   };
   const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), '/proc', () => ({ addon, reason: 'fake' }));
@@ -166,17 +167,17 @@ describe('process event source', () => {
 
   it('counts the namespace re-check: processes read, and moved', () => {
     const { addon, src, calls } = setup();
-    addon.queue.push(batch({}, { recheckPasses: 4, recheckReads: 40, recheckCpuSeconds: 0.25 }), batch({}, { recheckPasses: 8, recheckReads: 81, recheckMoved: 1, recheckCpuSeconds: 0.5 }));
+    addon.queue.push(batch({}, { recheckPasses: 4, recheckReads: 40, recheckCpuSeconds: 0.25, namespaceCacheEntries: 40 }), batch({}, { recheckPasses: 8, recheckReads: 81, recheckMoved: 1, recheckCpuSeconds: 0.5, namespaceCacheEntries: 12 }));
     src.sync();
     src.sync();
-    assert.deepEqual(calls.rechecked, { read: 81, moved: 1, cpu: 0.5 });
+    assert.deepEqual(calls.rechecked, { read: 81, moved: 1, cpu: 0.5, cached: 12 }, 'counters summed, the cache size as it is now');
     src.stop();
   });
 
   it('hands the storage prefixes to the addon at start and on its timer, only when they change', async () => {
     const addon = new FakeAddon();
     let prefixes = ['/var/lib/docker'];
-    const sink = { examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
+    const sink = { examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, cached() {}, filter: () => ({ storagePrefixes: prefixes, hostNamespaces: [4026531841, 0, 0, 0, 0, 0, 0] }) };
     const src = new ProcessEventSource(sink, createLogger({ level: 'emerg', stream: new PassThrough() }), '/proc', () => ({ addon, reason: 'fake' }));
     assert.equal(src.start(), null);
     await new Promise((r) => setTimeout(r, COUNTER_INTERVAL_MS + 100));
@@ -188,7 +189,7 @@ describe('process event source', () => {
   });
 
   it('says why when the addon is unavailable', () => {
-    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), '/proc', () => ({ addon: null, reason: 'native addon not built' }));
+    const src = new ProcessEventSource({ examine() {}, fullScan() {}, counted() {}, examined() {}, dropped() {}, lost() {}, rechecked() {}, recheckCpu() {}, cached() {}, filter: () => ({ storagePrefixes: [], hostNamespaces: [] }) }, createLogger({ level: 'emerg', stream: new PassThrough() }), '/proc', () => ({ addon: null, reason: 'native addon not built' }));
     assert.equal(src.start(), 'native addon not built');
     assert.equal(src.active, false);
   });
