@@ -204,7 +204,6 @@ typedef struct {
 
 static source_t *g_src = NULL;
 
-
 // The per-pid tables (verdicts, namespace cache) are mappings of their own, not malloc's: their
 // pages are zero until touched and are handed back when emptied (anon_zero(), release_free_pages()).
 // A fork storm touches pages all over them; in glibc's heap they stayed resident for good (issue 14:
@@ -1132,7 +1131,7 @@ static int subscribe(int fd, enum proc_cn_mcast_op op, int filtered) {
   return send(fd, buf, nh->nlmsg_len, 0) < 0 ? -1 : 0;
 }
 
-// open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean): void
+// open(onCopies: () => void, receiveBufferBytes?: number, realtime?: boolean, procRoot?: string): void
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
