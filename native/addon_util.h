@@ -45,6 +45,14 @@ static inline int proc_root_arg(napi_env env, napi_value v) {
   return 1;
 }
 
+// A process's /proc directory under g_proc, as an O_PATH descriptor for the *at() reads below; -1
+// when it is gone.
+static inline int open_pid_dir(int32_t pid) {
+  char path[PROC_ROOT_MAX + 16];
+  snprintf(path, sizeof path, "%s/%d", g_proc, pid);
+  return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static inline napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));

@@ -103,7 +103,6 @@ typedef struct {
 
 static source_t *g_src = NULL;
 
-
 // ---- requests (status, rules): a short-lived unicast socket each ----
 
 static int audit_request(int type, const void *data, size_t len, void *reply, size_t reply_len) {
@@ -319,9 +318,7 @@ static void take(source_t *s, const char *text) {
   r->gone = 0;
   r->len_pcgroup = 0;
   read_comm(text, r->comm, &r->len_comm);
-  char path[PROC_ROOT_MAX + 16];
-  snprintf(path, sizeof path, "%s/%d", g_proc, r->pid);
-  int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dir = open_pid_dir(r->pid);
   memset(r->ns, 0, sizeof r->ns);
   r->len_status = r->len_cgroup = r->len_stat = r->len_exe = r->len_pexe = r->len_cmdline = 0;
   r->len_exe_id = r->len_pexe_id = 0;
@@ -345,8 +342,7 @@ static void take(source_t *s, const char *text) {
   }
   if (r->len_stat == 0 || r->ns[0] == 0) r->gone = 1;
   if (r->ppid > 0) {
-    snprintf(path, sizeof path, "%s/%d", g_proc, r->ppid);
-    int pdir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int pdir = open_pid_dir(r->ppid);
     if (pdir >= 0) {
       r->len_pexe = read_link_at(pdir, "exe", r->pexe, CAP_PATH);
       r->len_pexe_id = file_id_at(pdir, "exe", r->pexe_id, sizeof r->pexe_id);

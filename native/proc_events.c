@@ -222,12 +222,6 @@ static void anon_zero(void *p, size_t bytes) {
   if (p && madvise(p, bytes, MADV_DONTNEED) != 0) memset(p, 0, bytes);
 }
 
-// A process's /proc directory, as an O_PATH descriptor for the *at() reads; -1 when it is gone.
-static int open_pid_dir(int32_t pid) {
-  char path[PROC_ROOT_MAX + 16];
-  snprintf(path, sizeof path, "%s/%d", g_proc, pid);
-  return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-}
 
 static void count(source_t *s, uint32_t what) {
   int i = 0;

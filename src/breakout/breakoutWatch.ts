@@ -126,17 +126,16 @@ export class BreakoutWatch {
         cached: (entries) => this.metrics.processNamespaceCacheEntries.set(entries),
         filter: () => {
           const host = this.reference();
+          const roots = rootDirs(this.inputs.postures());
           // Made again only when what it is made of changed (asked every second): the containers and
           // their inits (the inventory's version), the scopes made of them, the reference namespaces,
           // the engines' data roots.
-          const sig = [
-            host?.pid, ...NS_KINDS.map((k) => host?.ns[k]), this.scanner.scopeChanges, this.inputs.version(), ...rootDirs(this.inputs.postures()),
-          ].join('\n');
+          const sig = [host?.pid, ...NS_KINDS.map((k) => host?.ns[k]), this.scanner.scopeChanges, this.inputs.version(), ...roots].join('\n');
           if (sig === this.filterSig) return null;
           this.filterSig = sig;
           const containers = [...this.inputs.containers()];
           return {
-            storagePrefixes: storagePrefixes(rootDirs(this.inputs.postures()), containers.flatMap((r) => containerStoragePaths(r))),
+            storagePrefixes: storagePrefixes(roots, containers.flatMap((r) => containerStoragePaths(r))),
             hostNamespaces: NS_KINDS.map((k) => namespaceInode(host?.ns[k])),
             containerDevices: this.scanner.containerDevices(containers, this.inputs.postures().length > 0),
             storageDirs: this.scanner.storageDirIds(),
