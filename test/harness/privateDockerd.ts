@@ -153,13 +153,14 @@ export async function startPrivateDockerd(name: string, opts: EngineOptions = {}
     },
     destroy: async () => {
       live.delete(engine);
-      try {
-        if (proc.exitCode === null) {
-          const ids = (await docker.listContainers({ all: true })).map((c) => c.Id);
-          await Promise.all(ids.map((id) => docker.getContainer(id).remove({ force: true }).catch(() => undefined)));
-        }
-      } catch {
-        // The engine may already be down; carry on with the teardown.
+      // Containers first, a few at a time and for at most REMOVE_DEADLINE_MS: dockerd 20.10 once
+      // deadlocked half-way through 100 force-removes sent at once, and the teardown then hung for
+      // good. Past the deadline the daemon is stopped anyway (SIGKILL after 20 s takes containerd with it).
+      if (proc.exitCode === null) {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<void>((r) => (timer = setTimeout(r, REMOVE_DEADLINE_MS)));
+        await Promise.race([removeAllContainers(docker), deadline]);
+        clearTimeout(timer);
       }
       await stopDaemon();
       await unmountUnder(dir);
@@ -168,6 +169,24 @@ export async function startPrivateDockerd(name: string, opts: EngineOptions = {}
   };
   live.add(engine);
   return engine;
+}
+
+/** How long a teardown waits for its containers' removal before it stops the daemon regardless. */
+const REMOVE_DEADLINE_MS = 60_000;
+
+/** Force-remove every container, REMOVE_CONCURRENCY at a time; an engine already down is fine. */
+const REMOVE_CONCURRENCY = 8;
+async function removeAllContainers(docker: Docker): Promise<void> {
+  let ids: string[];
+  try {
+    ids = (await docker.listContainers({ all: true })).map((c) => c.Id);
+  } catch {
+    return;
+  }
+  const next = async (): Promise<void> => {
+    for (let id = ids.pop(); id !== undefined; id = ids.pop()) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+  };
+  await Promise.all(Array.from({ length: REMOVE_CONCURRENCY }, next));
 }
 
 /** Unmount anything dockerd left mounted below dir (overlay merged dirs, netns files). */
